@@ -1,0 +1,39 @@
+#pragma once
+// The account directory: account id → account country.
+//
+// The embedded default (FileAccountDirectory) is a file loaded into memory.
+// A Redis backend (a later issue) implements the same interface: find()
+// answers from what is in memory (for Redis, its bounded local cache) and
+// never blocks; a backend that must ask elsewhere says so with kPending and
+// completes through its own asynchronous API.
+
+#include <cstdint>
+#include <string_view>
+
+#include "maps/country.h"
+
+namespace regiongate {
+
+enum class DirectoryStatus : std::uint8_t {
+  kFound,
+  kNotFound,     // the directory knows it has no such account
+  kPending,      // not in memory; an asynchronous backend is fetching it
+  kUnavailable,  // the backend cannot answer (fail closed by configuration)
+};
+
+struct DirectoryResult {
+  DirectoryStatus status = DirectoryStatus::kNotFound;
+  CountryId country = kNoCountry;
+};
+
+class AccountDirectory {
+ public:
+  virtual ~AccountDirectory() = default;
+  // Thread-safe, never blocks, no allocation on the embedded backend.
+  virtual DirectoryResult find(std::string_view account_id) const = 0;
+  virtual std::size_t size() const = 0;
+  // "file:/etc/regiongate/accounts.csv", for logs and explain.
+  virtual std::string_view describe() const = 0;
+};
+
+}  // namespace regiongate

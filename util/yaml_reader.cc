@@ -1,0 +1,265 @@
+#include "util/yaml_reader.h"
+
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace regiongate {
+namespace {
+
+const char* kind_name(YamlKind kind) {
+  switch (kind) {
+    case YamlKind::kScalar: return "a scalar";
+    case YamlKind::kSequence: return "a list";
+    case YamlKind::kMap: return "a map";
+    case YamlKind::kScalarOrSequence: return "a scalar or a list";
+    case YamlKind::kAny: return "anything";
+  }
+  return "?";
+}
+
+bool has_kind(const YAML::Node& node, YamlKind kind) {
+  switch (kind) {
+    case YamlKind::kScalar: return node.IsScalar();
+    case YamlKind::kSequence: return node.IsSequence();
+    case YamlKind::kMap: return node.IsMap();
+    case YamlKind::kScalarOrSequence: return node.IsScalar() || node.IsSequence();
+    case YamlKind::kAny: return true;
+  }
+  return false;
+}
+
+std::string with_path(std::string_view path, std::string_view message) {
+  std::string out;
+  if (!path.empty()) {
+    out += path;
+    out += ": ";
+  }
+  out += message;
+  return out;
+}
+
+std::optional<YAML::Node> load_with(const std::string& name, Diagnostics& diags,
+                                    const std::function<YAML::Node()>& load) {
+  try {
+    return load();
+  } catch (const YAML::ParserException& e) {
+    diags.error({name, e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    diags.error({name, 0, 0}, std::string("YAML: ") + e.what());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+SourceMark YamlContext::mark(const YAML::Node& node) const {
+  if (!node.IsDefined()) return {file_, 0, 0};
+  YAML::Mark m = node.Mark();
+  if (m.is_null()) return {file_, 0, 0};
+  return {file_, m.line + 1, m.column + 1};
+}
+
+void YamlContext::error(const YAML::Node& node, std::string_view path, std::string_view message) {
+  diags_.error(mark(node), with_path(path, message));
+}
+
+void YamlContext::warning(const YAML::Node& node, std::string_view path,
+                          std::string_view message) {
+  diags_.warning(mark(node), with_path(path, message));
+}
+
+std::optional<YAML::Node> load_yaml_file(const std::string& path, Diagnostics& diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.error({path, 0, 0}, "cannot open file");
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_yaml_text(text.str(), path, diags);
+}
+
+std::optional<YAML::Node> load_yaml_text(std::string_view text, const std::string& name,
+                                         Diagnostics& diags) {
+  std::string copy(text);
+  auto node = load_with(name, diags, [&] { return YAML::Load(copy); });
+  if (node && node->IsNull()) {
+    diags.error({name, 0, 0}, "the file is empty");
+    return std::nullopt;
+  }
+  return node;
+}
+
+std::string resolve_relative(const std::string& base_file, const std::string& relative) {
+  std::filesystem::path rel(relative);
+  if (rel.is_absolute()) return relative;
+  return (std::filesystem::path(base_file).parent_path() / rel).lexically_normal().string();
+}
+
+std::string key_path(std::string_view parent, std::string_view key) {
+  std::string out(parent);
+  if (!out.empty()) out += '.';
+  out += key;
+  return out;
+}
+
+std::string index_path(std::string_view parent, std::size_t index) {
+  return std::string(parent) + '[' + std::to_string(index) + ']';
+}
+
+bool check_map(const YAML::Node& node, std::span<const KeySpec> spec, std::string_view path,
+               YamlContext& ctx) {
+  if (!node.IsMap()) {
+    ctx.error(node, path, "must be a map");
+    return false;
+  }
+  std::set<std::string> seen;
+  for (const auto& item : node) {
+    const YAML::Node& key = item.first;
+    std::string name = key.IsScalar() ? key.Scalar() : std::string();
+    const KeySpec* found = nullptr;
+    for (const KeySpec& s : spec) {
+      if (s.name == name) found = &s;
+    }
+    std::string sub = key_path(path, name);
+    if (!found) {
+      std::string allowed;
+      for (const KeySpec& s : spec) allowed += (allowed.empty() ? "" : ", ") + std::string(s.name);
+      ctx.error(key, path, "unknown key '" + name + "' (allowed: " + allowed + ")");
+      continue;
+    }
+    if (!seen.insert(name).second) {
+      ctx.error(key, sub, "duplicate key");
+      continue;
+    }
+    if (!has_kind(item.second, found->kind)) {
+      ctx.error(item.second, sub, std::string("must be ") + kind_name(found->kind));
+    }
+  }
+  for (const KeySpec& s : spec) {
+    if (s.required && !seen.count(std::string(s.name))) {
+      ctx.error(node, path, "missing required key '" + std::string(s.name) + "'");
+    }
+  }
+  return true;
+}
+
+bool check_named_map(const YAML::Node& node, std::string_view path, YamlContext& ctx) {
+  if (!node.IsMap()) {
+    ctx.error(node, path, "must be a map");
+    return false;
+  }
+  std::set<std::string> seen;
+  for (const auto& item : node) {
+    if (!item.first.IsScalar()) {
+      ctx.error(item.first, path, "keys must be names");
+      continue;
+    }
+    if (!seen.insert(item.first.Scalar()).second) {
+      ctx.error(item.first, key_path(path, item.first.Scalar()), "duplicate key");
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> read_string(const YAML::Node& node, std::string_view path,
+                                       YamlContext& ctx) {
+  if (!node.IsDefined() || node.IsNull()) {
+    ctx.error(node, path, "a value is required");
+    return std::nullopt;
+  }
+  if (!node.IsScalar()) {
+    ctx.error(node, path, "must be a scalar");
+    return std::nullopt;
+  }
+  return node.Scalar();
+}
+
+std::optional<double> read_double(const YAML::Node& node, std::string_view path,
+                                  YamlContext& ctx, double min, double max) {
+  auto text = read_string(node, path, ctx);
+  if (!text) return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || !std::isfinite(value)) {
+    ctx.error(node, path, "not a number: '" + *text + "'");
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    std::ostringstream msg;
+    msg << "must be between " << min << " and " << max << ", not " << *text;
+    ctx.error(node, path, msg.str());
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::int64_t> read_int(const YAML::Node& node, std::string_view path,
+                                     YamlContext& ctx, std::int64_t min, std::int64_t max) {
+  auto text = read_string(node, path, ctx);
+  if (!text) return std::nullopt;
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size()) {
+    ctx.error(node, path, "not a whole number: '" + *text + "'");
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    ctx.error(node, path,
+              "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                  ", not " + *text);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> read_bool(const YAML::Node& node, std::string_view path, YamlContext& ctx) {
+  auto text = read_string(node, path, ctx);
+  if (!text) return std::nullopt;
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  ctx.error(node, path, "must be true or false, not '" + *text + "'");
+  return std::nullopt;
+}
+
+std::optional<UnixSeconds> read_instant(const YAML::Node& node, std::string_view path,
+                                        YamlContext& ctx) {
+  auto text = read_string(node, path, ctx);
+  if (!text) return std::nullopt;
+  auto t = parse_rfc3339(*text);
+  if (!t) {
+    ctx.error(node, path,
+              "not an RFC 3339 date or date-time (e.g. 2014-10-31 or 2014-10-31T00:00:00+05:30): '" +
+                  *text + "'");
+  }
+  return t;
+}
+
+std::vector<YamlString> read_string_list(const YAML::Node& node, std::string_view path,
+                                         YamlContext& ctx) {
+  std::vector<YamlString> out;
+  if (node.IsScalar()) {
+    out.push_back({node.Scalar(), node});
+    return out;
+  }
+  if (!node.IsSequence()) {
+    ctx.error(node, path, "must be a name or a list of names");
+    return out;
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& item = node[i];
+    if (!item.IsScalar()) {
+      ctx.error(item, index_path(path, i), "must be a name");
+      continue;
+    }
+    out.push_back({item.Scalar(), item});
+  }
+  return out;
+}
+
+}  // namespace regiongate
