@@ -1,0 +1,363 @@
+// YAML → Policy. Each section has its own reader; names are resolved here
+// (countries, groups, services, data centres), so every later stage works on
+// ids and masks only.
+
+#include <algorithm>
+#include <set>
+
+#include "policy/policy.h"
+#include "policy/service_classifier.h"
+#include "util/yaml_reader.h"
+
+namespace regiongate {
+namespace {
+
+constexpr KeySpec kPolicyKeys[] = {
+    {"version", YamlKind::kScalar, false}, {"groups", YamlKind::kMap, false},
+    {"services", YamlKind::kMap, true},    {"rules", YamlKind::kSequence, true},
+    {"never", YamlKind::kSequence, false},
+};
+constexpr KeySpec kGroupKeys[] = {{"all_except", YamlKind::kScalarOrSequence, true}};
+constexpr KeySpec kServiceKeys[] = {{"match", YamlKind::kSequence, true},
+                                    {"note", YamlKind::kScalar, false}};
+constexpr KeySpec kMatchKeys[] = {{"host", YamlKind::kScalar, false},
+                                  {"path", YamlKind::kScalar, false}};
+constexpr KeySpec kRuleKeys[] = {
+    {"id", YamlKind::kScalar, true},        {"note", YamlKind::kScalar, false},
+    {"accounts", YamlKind::kScalarOrSequence, true},
+    {"services", YamlKind::kScalarOrSequence, false},
+    {"from", YamlKind::kScalar, false},     {"until", YamlKind::kScalar, false},
+    {"allow", YamlKind::kScalarOrSequence, false}, {"deny", YamlKind::kScalar, false},
+};
+constexpr KeySpec kNeverKeys[] = {
+    {"id", YamlKind::kScalar, true},       {"note", YamlKind::kScalar, false},
+    {"accounts", YamlKind::kScalarOrSequence, true},
+    {"services", YamlKind::kScalarOrSequence, false},
+    {"from", YamlKind::kScalar, false},    {"until", YamlKind::kScalar, false},
+    {"to", YamlKind::kScalarOrSequence, true},
+};
+
+constexpr std::string_view kInCountry = "in-country";
+// Bounds the compiled table (outcomes are indexed by 16 bits).
+constexpr std::size_t kMaxRules = 1000;
+
+std::string join(const std::vector<YamlString>& items) {
+  std::string out;
+  for (const YamlString& s : items) out += (out.empty() ? "" : ", ") + s.value;
+  return out;
+}
+
+class PolicyReader {
+ public:
+  PolicyReader(const DataCenterMap& dcs, YamlContext& ctx, Policy& policy)
+      : dcs_(dcs), ctx_(ctx), policy_(policy) {}
+
+  void read(const YAML::Node& root) {
+    if (!check_map(root, kPolicyKeys, "", ctx_)) return;
+    if (root["version"]) read_int(root["version"], "version", ctx_, 1, 1);
+    if (root["groups"]) read_groups(root["groups"]);
+    if (root["services"]) read_services(root["services"]);
+    if (root["rules"]) read_rules(root["rules"]);
+    if (root["never"]) read_never(root["never"]);
+  }
+
+ private:
+  // A country code or a group name (groups defined above this point only).
+  bool add_country_or_group(const YamlString& item, CountrySet& set) {
+    if (auto c = country_from_code(item.value)) {
+      set.set(*c);
+      return true;
+    }
+    if (const CountryGroup* g = policy_.find_group(item.value)) {
+      set |= g->countries;
+      return true;
+    }
+    return false;
+  }
+
+  CountrySet read_countries(const YAML::Node& node, const std::string& path, std::string* text) {
+    CountrySet set;
+    auto items = read_string_list(node, path, ctx_);
+    for (const YamlString& item : items) {
+      if (!add_country_or_group(item, set)) {
+        ctx_.error(item.node, path,
+                   "'" + item.value +
+                       "' is neither an ISO 3166-1 alpha-2 country code nor a group defined above");
+      }
+    }
+    if (text) *text = join(items);
+    return set;
+  }
+
+  void read_groups(const YAML::Node& node) {
+    if (!check_named_map(node, "groups", ctx_)) return;
+    for (const auto& item : node) {
+      if (!item.first.IsScalar()) continue;
+      const std::string name = item.first.Scalar();
+      const std::string path = key_path("groups", name);
+      if (!is_valid_name(name) || name == kInCountry) {
+        ctx_.error(item.first, path,
+                   "group names are 1-64 characters of a-z, 0-9, '-' or '_' (and not 'in-country')");
+      }
+      if (dcs_.find(name)) {
+        ctx_.error(item.first, path, "'" + name + "' is already a data centre id");
+      }
+      CountryGroup group{name, {}, ctx_.mark(item.first)};
+      if (item.second.IsMap()) {
+        check_map(item.second, kGroupKeys, path, ctx_);
+        CountrySet except =
+            read_countries(item.second["all_except"], key_path(path, "all_except"), nullptr);
+        for (std::size_t c = 0; c < country_count(); ++c) group.countries.set(c, !except.test(c));
+      } else {
+        group.countries = read_countries(item.second, path, nullptr);
+      }
+      if (group.countries.none()) ctx_.error(item.first, path, "the group is empty");
+      policy_.groups.push_back(std::move(group));
+    }
+  }
+
+  void read_services(const YAML::Node& node) {
+    if (!check_named_map(node, "services", ctx_)) return;
+    for (const auto& item : node) {
+      if (!item.first.IsScalar()) continue;
+      const std::string name = item.first.Scalar();
+      const std::string path = key_path("services", name);
+      if (!is_valid_name(name)) {
+        ctx_.error(item.first, path, "service names are 1-64 characters of a-z, 0-9, '-' or '_'");
+      }
+      if (policy_.services.size() == kMaxServices) {
+        ctx_.error(item.first, path, "at most 32 services");
+        continue;
+      }
+      Service service{name, {}, ctx_.mark(item.first)};
+      if (check_map(item.second, kServiceKeys, path, ctx_) && item.second["match"].IsSequence()) {
+        const YAML::Node& matches = item.second["match"];
+        if (matches.size() == 0) ctx_.error(matches, key_path(path, "match"), "needs a match");
+        for (std::size_t i = 0; i < matches.size(); ++i) {
+          read_match(matches[i], index_path(key_path(path, "match"), i), service);
+        }
+      }
+      policy_.services.push_back(std::move(service));
+    }
+  }
+
+  void read_match(const YAML::Node& node, const std::string& path, Service& service) {
+    if (!check_map(node, kMatchKeys, path, ctx_)) return;
+    ServiceMatch match{"", "/", ctx_.mark(node)};
+    if (node["host"]) {
+      std::string host = read_string(node["host"], key_path(path, "host"), ctx_).value_or("");
+      for (char& c : host) c = ascii_lower(c);
+      bool wildcard = host.rfind("*.", 0) == 0;
+      std::string_view rest = wildcard ? std::string_view(host).substr(2) : host;
+      bool ok = !rest.empty() && rest.find('*') == std::string_view::npos &&
+                rest.find_first_of(" /:") == std::string_view::npos;
+      if (!ok) {
+        ctx_.error(node["host"], key_path(path, "host"),
+                   "host must be a name ('api.example.com') or a wildcard ('*.example.com')");
+      }
+      match.host = host;
+    }
+    if (node["path"]) {
+      match.path_prefix = read_string(node["path"], key_path(path, "path"), ctx_).value_or("/");
+      if (match.path_prefix.empty() || match.path_prefix[0] != '/' ||
+          match.path_prefix.find_first_of("?#") != std::string::npos) {
+        ctx_.error(node["path"], key_path(path, "path"),
+                   "path must start with '/' and hold no query or fragment");
+      }
+      // "/shop/" and "/shop" name the same segment; keep one form.
+      if (match.path_prefix.size() > 1 && match.path_prefix.back() == '/') {
+        match.path_prefix.pop_back();
+      }
+    }
+    if (!node["host"] && !node["path"]) {
+      ctx_.error(node, path, "a match needs a host, a path or both");
+    }
+    service.matches.push_back(std::move(match));
+  }
+
+  ServiceMask read_service_list(const YAML::Node& node, const std::string& path) {
+    if (!node) return policy_.all_services();
+    ServiceMask mask = 0;
+    for (const YamlString& item : read_string_list(node, path, ctx_)) {
+      ServiceId id = policy_.find_service(item.value);
+      if (id == kNoService) {
+        ctx_.error(item.node, path, "unknown service '" + item.value + "'");
+      } else {
+        mask |= ServiceMask{1} << id;
+      }
+    }
+    return mask;
+  }
+
+  TimeWindow read_window(const YAML::Node& node, const std::string& path) {
+    TimeWindow w;
+    if (node["from"]) w.from = read_instant(node["from"], key_path(path, "from"), ctx_).value_or(w.from);
+    if (node["until"]) {
+      w.until = read_instant(node["until"], key_path(path, "until"), ctx_).value_or(w.until);
+    }
+    if (w.from >= w.until) {
+      ctx_.error(node["until"], key_path(path, "until"),
+                 "empty window: 'until' must be later than 'from'");
+    }
+    return w;
+  }
+
+  void read_allow(const YAML::Node& node, const std::string& path, Rule& rule) {
+    auto items = read_string_list(node, path, ctx_);
+    rule.allow_text = join(items);
+    if (items.empty()) ctx_.error(node, path, "an empty allow list forbids everything: use deny");
+    for (const YamlString& item : items) {
+      if (item.value == kInCountry) {
+        rule.allow_in_country = true;
+      } else if (auto dc = dcs_.find(item.value)) {
+        rule.allow_datacenters |= dc_bit(*dc);
+      } else if (!add_country_or_group(item, rule.allow_countries)) {
+        ctx_.error(item.node, path,
+                   "'" + item.value +
+                       "' is not 'in-country', a country code, a group or a data centre id");
+      }
+    }
+  }
+
+  void read_rules(const YAML::Node& node) {
+    if (node.size() > kMaxRules) {
+      ctx_.error(node, "rules", "at most " + std::to_string(kMaxRules) + " rules");
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node& r = node[i];
+      std::string path = index_path("rules", i);
+      const int errors_before = ctx_.diagnostics().error_count();
+      if (!check_map(r, kRuleKeys, path, ctx_)) continue;
+      Rule rule;
+      rule.mark = ctx_.mark(r);
+      if (r["id"]) rule.id = read_id(r["id"], key_path(path, "id"));
+      if (!rule.id.empty()) path = "rule '" + rule.id + "'";
+      if (r["note"]) rule.note = read_string(r["note"], key_path(path, "note"), ctx_).value_or("");
+      rule.accounts = read_countries(r["accounts"], key_path(path, "accounts"), &rule.accounts_text);
+      rule.services = read_service_list(r["services"], key_path(path, "services"));
+      rule.window = read_window(r, path);
+      if (r["allow"] && r["deny"]) {
+        ctx_.error(r, path, "a rule has either allow or deny, not both");
+      } else if (r["deny"]) {
+        rule.action = RuleAction::kDeny;
+        rule.deny_reason = read_string(r["deny"], key_path(path, "deny"), ctx_).value_or("");
+        if (rule.deny_reason.empty()) ctx_.error(r["deny"], key_path(path, "deny"), "give a reason");
+      } else if (r["allow"]) {
+        read_allow(r["allow"], key_path(path, "allow"), rule);
+      } else {
+        ctx_.error(r, path, "a rule needs allow (where the data may go) or deny (a reason)");
+      }
+      rule.complete = ctx_.diagnostics().error_count() == errors_before;
+      policy_.rules.push_back(std::move(rule));
+    }
+  }
+
+  void read_never(const YAML::Node& node) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node& n = node[i];
+      std::string path = index_path("never", i);
+      const int errors_before = ctx_.diagnostics().error_count();
+      if (!check_map(n, kNeverKeys, path, ctx_)) continue;
+      NeverRule never;
+      never.mark = ctx_.mark(n);
+      if (n["id"]) never.id = read_id(n["id"], key_path(path, "id"));
+      if (!never.id.empty()) path = "never '" + never.id + "'";
+      if (n["note"]) never.note = read_string(n["note"], key_path(path, "note"), ctx_).value_or("");
+      never.accounts =
+          read_countries(n["accounts"], key_path(path, "accounts"), &never.accounts_text);
+      never.services = read_service_list(n["services"], key_path(path, "services"));
+      never.window = read_window(n, path);
+      never.to = read_countries(n["to"], key_path(path, "to"), &never.to_text);
+      never.complete = ctx_.diagnostics().error_count() == errors_before;
+      policy_.never.push_back(std::move(never));
+    }
+  }
+
+  // Rule and never ids share one namespace, so a message naming one is unambiguous.
+  std::string read_id(const YAML::Node& node, const std::string& path) {
+    std::string id = read_string(node, path, ctx_).value_or("");
+    if (id.empty()) return id;
+    if (!is_valid_name(id)) {
+      ctx_.error(node, path, "ids are 1-64 characters of a-z, 0-9, '-' or '_'");
+    } else if (!ids_.insert(id).second) {
+      ctx_.error(node, path, "duplicate id '" + id + "'");
+    }
+    return id;
+  }
+
+  const DataCenterMap& dcs_;
+  YamlContext& ctx_;
+  Policy& policy_;
+  std::set<std::string> ids_;
+};
+
+}  // namespace
+
+std::string TimeWindow::describe() const {
+  if (from == kBeginningOfTime && until == kEndOfTime) return "always";
+  if (from == kBeginningOfTime) return "until " + format_rfc3339_short(until);
+  if (until == kEndOfTime) return "from " + format_rfc3339_short(from);
+  return format_rfc3339_short(from) + " .. " + format_rfc3339_short(until);
+}
+
+ServiceId Policy::find_service(std::string_view name) const {
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    if (services[i].name == name) return static_cast<ServiceId>(i);
+  }
+  return kNoService;
+}
+
+const CountryGroup* Policy::find_group(std::string_view name) const {
+  for (const CountryGroup& g : groups) {
+    if (g.name == name) return &g;
+  }
+  return nullptr;
+}
+
+std::string Policy::service_names(ServiceMask mask) const {
+  if (mask == all_services()) return "all services";
+  std::string out;
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    if (mask & (ServiceMask{1} << i)) out += (out.empty() ? "" : ",") + services[i].name;
+  }
+  return out;
+}
+
+std::string country_list(const CountrySet& set, std::size_t limit) {
+  std::string out;
+  std::size_t shown = 0;
+  for (std::size_t c = 0; c < country_count(); ++c) {
+    if (!set.test(c)) continue;
+    if (shown == limit) {
+      out += ",… (" + std::to_string(set.count()) + " in all)";
+      break;
+    }
+    if (!out.empty()) out += ',';
+    out += country_code(static_cast<CountryId>(c));
+    ++shown;
+  }
+  return out;
+}
+
+Policy read_policy(const YAML::Node& root, const std::string& file,
+                   const DataCenterMap& datacenters, Diagnostics& diags) {
+  Policy policy;
+  policy.file = file;
+  YamlContext ctx(file, diags);
+  PolicyReader(datacenters, ctx, policy).read(root);
+  return policy;
+}
+
+Policy read_policy_file(const std::string& path, const DataCenterMap& datacenters,
+                        Diagnostics& diags) {
+  auto root = load_yaml_file(path, diags);
+  if (!root) {
+    Policy empty;
+    empty.file = path;
+    return empty;
+  }
+  return read_policy(*root, path, datacenters, diags);
+}
+
+}  // namespace regiongate

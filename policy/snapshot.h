@@ -1,0 +1,45 @@
+#pragma once
+// A snapshot: one immutable, validated set of configuration, policy and maps,
+// shared by every worker as std::shared_ptr<const Snapshot> and replaced whole
+// on reload. A request keeps the snapshot it started with.
+//
+// The top-level configuration file (docs/operators.md) names the parts:
+//   policy: policy.yaml          # or the policy inline
+//   datacenters: datacenters.yaml  # or inline
+//   geoip: {database: ..., country_paths: [...]}
+//   directory: {file: accounts.csv}
+//   identity: {order: [directory, geoip], ...}
+//   server: {...}                # the gateway's own settings (proxy/)
+// Relative paths are relative to the file that names them.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "maps/account_directory.h"
+#include "maps/datacenter.h"
+#include "maps/geoip.h"
+#include "policy/decision_table.h"
+#include "policy/identity.h"
+#include "policy/policy.h"
+#include "policy/service_classifier.h"
+
+namespace regiongate {
+
+struct Snapshot {
+  std::string config_file;
+  DataCenterMap datacenters;
+  Policy policy;
+  DecisionTable table;
+  ServiceClassifier classifier;
+  IdentityConfig identity;
+  std::shared_ptr<const GeoipDatabase> geoip;          // null when not configured
+  std::shared_ptr<const AccountDirectory> directory;   // null when not configured
+  YAML::Node server;  // the `server` section, read by proxy/ (null when absent)
+};
+
+// Reads and validates everything. Returns nullptr when any error was found;
+// every error and warning is in `diags`.
+std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Diagnostics& diags);
+
+}  // namespace regiongate

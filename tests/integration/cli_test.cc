@@ -1,0 +1,221 @@
+// The regiongate binary's check and explain commands on the example story.
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "tests/integration/run_process.h"
+
+namespace regiongate::testing {
+namespace {
+
+const std::string kBinary = REGIONGATE_BINARY;
+const std::string kExample = REGIONGATE_SOURCE_DIR "/examples/regiongate.yaml";
+
+nlohmann::json explain(std::vector<std::string> args) {
+  std::vector<std::string> argv = {kBinary, "explain", "--config", kExample};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessResult r = run_process(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(r.out);
+}
+
+TEST(CheckCommand, TheExampleIsValidProvedAndCovered) {
+  ProcessResult r = run_process({kBinary, "check", "--config", kExample});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("valid: 6 data centres, 4 services"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("proof: holds"), std::string::npos) << r.out;
+  // The coverage table shows India's phases: Beijing, then Singapore first, then Mumbai.
+  std::regex india_shop(R"(\nIN +shop +\| beijing +singapore oregon california +singapore oregon california +mumbai)");
+  EXPECT_TRUE(std::regex_search(r.out, india_shop)) << r.out;
+  EXPECT_NE(r.out.find("rest-of-world (246)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");  // no warnings either
+}
+
+class BrokenCopy : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("regiongate-broken-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(
+             std::filesystem::path(kExample).parent_path())) {
+      auto rel = std::filesystem::relative(entry.path(), std::filesystem::path(kExample).parent_path());
+      if (entry.is_directory()) {
+        std::filesystem::create_directories(dir_ / rel);
+      } else {
+        std::filesystem::copy_file(entry.path(), dir_ / rel);
+      }
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Replaces the first `from` in examples/policy.yaml's copy with `to`.
+  void edit_policy(const std::string& from, const std::string& to) {
+    std::ifstream in(dir_ / "policy.yaml");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    std::ofstream(dir_ / "policy.yaml") << text;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(BrokenCopy, ListsEveryErrorWithFileLineAndColumn) {
+  edit_policy("  - id: china-in-country\n", "  - id: china-in-country\n    colour: red\n");
+  edit_policy("    accounts: BR\n    until: 2015-06-01", "    accounts: BQ\n    until: 2015-06-01");
+  edit_policy("    accounts: BR\n    from", "    accounts: BZ\n    from");  // BZ Belize: fine
+  edit_policy("  - id: india-in-country\n    accounts: IN\n    from: 2015-06-01",
+              "  - id: india-in-country\n    accounts: IN\n    from: 2015-05-01");
+  edit_policy("accounts: rest-of-world", "accounts: rest-of-wrold");
+  std::string config = (dir_ / "regiongate.yaml").string();
+  ProcessResult r = run_process({kBinary, "check", "--config", config});
+  EXPECT_EQ(r.exit_code, 1);
+  std::string policy = (dir_ / "policy.yaml").string();
+  EXPECT_NE(r.err.find(policy + ":40:5: error: rule 'china-in-country': unknown key 'colour'"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":104:15: error: rule 'rest-of-world'.accounts: 'rest-of-wrold' is neither"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":78:5: error: rule 'india-in-country' overlaps rule 'india-shop-sg-us'"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("invalid: 3 error(s)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(CheckCommand, AMissingFileIsAnError) {
+  ProcessResult r = run_process({kBinary, "check", "--config", "/nonexistent/regiongate.yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/nonexistent/regiongate.yaml: error: cannot open file"), std::string::npos)
+      << r.err;
+}
+
+struct StoryCase {
+  const char* account;
+  const char* service;
+  const char* at;
+  const char* ip;  // or nullptr
+  int status;
+  const char* datacenter;  // or nullptr
+  const char* rule;        // or nullptr
+};
+
+// The story of examples/, before, between and after each phase.
+const StoryCase kStory[] = {
+    // India, shop: Beijing until 2014-10-31, then Singapore/US, then Mumbai from 2015-06-01.
+    {"in-asha", "shop", "2014-10-01T00:00:00Z", nullptr, 200, "beijing", "india-shop-beijing"},
+    {"in-asha", "shop", "2014-10-30T23:59:59Z", nullptr, 200, "beijing", "india-shop-beijing"},
+    {"in-asha", "shop", "2014-10-31T00:00:00Z", nullptr, 200, "singapore", "india-shop-sg-us"},
+    {"in-asha", "shop", "2014-12-31T00:00:00Z", nullptr, 200, "singapore", "india-shop-sg-us"},
+    {"in-asha", "shop", "2015-05-31T23:59:59Z", nullptr, 200, "singapore", "india-shop-sg-us"},
+    {"in-asha", "shop", "2015-06-01T00:00:00Z", nullptr, 200, "mumbai", "india-in-country"},
+    // India, cloud services: Beijing until 2014-12-31.
+    {"in-asha", "cloud", "2014-11-15T00:00:00Z", nullptr, 200, "beijing", "india-cloud-beijing"},
+    {"in-asha", "account", "2014-12-30T23:59:59Z", nullptr, 200, "beijing", "india-cloud-beijing"},
+    {"in-asha", "messaging", "2014-12-31T00:00:00Z", nullptr, 200, "singapore", "india-cloud-sg-us"},
+    {"in-asha", "cloud", "2015-07-01T00:00:00Z", nullptr, 200, "mumbai", "india-in-country"},
+    // An Indian account roaming in the US goes to the nearest allowed: the US.
+    {"in-ravi", "cloud", "2015-01-15T00:00:00Z", "127.4.0.10", 200, "oregon", "india-cloud-sg-us"},
+    // ...but after 2015-06-01 its data stays in India wherever the phone is.
+    {"in-ravi", "cloud", "2015-07-01T00:00:00Z", "127.4.0.10", 200, "mumbai", "india-in-country"},
+    // China stays in China.
+    {"cn-li", "messaging", "2014-01-01T00:00:00Z", nullptr, 200, "beijing", "china-in-country"},
+    {"cn-li", "shop", "2016-01-01T00:00:00Z", "127.3.0.1", 200, "beijing", "china-in-country"},
+    // Brazil: nearest of the US and Singapore, then São Paulo from 2015-06-01.
+    {"br-joao", "account", "2015-05-31T23:59:59Z", nullptr, 200, "california", "brazil-abroad"},
+    {"br-joao", "account", "2015-06-01T00:00:00Z", nullptr, 200, "sao-paulo", "brazil-in-country"},
+    // Everyone else: in-country where there is a data centre, else nearest of SG and US.
+    {"de-anna", "cloud", "2015-01-15T00:00:00Z", nullptr, 200, "oregon", "rest-of-world"},
+    {"us-bob", "shop", "2015-01-15T00:00:00Z", "127.3.0.9", 200, "oregon", "rest-of-world"},
+    {"sg-tan", "shop", "2015-01-15T00:00:00Z", nullptr, 200, "singapore", "rest-of-world"},
+    {"au-jack", "shop", "2015-01-15T00:00:00Z", nullptr, 200, "singapore", "rest-of-world"},
+};
+
+TEST(ExplainCommand, TellsTheStoryPhaseByPhase) {
+  for (const StoryCase& c : kStory) {
+    SCOPED_TRACE(std::string(c.account) + " " + c.service + " " + c.at);
+    std::vector<std::string> args = {"--account", c.account, "--service", c.service, "--at", c.at};
+    if (c.ip) args.insert(args.end(), {"--ip", c.ip});
+    nlohmann::json j = explain(args);
+    EXPECT_EQ(j["status"], c.status);
+    EXPECT_EQ(j["country_source"], "directory");
+    if (c.datacenter) {
+      EXPECT_EQ(j["datacenter"], c.datacenter) << j.dump();
+    } else {
+      EXPECT_TRUE(j["datacenter"].is_null()) << j.dump();
+    }
+    if (c.rule) {
+      EXPECT_EQ(j["rule"], c.rule) << j.dump();
+    }
+    EXPECT_TRUE(j["reason"].is_string());
+  }
+}
+
+TEST(ExplainCommand, PrintsTheContractKeys) {
+  nlohmann::json j = explain({"--account", "in-ravi", "--ip", "127.4.0.10", "--service", "shop",
+                              "--at", "2014-11-15T00:00:00Z"});
+  for (const char* key : {"country", "country_source", "service", "rule", "candidates",
+                          "datacenter", "datacenter_country", "status", "reason"}) {
+    EXPECT_TRUE(j.contains(key)) << key << " in " << j.dump();
+  }
+  EXPECT_EQ(j["country"], "IN");
+  EXPECT_EQ(j["client_location"], "US");
+  EXPECT_EQ(j["service"], "shop");
+  EXPECT_EQ(j["candidates"], nlohmann::json({"oregon", "california", "singapore"}));
+  EXPECT_EQ(j["datacenter_country"], "US");
+}
+
+TEST(ExplainCommand, CountrySources) {
+  nlohmann::json given = explain({"--country", "CN", "--service", "shop", "--at", "2015-01-01"});
+  EXPECT_EQ(given["country_source"], "given");
+  EXPECT_EQ(given["datacenter"], "beijing");
+  // An unknown account falls back to GeoIP of the phone: Japan, nearest allowed is Singapore.
+  nlohmann::json geo = explain({"--account", "nobody", "--ip", "127.7.0.1", "--service", "shop",
+                                "--at", "2015-01-01"});
+  EXPECT_EQ(geo["country_source"], "geoip");
+  EXPECT_EQ(geo["country"], "JP");
+  EXPECT_EQ(geo["lookups"]["directory"], "not-found");
+  EXPECT_EQ(geo["datacenter"], "singapore");
+  // Nothing known: refused.
+  nlohmann::json none = explain({"--ip", "127.0.0.1", "--service", "shop", "--at", "2015-01-01"});
+  EXPECT_EQ(none["status"], 451);
+  EXPECT_EQ(none["reason_code"], "unknown-account-country");
+}
+
+TEST(ExplainCommand, ClassifiesByHostAndPath) {
+  nlohmann::json j = explain({"--country", "IN", "--host", "api.example.com", "--path",
+                              "/cloud/photos", "--at", "2015-01-15T00:00:00Z"});
+  EXPECT_EQ(j["service"], "cloud");
+  nlohmann::json none = explain({"--country", "IN", "--host", "www.example.org", "--at", "2015-01-15"});
+  EXPECT_EQ(none["status"], 404);
+  EXPECT_TRUE(none["service"].is_null());
+}
+
+TEST(ExplainCommand, FailsClosedWhenNoAllowedDataCentreIsUp) {
+  nlohmann::json j = explain({"--account", "in-asha", "--service", "shop", "--at", "2015-01-15",
+                              "--down", "singapore", "--down", "oregon", "--down", "california"});
+  EXPECT_EQ(j["status"], 503);
+  EXPECT_TRUE(j["datacenter"].is_null());
+  EXPECT_EQ(j["reason_code"], "no-allowed-datacenter-up");
+  // Beijing is up but forbidden: it is not even a candidate.
+  EXPECT_EQ(j["candidates"], nlohmann::json({"singapore", "oregon", "california"}));
+  nlohmann::json one_down = explain({"--account", "in-asha", "--service", "shop", "--at",
+                                     "2015-01-15", "--down", "singapore"});
+  EXPECT_EQ(one_down["datacenter_country"], "US");
+}
+
+TEST(ExplainCommand, BadArgumentsExit2) {
+  EXPECT_EQ(run_process({kBinary, "explain", "--config", kExample, "--country", "ZZ", "--service",
+                         "shop"}).exit_code, 2);
+  EXPECT_EQ(run_process({kBinary, "explain", "--config", kExample, "--country", "IN", "--service",
+                         "books"}).exit_code, 2);
+  EXPECT_EQ(run_process({kBinary, "explain", "--config", kExample, "--country", "IN", "--service",
+                         "shop", "--at", "tomorrow"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace regiongate::testing
