@@ -50,15 +50,17 @@ class GeoipDatabase {
  public:
   // Opens and probes the database. On failure returns nullptr and sets *error
   // to a message that names the path ("cannot open GeoIP database 'x': ...").
-  // Never crashes on a missing, truncated or corrupt file.
-  static std::shared_ptr<const GeoipDatabase> open(const GeoipOptions& options,
-                                                   std::string* error);
+  // Never crashes on a missing, truncated or corrupt file. The probe reads every
+  // search-tree node and decodes a sample of records, so call it off the hot
+  // path (about 50 ms for a 50 MB database of 4.5 million nodes).
+  static std::shared_ptr<const GeoipDatabase> open(const GeoipOptions& options, std::string* error);
   ~GeoipDatabase();
   GeoipDatabase(const GeoipDatabase&) = delete;
   GeoipDatabase& operator=(const GeoipDatabase&) = delete;
 
-  // Thread-safe, allocation-free. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d)
-  // are looked up as the IPv4 address they carry.
+  // Thread-safe, allocation-free. `address` is a sockaddr_in or sockaddr_in6 as
+  // its sa_family says; any other family is kBadAddress. IPv4-mapped IPv6
+  // addresses (::ffff:a.b.c.d) are looked up as the IPv4 address they carry.
   GeoipResult lookup(const sockaddr* address) const;
   // The same for a textual address ("81.2.69.142", "2001:db8::1").
   GeoipResult lookup(std::string_view address_text) const;
