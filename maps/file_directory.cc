@@ -1,2 +1,461 @@
-// placeholder: being written
 #include "maps/file_directory.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <optional>
+#include <system_error>
+
+namespace regiongate {
+namespace {
+
+constexpr std::uint64_t kOffsetMask = (std::uint64_t{1} << 40) - 1;
+constexpr int kLengthShift = 40;
+constexpr std::uint64_t kTagMask = ~std::uint64_t{0} << 48;
+// What must equal before the key bytes are compared: length and tag.
+constexpr std::uint64_t kMatchMask = ~kOffsetMask;
+constexpr std::size_t kMinCapacity = 16;
+constexpr std::size_t kHugePageSize = 2 << 20;
+static_assert(FileAccountDirectory::kMaxIdLength <= 0xff, "the length has 8 bits in a slot");
+
+// --- After wyhash (final version 4, Wang Yi, public domain), for short keys.
+// Ids are mostly 8..24 bytes; this does one or two 64x64->128 multiplies for
+// those, several times faster than FNV-1a's byte loop, with good avalanche so
+// that sequential ids ("acct-1", "acct-2", ...) spread over the table.
+
+constexpr std::uint64_t kSecret0 = 0xa0761d6478bd642full;
+constexpr std::uint64_t kSecret1 = 0xe7037ed1a0b428dbull;
+
+inline void mum(std::uint64_t& a, std::uint64_t& b) {
+  unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  a = static_cast<std::uint64_t>(r);
+  b = static_cast<std::uint64_t>(r >> 64);
+}
+inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  mum(a, b);
+  return a ^ b;
+}
+inline std::uint64_t read8(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline std::uint64_t read4(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Every byte of a 1..16-byte string, as two words made of overlapping reads
+// (never outside the string). For a given length, equal words <=> equal bytes.
+inline void short_words(const char* p, std::size_t n, std::uint64_t& a, std::uint64_t& b) {
+  if (n >= 4) {
+    const std::size_t step = (n >> 3) << 2;
+    a = (read4(p) << 32) | read4(p + step);
+    b = (read4(p + n - 4) << 32) | read4(p + n - 4 - step);
+  } else {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    a = (std::uint64_t{u[0]} << 16) | (std::uint64_t{u[n >> 1]} << 8) | u[n - 1];
+    b = 0;
+  }
+}
+
+// A looked-up id, read once for both hashing and comparing. Nearly every id
+// has at most 16 bytes; for those, comparing with a stored id is two word
+// compares instead of a call to memcmp.
+struct Key {
+  const char* data;
+  std::size_t size;            // 1..kMaxIdLength
+  std::uint64_t a = 0, b = 0;  // short_words() when size <= 16
+  std::uint64_t hash = 0;
+};
+
+[[gnu::always_inline]] inline Key make_key(const char* p, std::size_t n) {
+  Key key{p, n};
+  std::uint64_t seed = mix(kSecret0 ^ kSecret1, kSecret1);  // a constant; folded at compile time
+  std::uint64_t a, b;
+  if (n <= 16) {
+    short_words(p, n, a, b);
+    key.a = a;
+    key.b = b;
+  } else {
+    std::size_t i = n;
+    for (; i > 16; i -= 16, p += 16) seed = mix(read8(p) ^ kSecret1, read8(p + 8) ^ seed);
+    a = read8(p + i - 16);
+    b = read8(p + i - 8);
+  }
+  a ^= kSecret1;
+  b ^= seed;
+  mum(a, b);
+  key.hash = mix(a ^ kSecret0 ^ n, b ^ kSecret1);
+  return key;
+}
+
+inline bool equals_stored(const Key& key, const char* stored) {
+  if (key.size <= 16) {
+    std::uint64_t a, b;
+    short_words(stored, key.size, a, b);
+    return a == key.a && b == key.b;
+  }
+  return std::memcmp(stored, key.data, key.size) == 0;
+}
+
+struct ProbeResult {
+  std::size_t index;  // the slot holding the key, or the empty slot where it would go
+  bool found;
+};
+
+// Linear probing: the probe sequence stays in one or two cache lines, and with
+// load factor <= 0.5 the expected probe count is ~1.5 for hits, ~2.5 for misses.
+[[gnu::always_inline]] inline ProbeResult probe(const std::uint64_t* slots, std::size_t mask,
+                                                const char* arena, const Key& key) {
+  // size >= 1, so an empty slot (0) never equals `want`.
+  const std::uint64_t want = (key.hash & kTagMask) | (std::uint64_t{key.size} << kLengthShift);
+  for (std::size_t i = key.hash & mask;; i = (i + 1) & mask) {
+    const std::uint64_t slot = slots[i];
+    if (slot == 0) return {i, false};
+    if ((slot & kMatchMask) == want && equals_stored(key, arena + (slot & kOffsetMask))) {
+      return {i, true};
+    }
+  }
+}
+
+std::size_t capacity_for(std::size_t count) {
+  return std::bit_ceil(std::max(kMinCapacity, count * 2));
+}
+
+// For messages: user bytes shown safely and briefly.
+std::string quoted(std::string_view s) {
+  constexpr std::size_t kMaxShown = 40;
+  std::string out = "'";
+  for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (s.size() > kMaxShown) out += "...";
+  out += '\'';
+  return out;
+}
+
+// True when every byte is printable ASCII other than space (0x21..0x7e). No
+// early exit, so the compiler can vectorise it; the slow path finds the byte.
+inline bool all_id_bytes(const char* p, std::size_t n) {
+  bool ok = true;
+  for (std::size_t i = 0; i < n; ++i) ok &= static_cast<unsigned char>(p[i] - 0x21) < 0x5e;
+  return ok;
+}
+
+inline bool is_blank(const char* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != ' ' && p[i] != '\t') return false;
+  }
+  return true;
+}
+
+std::size_t round_up_to_page(std::size_t bytes) {
+  static const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return (std::max<std::size_t>(bytes, 1) + page - 1) & ~(page - 1);
+}
+
+}  // namespace
+
+void FileAccountDirectory::Unmap::operator()(void* p) const { ::munmap(p, bytes); }
+
+// Reads the file into a buffer that becomes the arena: each record is written
+// back over the line it came from (a record is never longer than its line), so
+// loading needs no allocation per row and no second copy of the keys.
+//
+// Inserting in file order would stall on a cache miss per row once the table
+// outgrows the cache, so parsed rows wait in a short queue: their slot is
+// prefetched when they enter it and they are inserted, still in file order,
+// when they leave it.
+class FileAccountDirectoryBuilder {
+ public:
+  FileAccountDirectoryBuilder(const std::string& path, Diagnostics& diags)
+      : path_(path), diags_(diags), dir_(new FileAccountDirectory) {}
+
+  std::shared_ptr<const FileAccountDirectory> build();
+
+ private:
+  // `count` zeroed Ts, or nullptr when the memory is not there.
+  template <typename T>
+  static std::unique_ptr<T[], FileAccountDirectory::Unmap> map_zeroed(std::size_t count) {
+    const std::size_t bytes = round_up_to_page(count * sizeof(T));
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return {nullptr, {}};
+    // Random probes over hundreds of MB miss the TLB on nearly every lookup
+    // with 4 KiB pages; with 2 MiB pages the table's page entries fit the TLB.
+    if (bytes >= kHugePageSize) ::madvise(p, bytes, MADV_HUGEPAGE);
+    return {static_cast<T*>(p), {bytes}};
+  }
+
+  struct Pending {
+    std::uint64_t slot;  // the value to store: tag | length | offset
+    std::uint64_t hash;
+    int line_no;
+  };
+  // Enough rows in flight to cover a memory latency with parsing work.
+  static constexpr std::size_t kQueueLength = 16;
+
+  bool read_file();
+  bool allocate_table(std::size_t capacity);
+  void parse();
+  void parse_line(const char* line, std::size_t len, int line_no);
+  void enqueue(const Pending& row);
+  void insert(const Pending& row);
+  void drain();
+  bool finish();
+  bool fail(std::string message);
+
+  // Counting without formatting keeps a file of a million bad lines cheap.
+  template <typename MakeMessage>
+  void report(int line_no, MakeMessage make_message) {
+    if (++error_count_ <= FileAccountDirectory::kMaxReportedErrors) {
+      diags_.error(SourceMark{path_, line_no, 0}, make_message());
+    }
+  }
+  // An error found while parsing: rows queued before it may hold duplicates
+  // found at insert time; insert them first so errors come out in line order.
+  template <typename MakeMessage>
+  void parse_error(int line_no, MakeMessage make_message) {
+    drain();
+    report(line_no, make_message);
+  }
+
+  const std::string& path_;
+  Diagnostics& diags_;
+  std::shared_ptr<FileAccountDirectory> dir_;
+  std::unique_ptr<char[], FileAccountDirectory::Unmap> buffer_;  // the file, then the arena
+  std::size_t size_ = 0;                                         // bytes of the file in buffer_
+  std::size_t write_ = 0;           // end of the records packed so far; <= the line being read
+  std::uint64_t* slots_ = nullptr;  // dir_'s table
+  std::size_t mask_ = 0;
+  Pending queue_[kQueueLength];
+  std::size_t queue_start_ = 0;
+  std::size_t queue_size_ = 0;
+  int error_count_ = 0;
+};
+
+std::shared_ptr<const FileAccountDirectory> FileAccountDirectoryBuilder::build() {
+  if (!read_file()) return nullptr;
+  const std::size_t lines = std::count(buffer_.get(), buffer_.get() + size_, '\n') + 1;
+  // Line numbers are ints in SourceMark; arena offsets have 40 bits.
+  if (lines > static_cast<std::size_t>(INT_MAX) || size_ > kOffsetMask) {
+    fail("account directory file is too large");
+    return nullptr;
+  }
+  // Every line could be an account; finish() shrinks the table if few were.
+  if (!allocate_table(capacity_for(lines))) return nullptr;
+  parse();
+  drain();
+  if (error_count_ > FileAccountDirectory::kMaxReportedErrors) {
+    fail("... and " + std::to_string(error_count_ - FileAccountDirectory::kMaxReportedErrors) +
+         " more errors");
+  }
+  if (error_count_ > 0 || !finish()) return nullptr;
+  return dir_;
+}
+
+bool FileAccountDirectoryBuilder::fail(std::string message) {
+  diags_.error(SourceMark{path_, 0, 0}, std::move(message));
+  return false;
+}
+
+bool FileAccountDirectoryBuilder::read_file() {
+  auto system_error = [&](const char* what) {
+    return fail(std::string(what) +
+                " account directory: " + std::error_code(errno, std::generic_category()).message());
+  };
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return system_error("cannot open");
+  struct stat st {};
+  std::size_t capacity = 1 << 16;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    capacity = std::max(capacity, static_cast<std::size_t>(st.st_size) + 1);
+  }
+  // read(), not mmap of the file: a file rewritten in place during a reload
+  // then gives a bad load, never a SIGBUS in a serving process.
+  bool ok = true;
+  buffer_ = map_zeroed<char>(capacity);
+  while (ok) {
+    if (size_ == capacity) {  // the file grew, or is not a regular file
+      capacity *= 2;
+      auto bigger = map_zeroed<char>(capacity);
+      if (bigger) std::memcpy(bigger.get(), buffer_.get(), size_);
+      buffer_ = std::move(bigger);
+    }
+    if (!buffer_) {
+      ok = fail("out of memory reading account directory");
+      break;
+    }
+    ssize_t n = ::read(fd, buffer_.get() + size_, std::min<std::size_t>(capacity - size_, 1 << 30));
+    if (n == 0) break;
+    if (n > 0) {
+      size_ += static_cast<std::size_t>(n);
+    } else if (errno != EINTR) {
+      ok = system_error("cannot read");
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
+bool FileAccountDirectoryBuilder::allocate_table(std::size_t capacity) {
+  dir_->slots_ = map_zeroed<std::uint64_t>(capacity);
+  if (!dir_->slots_) return fail("out of memory for the account directory table");
+  dir_->mask_ = mask_ = capacity - 1;
+  slots_ = dir_->slots_.get();
+  return true;
+}
+
+void FileAccountDirectoryBuilder::parse() {
+  const char* const data = buffer_.get();
+  // Editors on Windows start "UTF-8 CSV" files with a byte order mark.
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  std::size_t pos = std::string_view(data, size_).starts_with(kByteOrderMark) ? 3 : 0;
+  int line_no = 0;
+  while (pos < size_) {
+    ++line_no;
+    const char* line = data + pos;
+    const auto* nl = static_cast<const char*>(std::memchr(line, '\n', size_ - pos));
+    std::size_t len = nl ? static_cast<std::size_t>(nl - line) : size_ - pos;
+    pos += len + (nl ? 1 : 0);
+    if (len > 0 && line[len - 1] == '\r') --len;
+    parse_line(line, len, line_no);
+  }
+}
+
+void FileAccountDirectoryBuilder::parse_line(const char* line, std::size_t len, int line_no) {
+  if (len == 0 || line[0] == '#' || is_blank(line, len)) return;
+  const auto* comma = static_cast<const char*>(std::memchr(line, ',', len));
+  if (comma == nullptr) {
+    return parse_error(line_no, [&] {
+      return "malformed line " + quoted({line, len}) + ": expected account_id,CC";
+    });
+  }
+  const std::size_t id_len = static_cast<std::size_t>(comma - line);
+  const std::string_view code(comma + 1, len - id_len - 1);
+  if (id_len == 0) {
+    return parse_error(line_no, [] { return std::string("malformed line: empty account id"); });
+  }
+  if (!all_id_bytes(line, id_len)) {
+    return parse_error(line_no, [&] {
+      std::size_t at = 0;
+      while (all_id_bytes(line + at, 1)) ++at;
+      return "malformed line: account id has whitespace or a non-printable byte at byte " +
+             std::to_string(at + 1);
+    });
+  }
+  if (id_len > FileAccountDirectory::kMaxIdLength) {
+    return parse_error(line_no, [&] {
+      return "account id too long: " + std::to_string(id_len) + " bytes, the maximum is " +
+             std::to_string(FileAccountDirectory::kMaxIdLength);
+    });
+  }
+  if (code.size() != 2) {
+    return parse_error(line_no, [&] {
+      return "malformed line: expected a 2-letter country code after ',', got " + quoted(code);
+    });
+  }
+  std::optional<CountryId> country = country_from_code_any_case(code);
+  if (!country) {
+    return parse_error(line_no, [&] { return "unknown country code " + quoted(code); });
+  }
+  // Pack the record at write_: write_ <= line and id_len + 2 < len, so this
+  // only overwrites bytes of this line or of lines already parsed.
+  const std::uint64_t hash = make_key(line, id_len).hash;
+  char* out = buffer_.get() + write_;
+  std::memmove(out, line, id_len);
+  std::memcpy(out + id_len, &*country, sizeof(CountryId));
+  enqueue({(hash & kTagMask) | (std::uint64_t{id_len} << kLengthShift) | write_, hash, line_no});
+  write_ += id_len + sizeof(CountryId);
+}
+
+void FileAccountDirectoryBuilder::enqueue(const Pending& row) {
+  if (queue_size_ == kQueueLength) {
+    insert(queue_[queue_start_]);
+    queue_start_ = (queue_start_ + 1) % kQueueLength;
+    --queue_size_;
+  }
+  __builtin_prefetch(&slots_[row.hash & mask_], 1);
+  queue_[(queue_start_ + queue_size_) % kQueueLength] = row;
+  ++queue_size_;
+}
+
+void FileAccountDirectoryBuilder::drain() {
+  for (; queue_size_ > 0; --queue_size_) {
+    insert(queue_[queue_start_]);
+    queue_start_ = (queue_start_ + 1) % kQueueLength;
+  }
+}
+
+void FileAccountDirectoryBuilder::insert(const Pending& row) {
+  Key key{buffer_.get() + (row.slot & kOffsetMask), (row.slot >> kLengthShift) & 0xff};
+  if (key.size <= 16) short_words(key.data, key.size, key.a, key.b);
+  key.hash = row.hash;
+  const ProbeResult at = probe(slots_, mask_, buffer_.get(), key);
+  if (at.found) {
+    return report(row.line_no, [&] {
+      return "duplicate account id " + quoted({key.data, key.size});
+    });
+  }
+  slots_[at.index] = row.slot;
+  ++dir_->count_;
+}
+
+bool FileAccountDirectoryBuilder::finish() {
+  FileAccountDirectory& d = *dir_;
+  // Hand back the pages past the last record (comments, line ends, and the
+  // ',' of each line are not kept) without copying what stays.
+  const std::size_t keep = round_up_to_page(write_);
+  auto& mapped = buffer_.get_deleter().bytes;
+  if (keep < mapped && ::munmap(buffer_.get() + keep, mapped - keep) == 0) mapped = keep;
+  d.arena_ = std::move(buffer_);
+  d.arena_size_ = write_;
+  // The table was sized by line count; comments and blank lines may have made
+  // it much larger than the accounts need.
+  if (capacity_for(d.count_) < d.mask_ + 1) {
+    auto old = std::move(d.slots_);
+    const std::size_t old_capacity = d.mask_ + 1;
+    if (!allocate_table(capacity_for(d.count_))) return false;
+    for (std::size_t k = 0; k < old_capacity; ++k) {
+      if (old[k] == 0) continue;
+      const Key key =
+          make_key(d.arena_.get() + (old[k] & kOffsetMask), (old[k] >> kLengthShift) & 0xff);
+      slots_[probe(slots_, mask_, d.arena_.get(), key).index] = old[k];
+    }
+  }
+  d.description_ = "file:" + path_;
+  return true;
+}
+
+std::shared_ptr<const FileAccountDirectory> FileAccountDirectory::load(const std::string& path,
+                                                                       Diagnostics& diags) {
+  return FileAccountDirectoryBuilder(path, diags).build();
+}
+
+DirectoryResult FileAccountDirectory::find(std::string_view account_id) const {
+  const std::size_t n = account_id.size();
+  if (n == 0 || n > kMaxIdLength) return {};
+  const ProbeResult at = probe(slots_.get(), mask_, arena_.get(), make_key(account_id.data(), n));
+  if (!at.found) return {};
+  CountryId country;
+  std::memcpy(&country, arena_.get() + (slots_[at.index] & kOffsetMask) + n, sizeof(CountryId));
+  return {DirectoryStatus::kFound, country};
+}
+
+}  // namespace regiongate
