@@ -77,7 +77,7 @@ void read_one(const std::string& id, const YAML::Node& key, const YAML::Node& no
   dc.longitude =
       read_double(node["longitude"], key_path(path, "longitude"), ctx, -180, 180).value_or(0);
   const YAML::Node& eps = node["endpoints"];
-  if (eps.IsSequence()) {
+  if (eps && eps.IsSequence()) {
     if (eps.size() == 0) ctx.error(eps, key_path(path, "endpoints"), "needs at least one endpoint");
     for (std::size_t i = 0; i < eps.size(); ++i) {
       if (auto ep = read_endpoint(eps[i], index_path(key_path(path, "endpoints"), i), ctx)) {

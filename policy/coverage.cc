@@ -6,24 +6,49 @@
 namespace regiongate {
 namespace {
 
-// What one (country, service, phase) cell says.
-std::string cell_text(const DataCenterMap& dcs, const Decision& d) {
-  if (d.reason == DecisionReason::kAllowed || d.reason == DecisionReason::kAllDown) {
-    std::string out;
-    for (std::uint8_t i = 0; i < d.candidate_count; ++i) {
-      out += (i ? " " : "") + dcs.all[d.candidates[i]].id;
-    }
-    return out;
+// What one (country, service, phase) cell says: the in-country data centres,
+// then the others, whose order depends on where the client is ("nearest of").
+std::string cell_text(const DataCenterMap& dcs, CountryId account, const Decision& d) {
+  if (d.reason != DecisionReason::kAllowed && d.reason != DecisionReason::kAllDown) {
+    return std::to_string(d.status()) + " " + std::string(reason_code(d.reason));
   }
-  return std::to_string(d.status()) + " " + std::string(reason_code(d.reason));
+  std::string home, abroad;
+  int abroad_count = 0;
+  for (std::size_t i = 0; i < dcs.size(); ++i) {  // by name, not by distance
+    if (!(d.allowed & dc_bit(static_cast<DataCenterIndex>(i)))) continue;
+    if (dcs.all[i].country == account) {
+      home += (home.empty() ? "" : " ") + dcs.all[i].id;
+    } else {
+      abroad += (abroad.empty() ? "" : "/") + dcs.all[i].id;
+      ++abroad_count;
+    }
+  }
+  if (abroad_count > 1) abroad = "nearest of " + abroad;
+  if (home.empty()) return abroad;
+  if (abroad.empty()) return home;
+  return home + ", then " + abroad;
 }
 
 std::string country_label(const Policy& policy, const CountrySet& set) {
   for (const CountryGroup& g : policy.groups) {
     if (g.countries == set) return g.name + " (" + std::to_string(set.count()) + ")";
   }
+  // "rest-of-world except SG,US": the group that misses the fewest, if few.
+  const CountryGroup* best = nullptr;
+  std::size_t best_missing = 7;
+  for (const CountryGroup& g : policy.groups) {
+    std::size_t missing = (g.countries & ~set).count();
+    if ((set & ~g.countries).none() && missing < best_missing && set.count() > 6) {
+      best = &g;
+      best_missing = missing;
+    }
+  }
+  if (best) {
+    return best->name + " except " + country_list(best->countries & ~set) + " (" +
+           std::to_string(set.count()) + ")";
+  }
   if (set.count() <= 6) return country_list(set);
-  return country_list(set, 5) ;
+  return country_list(set, 5);
 }
 
 }  // namespace
@@ -39,7 +64,7 @@ std::string coverage_table(const Policy& policy, const DataCenterMap& dcs,
       for (std::size_t k = 0; k < table.interval_count(); ++k) {
         Decision d = table.decide(static_cast<CountryId>(c), static_cast<ServiceId>(s),
                                   table.interval_window(k).from, kNoCountry, ~DataCenterMask{0});
-        cells[c][s].push_back(cell_text(dcs, d));
+        cells[c][s].push_back(cell_text(dcs, static_cast<CountryId>(c), d));
       }
     }
   }

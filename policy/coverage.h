@@ -11,8 +11,9 @@ namespace regiongate {
 
 // Phases are the policy's time intervals, with neighbours that decide
 // everything alike merged. Countries and services with identical rows are
-// merged into one row. Candidates are listed in preference order as seen from
-// the account country's own point, all data centres up.
+// merged into one row. A cell lists the in-country data centres first, then
+// the others allowed ("nearest of a/b/c": their order depends on where the
+// client is); or the status and reason of a refusal.
 std::string coverage_table(const Policy& policy, const DataCenterMap& datacenters,
                            const DecisionTable& table);
 

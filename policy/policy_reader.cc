@@ -130,7 +130,8 @@ class PolicyReader {
         continue;
       }
       Service service{name, {}, ctx_.mark(item.first)};
-      if (check_map(item.second, kServiceKeys, path, ctx_) && item.second["match"].IsSequence()) {
+      if (check_map(item.second, kServiceKeys, path, ctx_) && item.second["match"] &&
+          item.second["match"].IsSequence()) {
         const YAML::Node& matches = item.second["match"];
         if (matches.size() == 0) ctx_.error(matches, key_path(path, "match"), "needs a match");
         for (std::size_t i = 0; i < matches.size(); ++i) {
@@ -226,13 +227,12 @@ class PolicyReader {
     }
     for (std::size_t i = 0; i < node.size(); ++i) {
       const YAML::Node& r = node[i];
-      std::string path = index_path("rules", i);
+      std::string path = item_path("rules", "rule", r, i);
       const int errors_before = ctx_.diagnostics().error_count();
       if (!check_map(r, kRuleKeys, path, ctx_)) continue;
       Rule rule;
       rule.mark = ctx_.mark(r);
       if (r["id"]) rule.id = read_id(r["id"], key_path(path, "id"));
-      if (!rule.id.empty()) path = "rule '" + rule.id + "'";
       if (r["note"]) rule.note = read_string(r["note"], key_path(path, "note"), ctx_).value_or("");
       rule.accounts = read_countries(r["accounts"], key_path(path, "accounts"), &rule.accounts_text);
       rule.services = read_service_list(r["services"], key_path(path, "services"));
@@ -256,13 +256,12 @@ class PolicyReader {
   void read_never(const YAML::Node& node) {
     for (std::size_t i = 0; i < node.size(); ++i) {
       const YAML::Node& n = node[i];
-      std::string path = index_path("never", i);
+      std::string path = item_path("never", "never", n, i);
       const int errors_before = ctx_.diagnostics().error_count();
       if (!check_map(n, kNeverKeys, path, ctx_)) continue;
       NeverRule never;
       never.mark = ctx_.mark(n);
       if (n["id"]) never.id = read_id(n["id"], key_path(path, "id"));
-      if (!never.id.empty()) path = "never '" + never.id + "'";
       if (n["note"]) never.note = read_string(n["note"], key_path(path, "note"), ctx_).value_or("");
       never.accounts =
           read_countries(n["accounts"], key_path(path, "accounts"), &never.accounts_text);
@@ -272,6 +271,15 @@ class PolicyReader {
       never.complete = ctx_.diagnostics().error_count() == errors_before;
       policy_.never.push_back(std::move(never));
     }
+  }
+
+  // "rule 'india-shop'" when the entry has a usable id, else "rules[3]".
+  static std::string item_path(std::string_view list, std::string_view kind, const YAML::Node& n,
+                               std::size_t i) {
+    if (n.IsMap() && n["id"] && n["id"].IsScalar() && is_valid_name(n["id"].Scalar())) {
+      return std::string(kind) + " '" + n["id"].Scalar() + "'";
+    }
+    return index_path(list, i);
   }
 
   // Rule and never ids share one namespace, so a message naming one is unambiguous.
@@ -330,7 +338,7 @@ std::string country_list(const CountrySet& set, std::size_t limit) {
   for (std::size_t c = 0; c < country_count(); ++c) {
     if (!set.test(c)) continue;
     if (shown == limit) {
-      out += ",… (" + std::to_string(set.count()) + " in all)";
+      out += ",... (" + std::to_string(set.count()) + " in all)";
       break;
     }
     if (!out.empty()) out += ',';

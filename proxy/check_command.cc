@@ -29,8 +29,9 @@ int run_check(const CheckOptions& options) {
     if (!proof.holds) return 1;
   }
   if (options.coverage) {
-    std::cout << "\nCoverage: where each account country's data goes, phase by phase "
-                 "(preference order from the account country, all data centres up)\n\n"
+    std::cout << "\nCoverage: where each account country's data goes, phase by phase\n"
+                 "(in-country data centres first, then the others allowed, nearest to the client "
+                 "first)\n\n"
               << coverage_table(snap->policy, snap->datacenters, snap->table);
   }
   return 0;

@@ -243,6 +243,8 @@ std::optional<UnixSeconds> read_instant(const YAML::Node& node, std::string_view
 std::vector<YamlString> read_string_list(const YAML::Node& node, std::string_view path,
                                          YamlContext& ctx) {
   std::vector<YamlString> out;
+  // A missing key: check_map has already said it is required.
+  if (!node.IsDefined()) return out;
   if (node.IsScalar()) {
     out.push_back({node.Scalar(), node});
     return out;

@@ -72,6 +72,10 @@ bool check_named_map(const YAML::Node& node, std::string_view path, YamlContext&
 
 // Typed readers: each records an error naming `path` and returns nullopt when
 // the value is missing or malformed.
+//
+// Beware: on a const map, node["missing"] is an invalid node on which every
+// Is*() call throws; test it with operator bool / IsDefined() first. These
+// readers do.
 std::optional<std::string> read_string(const YAML::Node& node, std::string_view path,
                                        YamlContext& ctx);
 std::optional<double> read_double(const YAML::Node& node, std::string_view path,
