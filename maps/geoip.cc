@@ -205,11 +205,11 @@ const char* geoip_status_name(GeoipStatus status) {
     case GeoipStatus::kFound:
       return "found";
     case GeoipStatus::kNotFound:
-      return "not_found";
+      return "not-found";
     case GeoipStatus::kNoCountry:
-      return "no_country";
+      return "no-country";
     case GeoipStatus::kBadAddress:
-      return "bad_address";
+      return "bad-address";
     case GeoipStatus::kError:
       return "error";
   }

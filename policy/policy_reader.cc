@@ -221,6 +221,7 @@ class PolicyReader {
   }
 
   void read_rules(const YAML::Node& node) {
+    if (!node.IsSequence()) return;  // check_map has reported it
     if (node.size() > kMaxRules) {
       ctx_.error(node, "rules", "at most " + std::to_string(kMaxRules) + " rules");
       return;
@@ -254,6 +255,7 @@ class PolicyReader {
   }
 
   void read_never(const YAML::Node& node) {
+    if (!node.IsSequence()) return;  // check_map has reported it
     for (std::size_t i = 0; i < node.size(); ++i) {
       const YAML::Node& n = node[i];
       std::string path = item_path("never", "never", n, i);

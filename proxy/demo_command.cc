@@ -24,7 +24,7 @@ constexpr TourStop kTour[] = {
     {"Asha (India), at home", "in-asha", nullptr, "cloud"},
     {"Ravi (India), roaming in the US", "in-ravi", "127.4.0.10", "cloud"},
     {"Li (China)", "cn-li", nullptr, "messaging"},
-    {"João (Brazil)", "br-joao", nullptr, "account"},
+    {"Joao (Brazil)", "br-joao", nullptr, "account"},
     {"Anna (Germany)", "de-anna", nullptr, "cloud"},
     {"unknown account, phone in Japan", "nobody", "127.7.0.10", "shop"},
 };
@@ -75,6 +75,10 @@ int run_demo(const DemoOptions& options) {
                 << " -> " << where << '\n';
     }
   }
+  std::cout << "\nAny one decision, in full:\n  regiongate explain --config " << options.config
+            << " --account in-ravi --ip 127.4.0.10 --service cloud --at 2015-01-15T00:00:00Z\n"
+            << "The whole policy, proved, phase by phase:\n  regiongate check --config "
+            << options.config << "\n";
   return 0;
 }
 

@@ -52,8 +52,8 @@ std::string describe(GeoipResult result) {
 
 // What a known-lookups.tsv cell means for one configured path.
 std::string expected(const std::string& cell) {
-  if (cell == "NOT_FOUND") return "not_found";
-  if (cell == "NONE") return "no_country";
+  if (cell == "NOT_FOUND") return "not-found";
+  if (cell == "NONE") return "no-country";
   return cell;
 }
 
@@ -112,7 +112,7 @@ TEST(GeoipKnownLookups, EveryRowMatchesMmdblookup) {
     EXPECT_EQ(describe(country[row.db_file]->lookup(row.ip)), expected(row.iso_code));
     EXPECT_EQ(describe(lookup_sockaddr(*country[row.db_file], row.ip)), expected(row.iso_code));
     EXPECT_EQ(describe(registered[row.db_file]->lookup(row.ip)), expected(row.registered_iso_code));
-    std::string either = expected(row.iso_code) == "no_country" ? expected(row.registered_iso_code)
+    std::string either = expected(row.iso_code) == "no-country" ? expected(row.registered_iso_code)
                                                                 : expected(row.iso_code);
     EXPECT_EQ(describe(fallback[row.db_file]->lookup(row.ip)), either);
   }
@@ -140,12 +140,12 @@ TEST(GeoipDatabase, FallsBackToRegisteredCountry) {
   ASSERT_NE(country_only, nullptr);
   // 127.11/16 has only registered_country NL.
   EXPECT_EQ(describe(db->lookup("127.11.0.1")), "NL");
-  EXPECT_EQ(describe(country_only->lookup("127.11.0.1")), "no_country");
+  EXPECT_EQ(describe(country_only->lookup("127.11.0.1")), "no-country");
   // 127.12/16 says country EU, which is no ISO 3166 country: the next path decides.
   EXPECT_EQ(describe(db->lookup("127.12.0.1")), "DE");
-  EXPECT_EQ(describe(country_only->lookup("127.12.0.1")), "no_country");
+  EXPECT_EQ(describe(country_only->lookup("127.12.0.1")), "no-country");
   // 127.13/16 says only ZZ.
-  EXPECT_EQ(describe(db->lookup("127.13.0.1")), "no_country");
+  EXPECT_EQ(describe(db->lookup("127.13.0.1")), "no-country");
   // 127.14/16 says "in": codes from databases are case-insensitive.
   EXPECT_EQ(describe(db->lookup("127.14.0.1")), "IN");
 }
@@ -155,10 +155,10 @@ TEST(GeoipDatabase, PathsThatDoNotFitTheRecordAreNoCountry) {
                     {{"country", "iso_code", "deeper"}, {"continent", "code"}, {"nope"}});
   ASSERT_NE(db, nullptr);
   // iso_code is a string, not a map; continent.code is "EU"; there is no "nope".
-  EXPECT_EQ(describe(db->lookup("81.2.69.142")), "no_country");
+  EXPECT_EQ(describe(db->lookup("81.2.69.142")), "no-country");
   auto geoname = open_db(kMmdbDir + "/GeoIP2-Country-Test.mmdb", {{"country", "geoname_id"}});
   ASSERT_NE(geoname, nullptr);
-  EXPECT_EQ(describe(geoname->lookup("81.2.69.142")), "no_country");  // a uint32
+  EXPECT_EQ(describe(geoname->lookup("81.2.69.142")), "no-country");  // a uint32
 }
 
 TEST(GeoipDatabase, MappedIpv4IsLookedUpAsIpv4) {
@@ -180,15 +180,15 @@ TEST(GeoipDatabase, Ipv4OnlyDatabase) {
   auto db = open_db(kMmdbDir + "/MaxMind-DB-test-ipv4-24.mmdb", {{"ip"}});
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(db->ip_version(), 4);
-  EXPECT_EQ(describe(db->lookup("1.1.1.1")), "no_country");
-  EXPECT_EQ(describe(db->lookup("2.2.2.2")), "not_found");
+  EXPECT_EQ(describe(db->lookup("1.1.1.1")), "no-country");
+  EXPECT_EQ(describe(db->lookup("2.2.2.2")), "not-found");
   // Without normalisation libmaxminddb would refuse these as IPv6.
-  EXPECT_EQ(describe(db->lookup("::ffff:1.1.1.1")), "no_country");
-  EXPECT_EQ(describe(lookup_sockaddr(*db, "::ffff:1.1.1.1")), "no_country");
+  EXPECT_EQ(describe(db->lookup("::ffff:1.1.1.1")), "no-country");
+  EXPECT_EQ(describe(lookup_sockaddr(*db, "::ffff:1.1.1.1")), "no-country");
   // Real IPv6 addresses cannot be answered by an IPv4 tree.
-  EXPECT_EQ(describe(db->lookup("2001:db8::1")), "bad_address");
-  EXPECT_EQ(describe(lookup_sockaddr(*db, "::1")), "bad_address");
-  EXPECT_EQ(describe(db->lookup("::1.1.1.1")), "bad_address");  // IPv4-compatible is not mapped
+  EXPECT_EQ(describe(db->lookup("2001:db8::1")), "bad-address");
+  EXPECT_EQ(describe(lookup_sockaddr(*db, "::1")), "bad-address");
+  EXPECT_EQ(describe(db->lookup("::1.1.1.1")), "bad-address");  // IPv4-compatible is not mapped
 }
 
 TEST(GeoipDatabase, RejectsBadAddresses) {
@@ -198,16 +198,16 @@ TEST(GeoipDatabase, RejectsBadAddresses) {
        {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", " 1.2.3.4", "example.com",
         "fe80::1%eth0", "2001:db8::1::2", "::ffff:1.2.3", "1:2:3:4:5:6:7:8:9",
         "0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000"}) {
-    EXPECT_EQ(describe(db->lookup(text)), "bad_address") << "'" << text << "'";
+    EXPECT_EQ(describe(db->lookup(text)), "bad-address") << "'" << text << "'";
   }
   using std::literals::string_view_literals::operator""sv;
-  EXPECT_EQ(describe(db->lookup("81.2.69.142\0junk"sv)), "bad_address");
+  EXPECT_EQ(describe(db->lookup("81.2.69.142\0junk"sv)), "bad-address");
   EXPECT_EQ(describe(db->lookup(std::string_view("81.2.69.142x", 11))), "GB");  // not terminated
 
-  EXPECT_EQ(describe(db->lookup(static_cast<const sockaddr*>(nullptr))), "bad_address");
+  EXPECT_EQ(describe(db->lookup(static_cast<const sockaddr*>(nullptr))), "bad-address");
   sockaddr_un unix_address{};
   unix_address.sun_family = AF_UNIX;
-  EXPECT_EQ(describe(db->lookup(reinterpret_cast<const sockaddr*>(&unix_address))), "bad_address");
+  EXPECT_EQ(describe(db->lookup(reinterpret_cast<const sockaddr*>(&unix_address))), "bad-address");
 }
 
 TEST(GeoipDatabase, LoopbackDatabase) {
@@ -218,19 +218,19 @@ TEST(GeoipDatabase, LoopbackDatabase) {
   EXPECT_EQ(db->build_epoch(), 1795478400u);  // fixed by scripts/make_geoip_db.pl
   EXPECT_EQ(describe(db->lookup("127.1.2.3")), "IN");
   EXPECT_EQ(describe(db->lookup("::1")), "SG");
-  EXPECT_EQ(describe(db->lookup("127.0.0.1")), "not_found");
-  EXPECT_EQ(describe(db->lookup("10.0.0.1")), "not_found");
+  EXPECT_EQ(describe(db->lookup("127.0.0.1")), "not-found");
+  EXPECT_EQ(describe(db->lookup("10.0.0.1")), "not-found");
   const std::pair<const char*, const char*> networks[] = {
       {"127.1.0.0", "IN"}, {"127.2.255.255", "CN"},     {"127.3.1.1", "SG"}, {"127.4.1.1", "US"},
       {"127.5.1.1", "BR"}, {"127.6.1.1", "DE"},         {"127.7.1.1", "JP"}, {"127.8.1.1", "GB"},
-      {"127.9.1.1", "AU"}, {"127.10.1.1", "no_country"}};
+      {"127.9.1.1", "AU"}, {"127.10.1.1", "no-country"}};
   for (auto [ip, country] : networks) EXPECT_EQ(describe(db->lookup(ip)), country) << ip;
 
   // 127.10/16 is {"country_code": "FR"}: another vendor's layout.
   auto flat = open_db(kLoopbackDb, {{"country_code"}});
   ASSERT_NE(flat, nullptr);
   EXPECT_EQ(describe(flat->lookup("127.10.0.1")), "FR");
-  EXPECT_EQ(describe(flat->lookup("127.1.2.3")), "no_country");
+  EXPECT_EQ(describe(flat->lookup("127.1.2.3")), "no-country");
   GeoipRecordPath parsed;
   ASSERT_TRUE(parse_geoip_record_path("country_code", &parsed));
   auto both = open_db(kLoopbackDb, {kCountry, parsed});
@@ -266,9 +266,9 @@ TEST(GeoipRecordPath, Parses) {
 
 TEST(GeoipStatusName, NamesEveryStatus) {
   EXPECT_STREQ(geoip_status_name(GeoipStatus::kFound), "found");
-  EXPECT_STREQ(geoip_status_name(GeoipStatus::kNotFound), "not_found");
-  EXPECT_STREQ(geoip_status_name(GeoipStatus::kNoCountry), "no_country");
-  EXPECT_STREQ(geoip_status_name(GeoipStatus::kBadAddress), "bad_address");
+  EXPECT_STREQ(geoip_status_name(GeoipStatus::kNotFound), "not-found");
+  EXPECT_STREQ(geoip_status_name(GeoipStatus::kNoCountry), "no-country");
+  EXPECT_STREQ(geoip_status_name(GeoipStatus::kBadAddress), "bad-address");
   EXPECT_STREQ(geoip_status_name(GeoipStatus::kError), "error");
 }
 

@@ -151,3 +151,18 @@ TEST(Validation, ServicesNeedMatchesAndDistinctRoutes) {
 
 }  // namespace
 }  // namespace regiongate::testing
+
+namespace regiongate::testing {
+namespace {
+
+// Found by the fuzzer: sections of the wrong kind must only produce errors.
+TEST(Validation, SectionsOfTheWrongKind) {
+  auto p = compile_policy("services: {shop: {match: [{host: a.example}]}}\n"
+                          "rules: {a: 1}\nnever: {b: 2}\ngroups: [x]\n");
+  EXPECT_ERROR(p, "policy.yaml:2:8:", "rules: must be a list");
+  EXPECT_ERROR(p, "policy.yaml:3:8:", "never: must be a list");
+  EXPECT_ERROR(p, "policy.yaml:4:9:", "groups: must be a map");
+}
+
+}  // namespace
+}  // namespace regiongate::testing
