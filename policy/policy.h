@@ -63,14 +63,21 @@ struct Service {
 
 enum class RuleAction : std::uint8_t { kAllow, kDeny };
 
-struct Rule {
+// What rules and `never` entries share: whose data, which services, when.
+struct PolicyEntry {
   std::string id;
   SourceMark mark;
   std::string note;
   CountrySet accounts;
   std::string accounts_text;  // as written, for messages: "IN", "rest-of-world"
-  ServiceMask services = 0;   // every service when the rule names none
+  ServiceMask services = 0;   // every service when the entry names none
   TimeWindow window;
+  // False when reading it found an error: cross-rule checks skip it rather
+  // than pile follow-on errors on the one already reported.
+  bool complete = true;
+};
+
+struct Rule : PolicyEntry {
   RuleAction action = RuleAction::kAllow;
   // kAllow: where the data may go.
   bool allow_in_country = false;  // the account's own country
@@ -79,23 +86,12 @@ struct Rule {
   std::string allow_text;  // as written: "SG, US", "in-country"
   // kDeny: why (shown in the 451 response and by explain).
   std::string deny_reason;
-  // False when reading it found an error: cross-rule checks skip it rather
-  // than pile follow-on errors on the one already reported.
-  bool complete = true;
 };
 
 // A border no rule, failover or fallback may cross.
-struct NeverRule {
-  std::string id;
-  SourceMark mark;
-  std::string note;
-  CountrySet accounts;
-  std::string accounts_text;
-  ServiceMask services = 0;
-  TimeWindow window;
+struct NeverRule : PolicyEntry {
   CountrySet to;
   std::string to_text;
-  bool complete = true;  // as Rule::complete
 };
 
 struct Policy {

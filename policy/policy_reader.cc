@@ -221,57 +221,59 @@ class PolicyReader {
   }
 
   void read_rules(const YAML::Node& node) {
-    if (!node.IsSequence()) return;  // check_map has reported it
-    if (node.size() > kMaxRules) {
-      ctx_.error(node, "rules", "at most " + std::to_string(kMaxRules) + " rules");
-      return;
-    }
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      const YAML::Node& r = node[i];
-      std::string path = item_path("rules", "rule", r, i);
-      const int errors_before = ctx_.diagnostics().error_count();
-      if (!check_map(r, kRuleKeys, path, ctx_)) continue;
-      Rule rule;
-      rule.mark = ctx_.mark(r);
-      if (r["id"]) rule.id = read_id(r["id"], key_path(path, "id"));
-      if (r["note"]) rule.note = read_string(r["note"], key_path(path, "note"), ctx_).value_or("");
-      rule.accounts = read_countries(r["accounts"], key_path(path, "accounts"), &rule.accounts_text);
-      rule.services = read_service_list(r["services"], key_path(path, "services"));
-      rule.window = read_window(r, path);
-      if (r["allow"] && r["deny"]) {
-        ctx_.error(r, path, "a rule has either allow or deny, not both");
-      } else if (r["deny"]) {
-        rule.action = RuleAction::kDeny;
-        rule.deny_reason = read_string(r["deny"], key_path(path, "deny"), ctx_).value_or("");
-        if (rule.deny_reason.empty()) ctx_.error(r["deny"], key_path(path, "deny"), "give a reason");
-      } else if (r["allow"]) {
-        read_allow(r["allow"], key_path(path, "allow"), rule);
-      } else {
-        ctx_.error(r, path, "a rule needs allow (where the data may go) or deny (a reason)");
-      }
-      rule.complete = ctx_.diagnostics().error_count() == errors_before;
-      policy_.rules.push_back(std::move(rule));
-    }
+    read_entries(node, "rules", "rule", kRuleKeys, policy_.rules,
+                 [this](const YAML::Node& r, const std::string& path, Rule& rule) {
+                   if (r["allow"] && r["deny"]) {
+                     ctx_.error(r, path, "a rule has either allow or deny, not both");
+                   } else if (r["deny"]) {
+                     rule.action = RuleAction::kDeny;
+                     rule.deny_reason =
+                         read_string(r["deny"], key_path(path, "deny"), ctx_).value_or("");
+                     if (rule.deny_reason.empty()) {
+                       ctx_.error(r["deny"], key_path(path, "deny"), "give a reason");
+                     }
+                   } else if (r["allow"]) {
+                     read_allow(r["allow"], key_path(path, "allow"), rule);
+                   } else {
+                     ctx_.error(r, path,
+                                "a rule needs allow (where the data may go) or deny (a reason)");
+                   }
+                 });
   }
 
   void read_never(const YAML::Node& node) {
+    read_entries(node, "never", "never", kNeverKeys, policy_.never,
+                 [this](const YAML::Node& n, const std::string& path, NeverRule& never) {
+                   never.to = read_countries(n["to"], key_path(path, "to"), &never.to_text);
+                 });
+  }
+
+  // Reads a list of rules or never entries: the shared parts here, the rest
+  // by `read_rest`. An entry with any error is kept but marked incomplete.
+  template <typename Entry, typename ReadRest>
+  void read_entries(const YAML::Node& node, std::string_view list, std::string_view kind,
+                    std::span<const KeySpec> keys, std::vector<Entry>& out, ReadRest read_rest) {
     if (!node.IsSequence()) return;  // check_map has reported it
+    if (node.size() > kMaxRules) {
+      ctx_.error(node, list, "at most " + std::to_string(kMaxRules) + " entries");
+      return;
+    }
     for (std::size_t i = 0; i < node.size(); ++i) {
       const YAML::Node& n = node[i];
-      std::string path = item_path("never", "never", n, i);
+      std::string path = item_path(list, kind, n, i);
       const int errors_before = ctx_.diagnostics().error_count();
-      if (!check_map(n, kNeverKeys, path, ctx_)) continue;
-      NeverRule never;
-      never.mark = ctx_.mark(n);
-      if (n["id"]) never.id = read_id(n["id"], key_path(path, "id"));
-      if (n["note"]) never.note = read_string(n["note"], key_path(path, "note"), ctx_).value_or("");
-      never.accounts =
-          read_countries(n["accounts"], key_path(path, "accounts"), &never.accounts_text);
-      never.services = read_service_list(n["services"], key_path(path, "services"));
-      never.window = read_window(n, path);
-      never.to = read_countries(n["to"], key_path(path, "to"), &never.to_text);
-      never.complete = ctx_.diagnostics().error_count() == errors_before;
-      policy_.never.push_back(std::move(never));
+      if (!check_map(n, keys, path, ctx_)) continue;
+      Entry entry;
+      entry.mark = ctx_.mark(n);
+      if (n["id"]) entry.id = read_id(n["id"], key_path(path, "id"));
+      if (n["note"]) entry.note = read_string(n["note"], key_path(path, "note"), ctx_).value_or("");
+      entry.accounts =
+          read_countries(n["accounts"], key_path(path, "accounts"), &entry.accounts_text);
+      entry.services = read_service_list(n["services"], key_path(path, "services"));
+      entry.window = read_window(n, path);
+      read_rest(n, path, entry);
+      entry.complete = ctx_.diagnostics().error_count() == errors_before;
+      out.push_back(std::move(entry));
     }
   }
 
