@@ -28,11 +28,9 @@ bool is_ip_literal(const std::string& host) {
 std::optional<OriginEndpoint> read_endpoint(const YAML::Node& node, const std::string& path,
                                             YamlContext& ctx) {
   OriginEndpoint ep;
-  YAML::Node address = node;
-  if (node.IsMap()) {
-    check_map(node, kEndpointKeys, path, ctx);
-    address = node["address"];
-  }
+  if (node.IsMap()) check_map(node, kEndpointKeys, path, ctx);
+  // Never assign to a YAML::Node: assignment writes through to the document.
+  const YAML::Node address = node.IsMap() ? node["address"] : node;
   auto text = read_string(address, node.IsMap() ? key_path(path, "address") : path, ctx);
   if (!text) return std::nullopt;
   if (!parse_host_port(*text, &ep.host, &ep.port)) {

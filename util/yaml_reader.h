@@ -75,7 +75,8 @@ bool check_named_map(const YAML::Node& node, std::string_view path, YamlContext&
 //
 // Beware: on a const map, node["missing"] is an invalid node on which every
 // Is*() call throws; test it with operator bool / IsDefined() first. These
-// readers do.
+// readers do. And never assign to a YAML::Node variable (`n = other`): it
+// writes through to the document; initialise a new one instead.
 std::optional<std::string> read_string(const YAML::Node& node, std::string_view path,
                                        YamlContext& ctx);
 std::optional<double> read_double(const YAML::Node& node, std::string_view path,
