@@ -78,7 +78,8 @@ std::shared_ptr<const AccountDirectory> open_directory(const YAML::Node& node, Y
 
 }  // namespace
 
-std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Diagnostics& diags) {
+std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Diagnostics& diags,
+                                              const ServerSectionReader& read_server) {
   auto root = load_yaml_file(config_file, diags);
   if (!root) return nullptr;
   YamlContext ctx(config_file, diags);
@@ -103,6 +104,7 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Di
   if ((*root)["geoip"]) snap->geoip = open_geoip((*root)["geoip"], ctx);
   if ((*root)["directory"]) snap->directory = open_directory((*root)["directory"], ctx);
   if ((*root)["server"]) snap->server = (*root)["server"];
+  if (read_server) read_server(snap->server, ctx);
   for (CountrySource s : snap->identity.order) {
     if (s == CountrySource::kGeoip && !(*root)["geoip"]) {
       ctx.error((*root)["identity"], "identity.order", "geoip is named but no geoip is configured");

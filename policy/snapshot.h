@@ -12,6 +12,7 @@
 //   server: {...}                # the gateway's own settings (proxy/)
 // Relative paths are relative to the file that names them.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,8 +39,13 @@ struct Snapshot {
   YAML::Node server;  // the `server` section, read by proxy/ (null when absent)
 };
 
-// Reads and validates everything. Returns nullptr when any error was found;
-// every error and warning is in `diags`.
-std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Diagnostics& diags);
+// Reads the `server` section: proxy/ knows its keys; policy/ only carries it.
+using ServerSectionReader = std::function<void(const YAML::Node& server, YamlContext& ctx)>;
+
+// Reads and validates everything (the `server` section too, with
+// `read_server`, so one run reports every error). Returns nullptr when any
+// error was found; every error and warning is in `diags`.
+std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Diagnostics& diags,
+                                              const ServerSectionReader& read_server = {});
 
 }  // namespace regiongate

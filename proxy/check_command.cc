@@ -6,12 +6,16 @@
 #include "policy/proof.h"
 #include "policy/snapshot.h"
 #include "proxy/commands.h"
+#include "proxy/server_config.h"
 
 namespace regiongate {
 
 int run_check(const CheckOptions& options) {
   Diagnostics diags;
-  auto snap = load_snapshot(options.config, diags);
+  ServerConfig server;
+  auto snap = load_snapshot(options.config, diags, [&](const YAML::Node& node, YamlContext& ctx) {
+    server = read_server_config(node, ctx);
+  });
   std::cerr << diags.format_all();
   if (!snap) {
     std::cerr << options.config << ": invalid: " << diags.error_count() << " error(s), "

@@ -77,6 +77,7 @@ TEST_F(BrokenCopy, ListsEveryErrorWithFileLineAndColumn) {
               "  - id: india-in-country\n    accounts: IN\n    from: 2015-05-01");
   edit_policy("accounts: rest-of-world", "accounts: rest-of-wrold");
   std::string config = (dir_ / "regiongate.yaml").string();
+  std::ofstream(config, std::ios::app) << "server:\n  workers: many\n";
   ProcessResult r = run_process({kBinary, "check", "--config", config});
   EXPECT_EQ(r.exit_code, 1);
   std::string policy = (dir_ / "policy.yaml").string();
@@ -92,7 +93,9 @@ TEST_F(BrokenCopy, ListsEveryErrorWithFileLineAndColumn) {
   EXPECT_NE(r.err.find(policy + ":72:5: error: rule 'india-in-country' overlaps rule "
                                 "'india-cloud-sg-us' (" + policy + ":64:5)"),
             std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("invalid: 5 error(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(config + ":34:12: error: server.workers: not a whole number: 'many'"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("invalid: 6 error(s)"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
 }
 

@@ -1,0 +1,79 @@
+#pragma once
+// The gateway's own settings: the `server:` section of the configuration
+// (docs/operators.md). Listen sockets and the worker count are read once at
+// start; the rest may change on reload with the snapshot it came with.
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/yaml_reader.h"
+
+namespace regiongate {
+
+using Milliseconds = std::chrono::milliseconds;
+
+struct TlsCertificateFiles {
+  std::string cert_file;  // PEM, leaf first then chain
+  std::string key_file;
+};
+
+struct ListenerConfig {
+  std::string host;  // literal address: "127.0.0.1", "::"
+  std::uint16_t port = 0;  // 0: the kernel picks (tests read it back)
+  bool tls = false;
+  std::vector<TlsCertificateFiles> certificates;  // tls: the first is the default (no SNI match)
+};
+
+struct Http2Settings {
+  std::uint32_t max_concurrent_streams = 128;
+  std::uint32_t initial_window_size = 1 << 20;  // per stream, bytes
+  std::uint32_t connection_window_size = 16 << 20;
+  std::uint32_t max_header_list_size = 64 << 10;
+  std::uint32_t max_frame_size = 16 << 10;
+};
+
+struct TimeoutSettings {
+  Milliseconds connect{2000};            // origin TCP + TLS + HTTP/2 preface
+  Milliseconds response_headers{30000};  // request sent -> origin's response headers
+  Milliseconds idle{120000};             // client connection with no stream
+  Milliseconds stream_idle{60000};       // no bytes either way on a stream
+  Milliseconds origin_idle{60000};       // pooled origin connection with no stream
+};
+
+struct OriginSettings {
+  std::string ca_file;  // "" = the system store
+  std::uint32_t max_connections_per_endpoint = 8;
+};
+
+struct DnsSettings {
+  std::vector<std::string> servers;  // "127.0.0.1:5353"; empty = /etc/resolv.conf
+  Milliseconds timeout{2000};
+  Milliseconds min_ttl{1000};
+  Milliseconds max_ttl{300000};
+};
+
+struct ServerConfig {
+  int workers = 0;  // 0 = one per core
+  std::vector<ListenerConfig> listeners;
+  std::string admin_host;
+  std::uint16_t admin_port = 0;
+  bool admin_enabled = false;
+  Http2Settings http2;
+  TimeoutSettings timeouts;
+  OriginSettings origin;
+  DnsSettings dns;
+  std::string access_log = "-";  // a path, "-" (stdout) or "off"
+};
+
+// Reads the `server:` section (a null node gives the defaults, with no
+// listener). Relative paths are resolved against ctx.file().
+ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx);
+
+// "250ms", "2s", "5m", "1h" -> milliseconds; nullopt for anything else.
+std::optional<Milliseconds> parse_duration(std::string_view text);
+
+}  // namespace regiongate
