@@ -20,12 +20,13 @@ TimeWindow DecisionTable::interval_window(std::size_t k) const {
 Decision DecisionTable::decide(CountryId account, ServiceId service, UnixSeconds now,
                                CountryId client_location, DataCenterMask healthy) const {
   Decision d;
-  if (account >= in_country_.size()) {
-    d.reason = DecisionReason::kUnknownCountry;
-    return d;
-  }
+  // A request for no known service is misdirected whoever sends it.
   if (service >= service_count_) {
     d.reason = DecisionReason::kUnknownService;
+    return d;
+  }
+  if (account >= in_country_.size()) {
+    d.reason = DecisionReason::kUnknownCountry;
     return d;
   }
   const Outcome& o = outcomes_[cells_[cell_index(account, service, interval_of(now))]];

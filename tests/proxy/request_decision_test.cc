@@ -1,0 +1,65 @@
+#include "proxy/request_decision.h"
+
+#include <gtest/gtest.h>
+
+namespace regiongate {
+namespace {
+
+const Snapshot& example() {
+  static std::shared_ptr<const Snapshot> snap = [] {
+    Diagnostics diags;
+    auto s = load_snapshot(REGIONGATE_SOURCE_DIR "/examples/regiongate.yaml", diags);
+    EXPECT_TRUE(s) << diags.format_all();
+    return s;
+  }();
+  return *snap;
+}
+
+IdentityConfig trusting(std::initializer_list<const char*> nets) {
+  IdentityConfig id;
+  for (const char* n : nets) id.trusted_proxies.push_back(*IpNetwork::parse(n));
+  return id;
+}
+
+TEST(ClientAddress, ForwardedForIsBelievedOnlyFromTrustedProxies) {
+  bool fwd = false;
+  IpAddress peer = *IpAddress::parse("127.0.0.1");
+  IdentityConfig none = trusting({});
+  EXPECT_EQ(client_address(none, peer, "127.4.0.1", &fwd).to_string(), "127.0.0.1");
+  EXPECT_FALSE(fwd);
+  IdentityConfig lb = trusting({"127.0.0.0/24", "10.0.0.0/8"});
+  EXPECT_EQ(client_address(lb, peer, "127.4.0.1", &fwd).to_string(), "127.4.0.1");
+  EXPECT_TRUE(fwd);
+  // The client can prepend anything; the right-most untrusted hop counts.
+  EXPECT_EQ(client_address(lb, peer, "127.2.0.1, 127.4.0.1, 10.1.1.1", &fwd).to_string(),
+            "127.4.0.1");
+  // Garbage means nothing in the header is believed.
+  EXPECT_EQ(client_address(lb, peer, "127.2.0.1, bogus", &fwd).to_string(), "127.0.0.1");
+  EXPECT_FALSE(fwd);
+  // Only trusted hops: the peer.
+  EXPECT_EQ(client_address(lb, peer, "10.0.0.1", &fwd).to_string(), "127.0.0.1");
+}
+
+TEST(RouteRequest, TheStory) {
+  RequestInput in;
+  in.authority = "api.example.com";
+  in.path = "/cloud/photos";
+  in.account_id = "in-ravi";
+  in.peer = *IpAddress::parse("127.4.0.9");  // a phone in the US
+  in.now = *parse_rfc3339("2015-01-15T00:00:00Z");
+  RoutedRequest r = route_request(example(), in);
+  EXPECT_EQ(example().policy.services[r.service].name, "cloud");
+  EXPECT_EQ(country_code(r.country.account), "IN");
+  EXPECT_EQ(r.country.source, CountrySource::kDirectory);
+  EXPECT_EQ(country_code(r.country.location), "US");
+  EXPECT_EQ(example().datacenters.all[r.decision.chosen].id, "oregon");
+
+  in.account_id = "";
+  in.peer = *IpAddress::parse("127.0.0.1");  // unknown place, no account
+  EXPECT_EQ(route_request(example(), in).decision.status(), 451);
+  in.authority = "www.example.org";
+  EXPECT_EQ(route_request(example(), in).decision.status(), 404);
+}
+
+}  // namespace
+}  // namespace regiongate
