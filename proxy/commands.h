@@ -27,6 +27,13 @@ struct ExplainOptions {
 // 2 on bad arguments.
 int run_explain(const ExplainOptions& options);
 
+struct ServeOptions {
+  std::string config;
+  std::optional<std::string> now;  // a pinned clock, RFC 3339
+};
+// Serves until SIGTERM/SIGINT; 1 on a configuration or listen error.
+int run_serve(const ServeOptions& options);
+
 struct DemoOptions {
   std::string config;
   std::optional<std::string> now;

@@ -32,6 +32,11 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("--at", explain.at, "instant, RFC 3339 (default: now)");
   explain_cmd->add_option("--down", explain.down, "treat this data centre as down (repeatable)");
 
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run the gateway");
+  serve_cmd->add_option("--config", serve.config, "configuration file")->required();
+  serve_cmd->add_option("--now", serve.now, "fixed clock, RFC 3339 (tests, rehearsals)");
+
   DemoOptions demo;
   demo.config = default_example_config();
   auto* demo_cmd = app.add_subcommand("demo", "the embedded default: the example story, explained");
@@ -42,5 +47,6 @@ int main(int argc, char** argv) {
   if (check_cmd->parsed()) return run_check(check);
   if (explain_cmd->parsed()) return run_explain(explain);
   if (demo_cmd->parsed()) return run_demo(demo);
+  if (serve_cmd->parsed()) return run_serve(serve);
   return 2;
 }

@@ -1,0 +1,113 @@
+#pragma once
+// Small RAII wrappers over libev watchers. Each worker thread runs one
+// ev_loop; every watcher belongs to exactly one loop and is touched only from
+// its thread. A watcher calls a member function of its owner, and stops
+// itself when destroyed, so an owner that dies never gets called back.
+
+#include <ev.h>
+
+namespace regiongate {
+
+namespace detail {
+template <class T, void (T::*Method)(int)>
+void io_trampoline(struct ev_loop*, ev_io* w, int revents) {
+  (static_cast<T*>(w->data)->*Method)(revents);
+}
+template <class T, void (T::*Method)()>
+void timer_trampoline(struct ev_loop*, ev_timer* w, int) {
+  (static_cast<T*>(w->data)->*Method)();
+}
+template <class T, void (T::*Method)()>
+void async_trampoline(struct ev_loop*, ev_async* w, int) {
+  (static_cast<T*>(w->data)->*Method)();
+}
+}  // namespace detail
+
+// Readiness of one file descriptor; `events` is EV_READ, EV_WRITE, both or 0.
+class IoWatcher {
+ public:
+  IoWatcher() = default;
+  IoWatcher(const IoWatcher&) = delete;
+  IoWatcher& operator=(const IoWatcher&) = delete;
+  ~IoWatcher() { stop(); }
+
+  template <class T, void (T::*Method)(int revents)>
+  void init(struct ev_loop* loop, int fd, T* owner) {
+    loop_ = loop;
+    ev_io_init(&io_, (detail::io_trampoline<T, Method>), fd, 0);
+    io_.data = owner;
+  }
+  // Changes the interest set; 0 stops watching.
+  void watch(int events) {
+    if (events == events_) return;
+    if (events_) ev_io_stop(loop_, &io_);
+    events_ = events;
+    if (events) {
+      ev_io_set(&io_, io_.fd, events);
+      ev_io_start(loop_, &io_);
+    }
+  }
+  void stop() { watch(0); }
+  int events() const { return events_; }
+
+ private:
+  struct ev_loop* loop_ = nullptr;
+  ev_io io_{};
+  int events_ = 0;
+};
+
+// A one-shot timeout: arm() (re)starts it from now; activity calls arm()
+// again. arm(0) runs the callback on the next loop iteration.
+class Timer {
+ public:
+  Timer() = default;
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  ~Timer() { stop(); }
+
+  template <class T, void (T::*Method)()>
+  void init(struct ev_loop* loop, T* owner) {
+    loop_ = loop;
+    ev_init(&timer_, (detail::timer_trampoline<T, Method>));
+    timer_.data = owner;
+  }
+  void arm(double seconds) {
+    // Not ev_timer_again: with a zero repeat it stops the timer instead.
+    ev_timer_stop(loop_, &timer_);
+    ev_timer_set(&timer_, seconds, 0.);
+    ev_timer_start(loop_, &timer_);
+  }
+  void stop() {
+    if (loop_) ev_timer_stop(loop_, &timer_);
+  }
+  bool active() const { return ev_is_active(&timer_); }
+
+ private:
+  struct ev_loop* loop_ = nullptr;
+  ev_timer timer_{};
+};
+
+// Wakes a loop from another thread (the only thread-safe call here: send()).
+class AsyncWakeup {
+ public:
+  AsyncWakeup() = default;
+  AsyncWakeup(const AsyncWakeup&) = delete;
+  AsyncWakeup& operator=(const AsyncWakeup&) = delete;
+  ~AsyncWakeup() {
+    if (loop_) ev_async_stop(loop_, &async_);
+  }
+  template <class T, void (T::*Method)()>
+  void init(struct ev_loop* loop, T* owner) {
+    loop_ = loop;
+    ev_async_init(&async_, (detail::async_trampoline<T, Method>));
+    async_.data = owner;
+    ev_async_start(loop_, &async_);
+  }
+  void send() { ev_async_send(loop_, &async_); }
+
+ private:
+  struct ev_loop* loop_ = nullptr;
+  ev_async async_{};
+};
+
+}  // namespace regiongate

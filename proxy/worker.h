@@ -1,0 +1,108 @@
+#pragma once
+// A worker: one thread, one libev loop, its own listeners (SO_REUSEPORT),
+// client sessions and, later, origin pools and DNS resolver. Nothing on the
+// request path is shared with other workers except immutable snapshots.
+//
+// Other threads talk to a worker only through post() (a locked queue plus a
+// loop wake-up, as nghttpx's Worker::send); the worker applies the work on
+// its own thread.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "policy/snapshot.h"
+#include "proxy/event_loop.h"
+#include "proxy/server_config.h"
+
+namespace regiongate {
+
+class ClientSession;
+struct ClientStream;
+
+struct WorkerCounters {
+  std::uint64_t connections = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t http1_refused = 0;
+  std::uint64_t header_limit_resets = 0;
+};
+
+// What all workers share, set up before they start; read-only afterwards
+// except the snapshot, which is replaced whole.
+struct GatewayShared {
+  ServerConfig server;
+  std::optional<UnixSeconds> fixed_now;  // --now: a pinned clock
+  std::shared_ptr<const Snapshot> snapshot;
+};
+
+class Worker {
+ public:
+  // `listen_fds` are this worker's own listening sockets, one per configured
+  // listener in order (each worker binds its own with SO_REUSEPORT).
+  Worker(const GatewayShared& shared, std::vector<int> listen_fds);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();  // runs the loop on a new thread
+  void stop();   // from any thread: close listeners, let the loop end
+  void join();
+
+  // Runs `work` on the worker's thread. Thread-safe.
+  void post(std::function<void()> work);
+
+  // Worker-thread only.
+  struct ev_loop* loop() const { return loop_; }
+  const ServerConfig& config() const { return shared_.server; }
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  std::string_view snapshot_identity_header() const { return snapshot_->identity.account_header; }
+  UnixSeconds now() const;
+  DataCenterMask healthy_datacenters() const { return ~DataCenterMask{0}; }
+  WorkerCounters& counters() { return counters_; }
+  void session_closed(ClientSession* session, const std::string& why);
+  void log_request(const ClientSession& session, const ClientStream& stream);
+
+ private:
+  struct Listener {
+    int fd = -1;
+    IoWatcher watcher;
+    Worker* worker = nullptr;
+    void on_accept(int revents);
+  };
+
+  void accept_from(Listener& listener);
+  void on_posted();
+  void on_reap();
+  void on_log_flush();
+  void flush_log();
+
+  // Declared first so it is destroyed last, after every watcher on the loop.
+  struct LoopOwner {
+    struct ev_loop* loop;
+    ~LoopOwner() { ev_loop_destroy(loop); }
+  };
+
+  const GatewayShared& shared_;
+  LoopOwner loop_owner_;
+  struct ev_loop* loop_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
+  std::vector<std::unique_ptr<ClientSession>> closed_;  // destroyed on the next loop turn
+  Timer reap_timer_;
+  Timer log_timer_;
+  std::string log_buffer_;
+  AsyncWakeup wakeup_;
+  std::mutex queue_mutex_;
+  std::vector<std::function<void()>> queue_;
+  WorkerCounters counters_;
+  std::thread thread_;
+};
+
+}  // namespace regiongate
