@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "policy/explain.h"
+#include "proxy/origin_pool.h"
+#include "proxy/origin_session.h"
 #include "proxy/worker.h"
 
 namespace regiongate {
@@ -77,12 +79,79 @@ std::string json_escape(std::string_view s) {
 
 }  // namespace
 
-ClientStream::~ClientStream() {
-  for (Header& h : headers) {
+namespace {
+
+nghttp2_nv make_nv(std::string_view name, std::string_view value) {
+  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                    value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+void release(ClientStream::Headers& headers) {
+  for (ClientStream::Header& h : headers) {
     nghttp2_rcbuf_decref(h.name);
     nghttp2_rcbuf_decref(h.value);
   }
+  headers.clear();
+}
+
+// Response headers that describe the origin hop only.
+bool dropped_response_header(std::string_view name) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
+         name == "transfer-encoding" || name == "upgrade" || name.rfind("x-regiongate-", 0) == 0;
+}
+
+}  // namespace
+
+ClientStream::~ClientStream() {
+  release(headers);
+  release(request_trailers);
+  release(response_headers);
+  release(response_trailers);
   for (nghttp2_rcbuf* b : held_) nghttp2_rcbuf_decref(b);
+}
+
+void ClientStream::origin_request_headers(std::vector<nghttp2_nv>* nv) {
+  const Snapshot& snap = *snapshot;
+  nv->reserve(headers.size() + 8);
+  nv->push_back(make_nv(":method", method));
+  nv->push_back(make_nv(":scheme", scheme.empty() ? "http" : scheme));
+  nv->push_back(make_nv(":authority", authority));
+  nv->push_back(make_nv(":path", path));
+  for (const Header& h : headers) nv->push_back(make_nv(view(h.name), view(h.value)));
+  // x-forwarded-for: what a trusted proxy sent (an untrusted peer's is
+  // dropped), plus the peer we saw.
+  forwarded_for_out_.clear();
+  if (!forwarded_for.empty() && routed.client_from_forwarded) {
+    forwarded_for_out_ = std::string(forwarded_for) + ", ";
+  }
+  forwarded_for_out_ += session->peer().to_string();
+  nv->push_back(make_nv("x-forwarded-for", forwarded_for_out_));
+  country_out_ = std::string(country_code(routed.country.account));
+  nv->push_back(make_nv("x-regiongate-country", country_out_));
+  datacenter_out_ = snap.datacenters.all[datacenter].id;
+  nv->push_back(make_nv("x-regiongate-dc", datacenter_out_));
+}
+
+void ClientStream::trailer_nv(const Headers& trailers, std::vector<nghttp2_nv>* nv) {
+  for (const Header& h : trailers) nv->push_back(make_nv(view(h.name), view(h.value)));
+}
+
+bool ClientStream::add_response_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
+  std::string_view n = view(name);
+  response_header_bytes_ += n.size() + view(value).size() + 32;
+  if (response_header_bytes_ > 256 * 1024 || response_headers.size() > 512) return false;
+  if (n == ":status") {
+    nghttp2_rcbuf_incref(value);
+    held_.push_back(value);
+    response_status = view(value);
+    return true;
+  }
+  if (dropped_response_header(n)) return true;
+  nghttp2_rcbuf_incref(name);
+  nghttp2_rcbuf_incref(value);
+  (response_submitted ? response_trailers : response_headers).push_back({name, value});
+  return true;
 }
 
 ClientSession::ClientSession(Worker& worker, std::unique_ptr<Transport> transport,
@@ -91,6 +160,8 @@ ClientSession::ClientSession(Worker& worker, std::unique_ptr<Transport> transpor
   nghttp2_option* option;
   nghttp2_option_new(&option);
   nghttp2_option_set_max_send_header_block_length(option, 64 * 1024);
+  // Request bodies: the window opens as the origin takes the bytes (bounded memory).
+  nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_max_settings(option, 32);
   nghttp2_session_server_new2(&session_, callbacks(), this, option);
   nghttp2_option_del(option);
@@ -98,7 +169,16 @@ ClientSession::ClientSession(Worker& worker, std::unique_ptr<Transport> transpor
   idle_timer_.arm(std::chrono::duration<double>(worker_.config().timeouts.idle).count());
 }
 
-ClientSession::~ClientSession() = default;
+ClientSession::~ClientSession() { drop_streams(); }
+
+void ClientSession::drop_streams() {
+  for (ClientStream* s : streams_) {
+    if (s->origin) s->origin->detach(*s);
+    nghttp2_session_set_stream_user_data(session_, s->id, nullptr);
+    delete s;
+  }
+  streams_.clear();
+}
 
 void ClientSession::on_ready() {
   const Http2Settings& h2 = worker_.config().http2;
@@ -140,6 +220,7 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
 
 void ClientSession::on_closed(const std::string& why) {
   idle_timer_.stop();
+  drop_streams();
   worker_.session_closed(this, why);
 }
 
@@ -151,10 +232,11 @@ void ClientSession::on_idle_timeout() {
 
 int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  auto* stream = new ClientStream(frame->hd.stream_id);
+  auto* stream = new ClientStream(*this, frame->hd.stream_id);
   stream->started_ns = static_cast<std::uint64_t>(
       std::chrono::steady_clock::now().time_since_epoch().count());
   nghttp2_session_set_stream_user_data(session_, frame->hd.stream_id, stream);
+  streams_.insert(stream);
   ++open_streams_;
   return 0;
 }
@@ -162,8 +244,16 @@ int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
 int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                              nghttp2_rcbuf* value) {
   ClientStream* stream = stream_of(session_, frame->hd.stream_id);
-  if (!stream || stream->headers_done) return 0;  // trailers: not forwarded yet
+  if (!stream) return 0;
   std::string_view n = view(name), v = view(value);
+  if (stream->headers_done) {  // trailers
+    if (n.empty() || n[0] == ':' || dropped_header(n)) return 0;
+    if (stream->request_trailers.size() >= 64) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    nghttp2_rcbuf_incref(name);
+    nghttp2_rcbuf_incref(value);
+    stream->request_trailers.push_back({name, value});
+    return 0;
+  }
   // RFC 9113 6.5.2: 32 bytes of overhead per field.
   stream->header_bytes += n.size() + v.size() + 32;
   if (stream->header_bytes > worker_.config().http2.max_header_list_size ||
@@ -206,24 +296,40 @@ int ClientSession::on_frame_recv(const nghttp2_frame* frame) {
   if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
   ClientStream* stream = stream_of(session_, frame->hd.stream_id);
   if (!stream) return 0;
+  bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  if (end) stream->request_ended = true;
   if (frame->hd.type == NGHTTP2_HEADERS && !stream->headers_done &&
       (frame->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
     stream->headers_done = true;
     handle_request(*stream);
+    return 0;
   }
+  if (end && stream->origin && stream->request_sent) stream->origin->resume(stream->origin_stream_id);
   return 0;
 }
 
-int ClientSession::on_data_chunk(std::int32_t, const std::uint8_t*, std::size_t) {
-  // Request bodies of locally answered requests are discarded.
+int ClientSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
+                                 std::size_t len) {
+  ClientStream* stream = stream_of(session_, stream_id);
+  if (!stream || !stream->local_body.empty() || stream->status != 0 ||
+      stream->datacenter == kNoDataCenterIndex) {
+    // Nobody will forward it: discard, and keep the window open.
+    nghttp2_session_consume(session_, stream_id, len);
+    return 0;
+  }
+  stream->bytes_in += len;
+  stream->request_body.append(data, len);
+  if (stream->origin && stream->request_sent) stream->origin->resume(stream->origin_stream_id);
   return 0;
 }
 
 int ClientSession::on_stream_close(std::int32_t stream_id, std::uint32_t) {
   ClientStream* stream = stream_of(session_, stream_id);
   if (!stream) return 0;
+  if (stream->origin) stream->origin->detach(*stream);  // the client reset or went away
   worker_.log_request(*this, *stream);
   nghttp2_session_set_stream_user_data(session_, stream_id, nullptr);
+  streams_.erase(stream);
   delete stream;
   if (--open_streams_ == 0) {
     idle_timer_.arm(std::chrono::duration<double>(worker_.config().timeouts.idle).count());
@@ -233,7 +339,8 @@ int ClientSession::on_stream_close(std::int32_t stream_id, std::uint32_t) {
 
 void ClientSession::handle_request(ClientStream& stream) {
   idle_timer_.stop();
-  std::shared_ptr<const Snapshot> snap = worker_.snapshot();
+  stream.snapshot = worker_.snapshot();
+  const std::shared_ptr<const Snapshot>& snap = stream.snapshot;
   RequestInput in;
   in.authority = stream.authority;
   in.path = stream.path;
@@ -249,30 +356,144 @@ void ClientSession::handle_request(ClientStream& stream) {
                     describe_decision(*snap, stream.routed.country.account, stream.routed.service, d));
     return;
   }
-  // The origin side is the next step of the data path; until it is wired
-  // in, an allowed request is answered with what would happen.
-  respond_locally(stream, 502, "origin-side-not-built",
-                  "allowed to " + snap->datacenters.all[d.chosen].id +
-                      ", but this build does not forward yet");
+  stream.candidate = 0;
+  forward(stream);
+}
+
+void ClientSession::forward(ClientStream& stream) {
+  const Snapshot& snap = *stream.snapshot;
+  const Decision& d = stream.routed.decision;
+  const DataCenterMask healthy = worker_.healthy_datacenters();
+  // Only the decision's candidates, in order: never anywhere else.
+  for (; stream.candidate < d.candidate_count; ++stream.candidate) {
+    DataCenterIndex dc = d.candidates[stream.candidate];
+    if (!(healthy & dc_bit(dc))) continue;
+    for (const OriginEndpoint& endpoint : snap.datacenters.all[dc].endpoints) {
+      std::string error;
+      OriginSession* origin = worker_.origins().acquire(endpoint, &error);
+      if (!origin) {
+        stream.origin_error = error;
+        continue;
+      }
+      stream.datacenter = dc;
+      origin->attach(stream);
+      return;
+    }
+  }
+  Decision down = d;
+  down.reason = DecisionReason::kAllDown;
+  down.chosen = kNoDataCenterIndex;
+  stream.datacenter = kNoDataCenterIndex;
+  respond_locally(stream, 503, reason_code(DecisionReason::kAllDown),
+                  describe_decision(snap, stream.routed.country.account, stream.routed.service,
+                                    down) +
+                      (stream.origin_error.empty() ? "" : " (last error: " + stream.origin_error + ")"));
+  schedule_flush();
+}
+
+void ClientSession::origin_failed(ClientStream& stream, const std::string& why, bool retryable) {
+  stream.origin_error = why;
+  stream.origin = nullptr;
+  if (stream.response_submitted) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_INTERNAL_ERROR);
+    schedule_flush();
+    return;
+  }
+  if (retryable && !stream.request_sent) {
+    ++stream.candidate;  // this data centre failed: the next allowed one
+    forward(stream);
+    return;
+  }
+  respond_locally(stream, 502, "origin-failed", "the data centre failed mid-request: " + why);
+  schedule_flush();
+}
+
+void ClientSession::origin_response(ClientStream& stream, bool end_stream) {
+  const Snapshot& snap = *stream.snapshot;
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(stream.response_headers.size() + 2);
+  nv.push_back(make_nv(":status", stream.response_status));
+  for (const ClientStream::Header& h : stream.response_headers) {
+    nv.push_back(make_nv(view(h.name), view(h.value)));
+  }
+  nv.push_back(make_nv("x-regiongate-dc", snap.datacenters.all[stream.datacenter].id));
+  stream.status = 0;
+  for (char c : stream.response_status) stream.status = stream.status * 10 + (c - '0');
+  stream.response_submitted = true;
+  if (end_stream) stream.response_ended = true;
+  nghttp2_data_provider body;
+  body.source.ptr = &stream;
+  body.read_callback = [](nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t len,
+                          std::uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
+    auto* s = static_cast<ClientStream*>(src->ptr);
+    return s->session->read_response_body(*s, buf, len, flags);
+  };
+  nghttp2_submit_response(session_, stream.id, nv.data(), nv.size(), end_stream ? nullptr : &body);
+  schedule_flush();
+}
+
+void ClientSession::origin_body(ClientStream& stream, const std::uint8_t* data, std::size_t len) {
+  stream.response_body.append(data, len);
+  nghttp2_session_resume_data(session_, stream.id);
+  schedule_flush();
+}
+
+void ClientSession::origin_body_end(ClientStream& stream) {
+  stream.response_ended = true;
+  if (stream.response_submitted) nghttp2_session_resume_data(session_, stream.id);
+  schedule_flush();
+}
+
+void ClientSession::origin_closed(ClientStream& stream, std::uint32_t error_code) {
+  if (stream.response_ended) return;
+  if (!stream.response_submitted) {
+    respond_locally(stream, 502, "origin-failed",
+                    "the data centre reset the stream (" +
+                        std::string(nghttp2_http2_strerror(error_code)) + ")");
+  } else {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_INTERNAL_ERROR);
+  }
+  schedule_flush();
+}
+
+void ClientSession::request_body_taken(ClientStream& stream, std::size_t n) {
+  nghttp2_session_consume(session_, stream.id, n);
+  schedule_flush();
+}
+
+ssize_t ClientSession::read_response_body(ClientStream& stream, std::uint8_t* buf, std::size_t len,
+                                          std::uint32_t* flags) {
+  std::size_t n = stream.response_body.take(buf, len);
+  stream.bytes_out += n;
+  if (n > 0 && stream.origin) stream.origin->consume(stream.origin_stream_id, n);
+  if (stream.response_body.empty() && stream.response_ended) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!stream.response_trailers.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      std::vector<nghttp2_nv> nv;
+      ClientStream::trailer_nv(stream.response_trailers, &nv);
+      nghttp2_submit_trailer(session_, stream.id, nv.data(), nv.size());
+    }
+    return static_cast<ssize_t>(n);
+  }
+  if (n == 0) return NGHTTP2_ERR_DEFERRED;
+  return static_cast<ssize_t>(n);
 }
 
 void ClientSession::respond_locally(ClientStream& stream, int status, std::string_view reason,
                                     const std::string& detail) {
+  stream.bytes_out = 0;
   stream.local_body = "{\"status\":" + std::to_string(status) + ",\"reason\":\"" +
                       std::string(reason) + "\",\"detail\":\"" + json_escape(detail) + "\"}\n";
   stream.status = status;
+  stream.response_submitted = true;
   std::string status_text = std::to_string(status);
   std::string length = std::to_string(stream.local_body.size());
-  auto nv = [](const char* name, const std::string_view value) {
-    return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name)),
-                      reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())),
-                      std::strlen(name), value.size(), NGHTTP2_NV_FLAG_NONE};
-  };
   const nghttp2_nv headers[] = {
-      nv(":status", status_text),
-      nv("content-type", "application/json"),
-      nv("content-length", length),
-      nv("x-regiongate-reason", reason),
+      make_nv(":status", status_text),
+      make_nv("content-type", "application/json"),
+      make_nv("content-length", length),
+      make_nv("x-regiongate-reason", reason),
   };
   nghttp2_data_provider body;
   body.source.ptr = &stream;
@@ -282,10 +503,10 @@ void ClientSession::respond_locally(ClientStream& stream, int status, std::strin
     (void)session;
     (void)id;
     auto* s = static_cast<ClientStream*>(src->ptr);
-    std::size_t n = std::min(len, s->local_body.size() - s->local_sent);
-    std::memcpy(buf, s->local_body.data() + s->local_sent, n);
-    s->local_sent += n;
-    if (s->local_sent == s->local_body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    std::size_t n = std::min(len, s->local_body.size() - s->bytes_out);
+    std::memcpy(buf, s->local_body.data() + s->bytes_out, n);
+    s->bytes_out += n;
+    if (s->bytes_out == s->local_body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
   };
   nghttp2_submit_response(session_, stream.id, headers, std::size(headers), &body);

@@ -8,44 +8,81 @@
 // destroyed in on_stream_close (STYLE 8).
 
 #include <memory>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
 #include "maps/ip_network.h"
+#include "proxy/body_buffer.h"
 #include "proxy/h2_connection.h"
 #include "proxy/request_decision.h"
 #include "proxy/server_config.h"
 
 namespace regiongate {
 
+class ClientSession;
+class OriginSession;
 class Worker;
 
-// One request on the client side.
+// One request on the client side, and its exchange with an origin.
 struct ClientStream {
-  explicit ClientStream(std::int32_t id) : id(id) {}
+  ClientStream(ClientSession& session, std::int32_t id) : session(&session), id(id) {}
   ~ClientStream();
 
-  std::int32_t id;
   // Header storage is nghttp2's own (reference-counted), never copied.
   struct Header {
     nghttp2_rcbuf* name;
     nghttp2_rcbuf* value;
   };
-  std::vector<Header> headers;  // regular headers to forward (hop-by-hop and x-regiongate-* dropped)
+  using Headers = std::vector<Header>;
+
+  ClientSession* session;
+  std::int32_t id;
+  Headers headers;  // regular request headers to forward (hop-by-hop, x-regiongate-* dropped)
   std::string_view method, scheme, authority, path, account_id, forwarded_for;
   std::size_t header_bytes = 0;
   bool headers_done = false;
 
-  // A response the gateway makes itself (denials).
-  std::string local_body;
-  std::size_t local_sent = 0;
+  // The request body and trailers, waiting for the origin to take them.
+  BodyBuffer request_body;
+  bool request_ended = false;
+  Headers request_trailers;
 
+  // The decision, taken with the snapshot the request started with.
+  std::shared_ptr<const Snapshot> snapshot;
   RoutedRequest routed;
-  int status = 0;  // the response status sent to the client
+  std::uint8_t candidate = 0;  // index into routed.decision.candidates being tried
+  DataCenterIndex datacenter = kNoDataCenterIndex;
+
+  // The origin side.
+  OriginSession* origin = nullptr;
+  std::int32_t origin_stream_id = -1;
+  bool request_sent = false;
+  Headers response_headers;
+  std::string_view response_status;
+  Headers response_trailers;
+  BodyBuffer response_body;
+  bool response_ended = false;
+  bool response_submitted = false;
+
+  // A response the gateway makes itself (denials, origin failures).
+  std::string local_body;
+  int status = 0;  // the status sent to the client
+  std::uint64_t bytes_out = 0;
+  std::uint64_t bytes_in = 0;
   std::uint64_t started_ns = 0;
+  std::string origin_error;
+
+  // Request headers for the origin: the client's, plus the decision.
+  void origin_request_headers(std::vector<nghttp2_nv>* nv);
+  static void trailer_nv(const Headers& trailers, std::vector<nghttp2_nv>* nv);
+  // Collects response headers (or trailers); false past the header limits.
+  bool add_response_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value);
 
  private:
   std::vector<nghttp2_rcbuf*> held_;  // pseudo-header buffers kept for the views above
+  std::string forwarded_for_out_, country_out_, datacenter_out_;  // storage for origin headers
+  std::size_t response_header_bytes_ = 0;
   friend class ClientSession;
 };
 
@@ -55,6 +92,7 @@ class ClientSession final : public H2Connection {
   ~ClientSession() override;
 
   void begin() { start(); }
+  const IpAddress& peer() const { return peer_; }
 
   // nghttp2 callbacks (called through the static table; never throw).
   int on_begin_headers(const nghttp2_frame* frame);
@@ -62,6 +100,16 @@ class ClientSession final : public H2Connection {
   int on_frame_recv(const nghttp2_frame* frame);
   int on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, std::size_t len);
   int on_stream_close(std::int32_t stream_id, std::uint32_t error_code);
+
+  // From the origin side (OriginSession), about one stream.
+  void origin_failed(ClientStream& stream, const std::string& why, bool retryable);
+  void origin_response(ClientStream& stream, bool end_stream);
+  void origin_body(ClientStream& stream, const std::uint8_t* data, std::size_t len);
+  void origin_body_end(ClientStream& stream);
+  void origin_closed(ClientStream& stream, std::uint32_t error_code);
+  void request_body_taken(ClientStream& stream, std::size_t n);
+  ssize_t read_response_body(ClientStream& stream, std::uint8_t* buf, std::size_t len,
+                             std::uint32_t* flags);
 
  private:
   bool on_raw_input(const std::uint8_t* data, std::size_t len) override;
@@ -71,11 +119,17 @@ class ClientSession final : public H2Connection {
   void on_idle_timeout();
 
   void handle_request(ClientStream& stream);
+  // Tries the decision's candidates from stream.candidate on.
+  void forward(ClientStream& stream);
   void respond_locally(ClientStream& stream, int status, std::string_view reason_code,
                        const std::string& detail);
 
+  // Every open stream: nghttp2_session_del does not close them for us.
+  void drop_streams();
+
   Worker& worker_;
   IpAddress peer_;
+  std::unordered_set<ClientStream*> streams_;
   Timer idle_timer_;
   std::size_t preface_checked_ = 0;  // bytes of the client preface verified so far
   std::size_t open_streams_ = 0;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "proxy/net.h"
+
 namespace regiongate {
 
 H2Connection::H2Connection(struct ev_loop* loop, std::unique_ptr<Transport> transport)
@@ -22,6 +24,11 @@ void H2Connection::start() {
   // Cleartext: the first read and our SETTINGS go out at once; TLS: the
   // handshake starts on the first readiness.
   on_io(EV_READ | EV_WRITE);
+}
+
+void H2Connection::start_connect() {
+  connecting_ = true;
+  io_.watch(EV_WRITE);
 }
 
 bool H2Connection::on_raw_input(const std::uint8_t*, std::size_t) { return true; }
@@ -52,6 +59,17 @@ void H2Connection::write_raw_and_close(const std::string& bytes) {
 void H2Connection::on_io(int revents) {
   (void)revents;
   if (closed_) return;
+  if (connecting_) {
+    if (int err = connect_result(transport_->fd()); err != 0) {
+      close(std::string("connect: ") + std::strerror(err));
+      return;
+    }
+    connecting_ = false;
+    on_connected();
+    if (closed_) return;
+    if (transport_->handshake_done()) on_ready();
+    if (closed_) return;
+  }
   if (!transport_->handshake_done()) {
     Transport::Io r = transport_->handshake();
     if (r == Transport::Io::kAgain) {

@@ -38,8 +38,12 @@ class H2Connection {
   void close(const std::string& why);
 
  protected:
-  // The subclass creates session_ with `this`'s callbacks, then calls start().
+  // The subclass creates session_ with `this`'s callbacks, then calls start()
+  // on an accepted socket, or start_connect() on one still connecting.
   void start();
+  void start_connect();
+  // The TCP connect finished (client side only), before any TLS handshake.
+  virtual void on_connected() {}
   // Raw bytes received before nghttp2 sees them (the server side checks the
   // client preface here). Return false to stop reading.
   virtual bool on_raw_input(const std::uint8_t* data, std::size_t len);
@@ -76,6 +80,7 @@ class H2Connection {
   std::string write_buf_;
   std::size_t write_begin_ = 0;
   bool closed_ = false;
+  bool connecting_ = false;
   bool raw_close_after_write_ = false;
 };
 

@@ -35,6 +35,7 @@ Worker::Worker(const GatewayShared& shared, std::vector<int> listen_fds)
     l->watcher.init<Listener, &Listener::on_accept>(loop_, fd, l.get());
     listeners_.push_back(std::move(l));
   }
+  origins_ = std::make_unique<OriginPool>(*this);
   reap_timer_.init<Worker, &Worker::on_reap>(loop_, this);
   log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
   wakeup_.init<Worker, &Worker::on_posted>(loop_, this);
@@ -43,6 +44,7 @@ Worker::Worker(const GatewayShared& shared, std::vector<int> listen_fds)
 Worker::~Worker() {
   sessions_.clear();
   closed_.clear();
+  origins_.reset();
   flush_log();
   for (auto& l : listeners_) {
     l->watcher.stop();
@@ -59,7 +61,10 @@ void Worker::start() {
 void Worker::stop() {
   post([this] {
     for (auto& l : listeners_) l->watcher.stop();
-    for (auto& [ptr, session] : sessions_) session->close("gateway stopping");
+    std::vector<ClientSession*> open;
+    for (auto& [ptr, session] : sessions_) open.push_back(ptr);
+    for (ClientSession* s : open) s->close("gateway stopping");
+    origins_->close_all();
     ev_break(loop_, EVBREAK_ALL);
   });
 }
@@ -130,7 +135,7 @@ void Worker::on_reap() {
 void Worker::log_request(const ClientSession&, const ClientStream& stream) {
   ++counters_.requests;
   if (shared_.server.access_log == "off") return;
-  const Snapshot& snap = *snapshot_;
+  const Snapshot& snap = stream.snapshot ? *stream.snapshot : *snapshot_;
   const RoutedRequest& r = stream.routed;
   const Decision& d = r.decision;
   std::string line = "{\"time\":\"" + format_rfc3339(now()) + "\",\"client\":\"" +
@@ -145,11 +150,13 @@ void Worker::log_request(const ClientSession&, const ClientStream& stream) {
   line += ",\"rule\":";
   line += d.rule == kNoRule ? std::string("null") : "\"" + snap.policy.rules[d.rule].id + "\"";
   line += ",\"datacenter\":";
-  line += d.chosen == kNoDataCenterIndex ? std::string("null")
-                                         : "\"" + snap.datacenters.all[d.chosen].id + "\"";
+  line += stream.datacenter == kNoDataCenterIndex
+              ? std::string("null")
+              : "\"" + snap.datacenters.all[stream.datacenter].id + "\"";
   line += ",\"status\":" + std::to_string(stream.status);
   line += ",\"reason\":\"" + std::string(reason_code(d.reason)) + "\"";
-  line += ",\"bytes\":" + std::to_string(stream.local_sent);
+  line += ",\"bytes_in\":" + std::to_string(stream.bytes_in);
+  line += ",\"bytes_out\":" + std::to_string(stream.bytes_out);
   line += ",\"duration_us\":" + std::to_string((now_ns() - stream.started_ns) / 1000) + "}\n";
   log_buffer_ += line;
   if (log_buffer_.size() >= kLogFlushBytes) {

@@ -19,6 +19,7 @@
 
 #include "policy/snapshot.h"
 #include "proxy/event_loop.h"
+#include "proxy/origin_pool.h"
 #include "proxy/server_config.h"
 
 namespace regiongate {
@@ -65,6 +66,7 @@ class Worker {
   UnixSeconds now() const;
   DataCenterMask healthy_datacenters() const { return ~DataCenterMask{0}; }
   WorkerCounters& counters() { return counters_; }
+  OriginPool& origins() { return *origins_; }
   void session_closed(ClientSession* session, const std::string& why);
   void log_request(const ClientSession& session, const ClientStream& stream);
 
@@ -93,6 +95,7 @@ class Worker {
   struct ev_loop* loop_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unique_ptr<OriginPool> origins_;  // before sessions_: streams point into it
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<std::unique_ptr<ClientSession>> closed_;  // destroyed on the next loop turn
   Timer reap_timer_;

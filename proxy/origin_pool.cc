@@ -1,0 +1,74 @@
+#include "proxy/origin_pool.h"
+
+#include <algorithm>
+
+#include "maps/ip_network.h"
+#include "proxy/net.h"
+#include "proxy/origin_session.h"
+#include "proxy/worker.h"
+
+namespace regiongate {
+
+OriginPool::OriginPool(Worker& worker) : worker_(worker) {
+  reap_timer_.init<OriginPool, &OriginPool::on_reap>(worker_.loop(), this);
+}
+
+OriginPool::~OriginPool() {
+  sessions_.clear();
+  closed_.clear();
+}
+
+OriginSession* OriginPool::acquire(const OriginEndpoint& endpoint, std::string* error) {
+  const std::string key = (endpoint.tls ? "h2s://" : "h2://") + endpoint.authority();
+  std::vector<OriginSession*>& open = by_endpoint_[key];
+  for (OriginSession* s : open) {
+    if (s->has_capacity()) return s;
+  }
+  if (open.size() >= worker_.config().origin.max_connections_per_endpoint) {
+    *error = "every connection to " + endpoint.authority() + " is full";
+    return nullptr;
+  }
+  if (endpoint.tls) {
+    *error = "TLS to origins is not wired yet";
+    return nullptr;
+  }
+  auto address = IpAddress::parse(endpoint.host);
+  if (!address) {
+    *error = "resolving " + endpoint.host + " is not wired yet";
+    return nullptr;
+  }
+  sockaddr_storage ss;
+  socklen_t len = address->to_sockaddr(&ss);
+  reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(endpoint.port);
+  int fd = connect_tcp(reinterpret_cast<sockaddr*>(&ss), len, error);
+  if (fd < 0) return nullptr;
+  auto session =
+      std::make_unique<OriginSession>(*this, key, std::make_unique<Transport>(fd, nullptr));
+  OriginSession* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  open.push_back(raw);
+  return raw;
+}
+
+void OriginPool::session_closed(OriginSession* session, const std::string&) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  auto& open = by_endpoint_[session->key()];
+  open.erase(std::remove(open.begin(), open.end(), session), open.end());
+  closed_.push_back(std::move(it->second));
+  sessions_.erase(it);
+  if (!reap_timer_.active()) reap_timer_.arm(0);
+}
+
+void OriginPool::close_all() {
+  std::vector<OriginSession*> all;
+  for (auto& [ptr, s] : sessions_) all.push_back(ptr);
+  for (OriginSession* s : all) s->close("gateway stopping");
+}
+
+void OriginPool::on_reap() {
+  reap_timer_.stop();
+  closed_.clear();
+}
+
+}  // namespace regiongate

@@ -1,0 +1,42 @@
+#pragma once
+// A worker's origin connections, by endpoint. Hands out a connection with
+// room for one more stream, opening a new one (up to the configured limit
+// per endpoint) when every open one is full.
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "maps/datacenter.h"
+#include "proxy/event_loop.h"
+
+namespace regiongate {
+
+class OriginSession;
+class Worker;
+
+class OriginPool {
+ public:
+  explicit OriginPool(Worker& worker);
+  ~OriginPool();
+
+  // A connection to `endpoint` with room for a stream; nullptr (and *error)
+  // when none can be started (no address yet, socket error, limit reached).
+  OriginSession* acquire(const OriginEndpoint& endpoint, std::string* error);
+  void session_closed(OriginSession* session, const std::string& why);
+  Worker& worker() { return worker_; }
+  std::size_t connection_count() const { return sessions_.size(); }
+  void close_all();
+
+ private:
+  void on_reap();
+
+  Worker& worker_;
+  std::unordered_map<OriginSession*, std::unique_ptr<OriginSession>> sessions_;
+  std::unordered_map<std::string, std::vector<OriginSession*>> by_endpoint_;
+  std::vector<std::unique_ptr<OriginSession>> closed_;
+  Timer reap_timer_;
+};
+
+}  // namespace regiongate

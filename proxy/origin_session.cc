@@ -1,0 +1,261 @@
+#include "proxy/origin_session.h"
+
+#include <chrono>
+
+#include "proxy/client_session.h"
+#include "proxy/origin_pool.h"
+#include "proxy/worker.h"
+
+namespace regiongate {
+namespace {
+
+OriginSession* self(void* user_data) { return static_cast<OriginSession*>(user_data); }
+
+double seconds(Milliseconds ms) { return std::chrono::duration<double>(ms).count(); }
+
+nghttp2_session_callbacks* callbacks() {
+  static nghttp2_session_callbacks* cbs = [] {
+    nghttp2_session_callbacks* c;
+    nghttp2_session_callbacks_new(&c);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(
+        c, [](nghttp2_session*, const nghttp2_frame* f, void* u) {
+          return self(u)->on_begin_headers(f);
+        });
+    nghttp2_session_callbacks_set_on_header_callback2(
+        c, [](nghttp2_session*, const nghttp2_frame* f, nghttp2_rcbuf* n, nghttp2_rcbuf* v,
+              std::uint8_t, void* u) { return self(u)->on_header(f, n, v); });
+    nghttp2_session_callbacks_set_on_frame_recv_callback(
+        c, [](nghttp2_session*, const nghttp2_frame* f, void* u) {
+          return self(u)->on_frame_recv(f);
+        });
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+        c, [](nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* d,
+              std::size_t len, void* u) { return self(u)->on_data_chunk(id, d, len); });
+    nghttp2_session_callbacks_set_on_stream_close_callback(
+        c, [](nghttp2_session*, std::int32_t id, std::uint32_t code, void* u) {
+          return self(u)->on_stream_close(id, code);
+        });
+    return c;
+  }();
+  return cbs;
+}
+
+}  // namespace
+
+OriginSession::OriginSession(OriginPool& pool, std::string key,
+                             std::unique_ptr<Transport> transport)
+    : H2Connection(pool.worker().loop(), std::move(transport)), pool_(pool), key_(std::move(key)) {
+  nghttp2_option* option;
+  nghttp2_option_new(&option);
+  // The client side opens our receive window as it takes response bytes.
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_max_settings(option, 32);
+  nghttp2_session_client_new2(&session_, callbacks(), this, option);
+  nghttp2_option_del(option);
+  idle_timer_.init<OriginSession, &OriginSession::on_idle_timeout>(loop_, this);
+  connect_timer_.init<OriginSession, &OriginSession::on_idle_timeout>(loop_, this);
+  connect_timer_.arm(seconds(pool_.worker().config().timeouts.connect));
+  start_connect();
+}
+
+OriginSession::~OriginSession() = default;
+
+bool OriginSession::has_capacity() const {
+  if (state_ == State::kDraining || closed()) return false;
+  std::uint32_t limit = state_ == State::kReady
+                            ? nghttp2_session_get_remote_settings(
+                                  session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+                            : 100;  // before SETTINGS arrive, RFC 9113 suggests no fewer than 100
+  return active_streams() < limit;
+}
+
+void OriginSession::on_connected() {}
+
+void OriginSession::on_ready() {
+  connect_timer_.stop();
+  state_ = State::kReady;
+  const Http2Settings& h2 = pool_.worker().config().http2;
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_window_size},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  if (h2.connection_window_size > 65535) {
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<std::int32_t>(h2.connection_window_size));
+  }
+  std::vector<ClientStream*> waiting;
+  waiting.swap(waiting_);
+  for (ClientStream* s : waiting) submit(*s);
+}
+
+void OriginSession::on_idle_timeout() {
+  if (state_ == State::kConnecting) {
+    close("connect timed out");
+    return;
+  }
+  if (active_streams() == 0) {
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+    state_ = State::kDraining;
+    schedule_flush();
+  }
+}
+
+void OriginSession::attach(ClientStream& stream) {
+  idle_timer_.stop();
+  stream.origin = this;
+  if (state_ == State::kReady) {
+    submit(stream);
+    schedule_flush();
+  } else {
+    waiting_.push_back(&stream);
+  }
+}
+
+void OriginSession::submit(ClientStream& stream) {
+  std::vector<nghttp2_nv> nv;
+  stream.origin_request_headers(&nv);
+  nghttp2_data_provider body;
+  body.source.ptr = this;
+  body.read_callback = [](nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t len,
+                          std::uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
+    return static_cast<OriginSession*>(src->ptr)->read_request_body(id, buf, len, flags);
+  };
+  bool has_body = !(stream.request_ended && stream.request_body.empty());
+  std::int32_t id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(),
+                                           has_body ? &body : nullptr, &stream);
+  if (id < 0) {
+    stream.session->origin_failed(stream, std::string("submit: ") + nghttp2_strerror(id),
+                                  /*retryable=*/true);
+    return;
+  }
+  stream.origin_stream_id = id;
+  stream.request_sent = true;
+  streams_[id] = &stream;
+}
+
+void OriginSession::detach(ClientStream& stream) {
+  stream.origin = nullptr;
+  for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+    if (*it == &stream) {
+      waiting_.erase(it);
+      return;
+    }
+  }
+  auto it = streams_.find(stream.origin_stream_id);
+  if (it == streams_.end()) return;
+  streams_.erase(it);
+  nghttp2_session_set_stream_user_data(session_, stream.origin_stream_id, nullptr);
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.origin_stream_id,
+                            NGHTTP2_CANCEL);
+  schedule_flush();
+  if (active_streams() == 0) {
+    idle_timer_.arm(seconds(pool_.worker().config().timeouts.origin_idle));
+  }
+}
+
+void OriginSession::consume(std::int32_t stream_id, std::size_t n) {
+  nghttp2_session_consume(session_, stream_id, n);
+  schedule_flush();
+}
+
+void OriginSession::resume(std::int32_t stream_id) {
+  nghttp2_session_resume_data(session_, stream_id);
+  schedule_flush();
+}
+
+ssize_t OriginSession::read_request_body(std::int32_t stream_id, std::uint8_t* buf,
+                                         std::size_t len, std::uint32_t* flags) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  ClientStream& s = *it->second;
+  std::size_t n = s.request_body.take(buf, len);
+  if (n > 0) s.session->request_body_taken(s, n);
+  if (s.request_body.empty() && s.request_ended) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!s.request_trailers.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      std::vector<nghttp2_nv> nv;
+      s.trailer_nv(s.request_trailers, &nv);
+      nghttp2_submit_trailer(session_, stream_id, nv.data(), nv.size());
+    }
+    return static_cast<ssize_t>(n);
+  }
+  if (n == 0) return NGHTTP2_ERR_DEFERRED;
+  return static_cast<ssize_t>(n);
+}
+
+int OriginSession::on_begin_headers(const nghttp2_frame*) { return 0; }
+
+int OriginSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                             nghttp2_rcbuf* value) {
+  auto it = streams_.find(frame->hd.stream_id);
+  if (it == streams_.end()) return 0;
+  return it->second->add_response_header(name, value) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+}
+
+int OriginSession::on_frame_recv(const nghttp2_frame* frame) {
+  auto it = streams_.find(frame->hd.stream_id);
+  if (it == streams_.end()) return 0;
+  ClientStream& s = *it->second;
+  bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+      s.session->origin_response(s, end);
+    } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS && end) {
+      s.session->origin_body_end(s);  // trailers were collected by add_response_header
+    } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
+      // A 1xx response was followed by the final one: nothing to do.
+    }
+  } else if (frame->hd.type == NGHTTP2_DATA && end) {
+    s.session->origin_body_end(s);
+  }
+  return 0;
+}
+
+int OriginSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
+                                 std::size_t len) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) {
+    // Nobody wants it any more: give the window back at once.
+    nghttp2_session_consume(session_, stream_id, len);
+    return 0;
+  }
+  it->second->session->origin_body(*it->second, data, len);
+  return 0;
+}
+
+int OriginSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
+  auto it = streams_.find(stream_id);
+  if (it != streams_.end()) {
+    ClientStream& s = *it->second;
+    streams_.erase(it);
+    s.origin = nullptr;
+    s.session->origin_closed(s, error_code);
+  }
+  if (active_streams() == 0 && !closed()) {
+    idle_timer_.arm(seconds(pool_.worker().config().timeouts.origin_idle));
+  }
+  return 0;
+}
+
+void OriginSession::on_closed(const std::string& why) {
+  idle_timer_.stop();
+  connect_timer_.stop();
+  // Streams that never reached the wire may go elsewhere; the others fail.
+  std::vector<ClientStream*> waiting;
+  waiting.swap(waiting_);
+  std::unordered_map<std::int32_t, ClientStream*> streams;
+  streams.swap(streams_);
+  for (ClientStream* s : waiting) {
+    s->origin = nullptr;
+    s->session->origin_failed(*s, why, /*retryable=*/true);
+  }
+  for (auto& [id, s] : streams) {
+    s->origin = nullptr;
+    s->session->origin_failed(*s, why, /*retryable=*/false);
+  }
+  pool_.session_closed(this, why);
+}
+
+}  // namespace regiongate
