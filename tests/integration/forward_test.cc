@@ -1,0 +1,120 @@
+// Requests forwarded end to end: curl and h2load → regiongate → nghttpd
+// origins, one per data centre, all on loopback.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "tests/integration/gateway_fixture.h"
+
+namespace regiongate::testing {
+namespace {
+
+const std::vector<std::string> kIndianShopper = {"-H", "host: api.example.com", "-H",
+                                                 "x-account-id: in-asha"};
+
+// Peak resident memory of a process, in KiB.
+long peak_rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+using ForwardTest = GatewayFixture;
+
+TEST_F(ForwardTest, RoutesToTheAllowedDataCentreWithTheDecisionHeaders) {
+  start_origin("singapore");
+  start_gateway("2015-01-15T00:00:00Z");
+  std::vector<std::string> args = kIndianShopper;
+  args.insert(args.end(), {"-H", "x-regiongate-dc: mumbai", "-H", "x-regiongate-country: CN"});
+  ProcessResult r = curl(args, "/shop/cart");
+  EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-dc: singapore"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the cart"), std::string::npos) << r.out;
+  std::string seen = origin_log("singapore");
+  EXPECT_NE(seen.find("x-regiongate-country: IN"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("x-regiongate-dc: singapore"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("x-forwarded-for: 127.0.0.1"), std::string::npos) << seen;
+  // What the client claimed never reaches the data centre.
+  EXPECT_EQ(seen.find("x-regiongate-dc: mumbai"), std::string::npos) << seen;
+  EXPECT_EQ(seen.find("x-regiongate-country: CN"), std::string::npos) << seen;
+}
+
+TEST_F(ForwardTest, FollowsThePhasesOfThePolicy) {
+  start_origin("beijing");
+  start_gateway("2014-10-01T00:00:00Z");  // before India's shop left Beijing
+  ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-dc: beijing"), std::string::npos) << r.out;
+}
+
+TEST_F(ForwardTest, FailsOverOnlyToAllowedDataCentres) {
+  start_origin("oregon");  // Singapore, the first choice, is down
+  start_gateway("2015-01-15T00:00:00Z");
+  ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-dc: oregon"), std::string::npos) << r.out;
+}
+
+TEST_F(ForwardTest, FailsClosedWhenEveryAllowedDataCentreIsDown) {
+  start_origin("beijing");  // up, but forbidden for Indian data after the migration
+  start_origin("mumbai");   // up, but not yet allowed on this date
+  start_gateway("2015-01-15T00:00:00Z");
+  ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(r.out.find("HTTP/2 503"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-reason: no-allowed-datacenter-up"), std::string::npos);
+  ProcessResult load = run_process({"/usr/bin/h2load", "-n", "300", "-c", "3", "-m", "10", "-H",
+                                    ":authority: api.example.com", "-H", "x-account-id: in-asha",
+                                    base_ + "/shop/cart"});
+  EXPECT_NE(load.out.find("300 done"), std::string::npos) << load.out;
+  EXPECT_NE(load.out.find("300 5xx"), std::string::npos) << load.out;
+  EXPECT_EQ(requests_seen_by("beijing"), 0);
+  EXPECT_EQ(requests_seen_by("mumbai"), 0);
+}
+
+TEST_F(ForwardTest, ManyRequestsMultiplexed) {
+  start_origin("singapore");
+  start_gateway("2015-01-15T00:00:00Z");
+  ProcessResult load = run_process({"/usr/bin/h2load", "-n", "5000", "-c", "4", "-m", "20", "-H",
+                                    ":authority: api.example.com", "-H", "x-account-id: in-asha",
+                                    base_ + "/shop/cart"});
+  EXPECT_NE(load.out.find("5000 succeeded"), std::string::npos) << load.out;
+}
+
+TEST_F(ForwardTest, OneGibibyteUpAndDownWithBoundedMemory) {
+  start_origin("singapore");
+  start_gateway("2015-01-15T00:00:00Z");
+  // nghttpd --echo-upload would be ideal; it is not in 1.52, so: upload 1 GiB
+  // (discarded by the origin) and download 1 GiB (a sparse file).
+  std::filesystem::path big = docroot() / "cloud" / "big";
+  std::filesystem::path upload = dir_ / "upload";
+  for (const auto& p : {big, upload}) {
+    std::ofstream(p).close();
+    std::filesystem::resize_file(p, 1ull << 30);
+  }
+  long before = peak_rss_kib(gateway_->pid());
+  std::vector<std::string> args = {"-H", "host: api.example.com", "-H", "x-account-id: in-asha",
+                                   "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n"};
+  ProcessResult down = curl(args, "/cloud/big");
+  EXPECT_NE(down.out.find("200 1073741824"), std::string::npos) << down.out << down.err;
+  args.insert(args.end(), {"-T", upload.string(), "-X", "POST"});  // -T streams from the file
+  ProcessResult up = curl(args, "/shop/cart");
+  EXPECT_NE(up.out.find("200 9"), std::string::npos) << up.out << up.err;  // "the cart\n"
+  long after = peak_rss_kib(gateway_->pid());
+  ASSERT_GT(before, 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in quarantine: the bound means nothing there.
+  GTEST_SKIP() << "memory bound checked in the regular build only";
+#endif
+  EXPECT_LT(after - before, 64 * 1024) << "peak RSS grew from " << before << " to " << after
+                                       << " KiB";
+  RecordProperty("rss_growth_kib", std::to_string(after - before));
+  std::cout << "gateway peak RSS " << before << " KiB -> " << after << " KiB after 1 GiB down and 1 GiB up\n";
+}
+
+}  // namespace
+}  // namespace regiongate::testing
