@@ -7,35 +7,9 @@
 #include <thread>
 
 #include "proxy/commands.h"
-#include "proxy/net.h"
-#include "proxy/worker.h"
+#include "proxy/gateway.h"
 
 namespace regiongate {
-namespace {
-
-// Every worker binds every listener (SO_REUSEPORT). A configured port 0 is
-// resolved by the first bind and reused by the others.
-bool bind_listeners(ServerConfig& config, int workers, std::vector<std::vector<int>>* fds) {
-  fds->assign(static_cast<std::size_t>(workers), {});
-  for (ListenerConfig& l : config.listeners) {
-    for (int w = 0; w < workers; ++w) {
-      std::string error;
-      int fd = listen_tcp(l.host, l.port, true, &error);
-      if (fd < 0) {
-        std::cerr << "regiongate: " << error << '\n';
-        return false;
-      }
-      if (l.port == 0) l.port = local_port(fd);
-      (*fds)[static_cast<std::size_t>(w)].push_back(fd);
-    }
-    std::string shown = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
-    std::cerr << "regiongate: listening on " << (l.tls ? "tls " : "cleartext ") << shown << ':'
-              << l.port << '\n';
-  }
-  return true;
-}
-
-}  // namespace
 
 int run_serve(const ServeOptions& options) {
   GatewayShared shared;
@@ -62,9 +36,6 @@ int run_serve(const ServeOptions& options) {
       return 2;
     }
   }
-  int workers = shared.server.workers > 0
-                    ? shared.server.workers
-                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   // Signals are taken by this thread only (sigwait); workers never see them.
   sigset_t signals;
@@ -75,14 +46,18 @@ int run_serve(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  std::vector<std::vector<int>> fds;
-  if (!bind_listeners(shared.server, workers, &fds)) return 1;
-  std::vector<std::unique_ptr<Worker>> pool;
-  for (int w = 0; w < workers; ++w) {
-    pool.push_back(std::make_unique<Worker>(shared, fds[static_cast<std::size_t>(w)]));
+  Gateway gateway(shared);
+  std::string error;
+  if (!gateway.start(&error)) {
+    std::cerr << "regiongate: " << error << '\n';
+    return 1;
   }
-  for (auto& w : pool) w->start();
-  std::cerr << "regiongate: serving with " << workers << " worker(s)\n";
+  for (const ListenerConfig& l : shared.server.listeners) {
+    std::string shown = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
+    std::cerr << "regiongate: listening on " << (l.tls ? "tls " : "cleartext ") << shown << ':'
+              << l.port << '\n';
+  }
+  std::cerr << "regiongate: serving with " << gateway.worker_count() << " worker(s)\n";
 
   for (;;) {
     int sig = 0;
@@ -94,8 +69,7 @@ int run_serve(const ServeOptions& options) {
     break;
   }
   std::cerr << "regiongate: stopping\n";
-  for (auto& w : pool) w->stop();
-  for (auto& w : pool) w->join();
+  gateway.stop();
   return 0;
 }
 
