@@ -37,6 +37,7 @@ int run_serve(const ServeOptions& options);
 struct DemoOptions {
   std::string config;
   std::optional<std::string> now;
+  bool exit_after_tour = false;
 };
 int run_demo(const DemoOptions& options);
 

@@ -8,6 +8,20 @@
 
 namespace regiongate {
 
+// Owns one ev_loop. Declare it before every watcher that uses the loop, so
+// that it is destroyed after them.
+class EventLoop {
+ public:
+  EventLoop() : loop_(ev_loop_new(EVFLAG_AUTO)) {}
+  ~EventLoop() { ev_loop_destroy(loop_); }
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  struct ev_loop* get() const { return loop_; }
+
+ private:
+  struct ev_loop* loop_;
+};
+
 namespace detail {
 template <class T, void (T::*Method)(int)>
 void io_trampoline(struct ev_loop*, ev_io* w, int revents) {

@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   demo.config = default_example_config();
   auto* demo_cmd = app.add_subcommand("demo", "the embedded default: the example story, explained");
   demo_cmd->add_option("--config", demo.config, "configuration file")->capture_default_str();
-  demo_cmd->add_option("--now", demo.now, "fixed clock, RFC 3339");
+  demo_cmd->add_option("--now", demo.now, "one fixed instant instead of the story's phases");
+  demo_cmd->add_flag("--exit-after-tour", demo.exit_after_tour, "do not keep serving");
 
   CLI11_PARSE(app, argc, argv);
   if (check_cmd->parsed()) return run_check(check);

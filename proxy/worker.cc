@@ -25,8 +25,7 @@ std::uint64_t now_ns() {
 
 Worker::Worker(const GatewayShared& shared, std::vector<int> listen_fds)
     : shared_(shared),
-      loop_owner_{ev_loop_new(EVFLAG_AUTO)},
-      loop_(loop_owner_.loop),
+      loop_(event_loop_.get()),
       snapshot_(shared.snapshot) {
   for (int fd : listen_fds) {
     auto l = std::make_unique<Listener>();

@@ -84,14 +84,8 @@ class Worker {
   void on_log_flush();
   void flush_log();
 
-  // Declared first so it is destroyed last, after every watcher on the loop.
-  struct LoopOwner {
-    struct ev_loop* loop;
-    ~LoopOwner() { ev_loop_destroy(loop); }
-  };
-
   const GatewayShared& shared_;
-  LoopOwner loop_owner_;
+  EventLoop event_loop_;  // before every watcher: destroyed after them
   struct ev_loop* loop_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<Listener>> listeners_;

@@ -77,7 +77,7 @@ TEST_F(BrokenCopy, ListsEveryErrorWithFileLineAndColumn) {
               "  - id: india-in-country\n    accounts: IN\n    from: 2015-05-01");
   edit_policy("accounts: rest-of-world", "accounts: rest-of-wrold");
   std::string config = (dir_ / "regiongate.yaml").string();
-  std::ofstream(config, std::ios::app) << "server:\n  workers: many\n";
+  std::ofstream(config, std::ios::app) << "  workers: many\n";  // into the server section
   ProcessResult r = run_process({kBinary, "check", "--config", config});
   EXPECT_EQ(r.exit_code, 1);
   std::string policy = (dir_ / "policy.yaml").string();
@@ -93,7 +93,7 @@ TEST_F(BrokenCopy, ListsEveryErrorWithFileLineAndColumn) {
   EXPECT_NE(r.err.find(policy + ":72:5: error: rule 'india-in-country' overlaps rule "
                                 "'india-cloud-sg-us' (" + policy + ":64:5)"),
             std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(config + ":34:12: error: server.workers: not a whole number: 'many'"),
+  EXPECT_NE(r.err.find(config + ":39:12: error: server.workers: not a whole number: 'many'"),
             std::string::npos) << r.err;
   EXPECT_NE(r.err.find("invalid: 6 error(s)"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
@@ -227,6 +227,28 @@ TEST(ExplainCommand, BadArgumentsExit2) {
                          "books"}).exit_code, 2);
   EXPECT_EQ(run_process({kBinary, "explain", "--config", kExample, "--country", "IN", "--service",
                          "shop", "--at", "tomorrow"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace regiongate::testing
+
+namespace regiongate::testing {
+namespace {
+
+// The README's first command: real requests through the gateway to the demo
+// data centres on loopback.
+TEST(DemoCommand, RunsTheTourThroughTheGateway) {
+  ProcessResult r = run_process(
+      {kBinary, "demo", "--exit-after-tour", "--now", "2015-07-01T00:00:00Z"}, 120);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("proof: holds"), std::string::npos);
+  std::regex asha(R"(Asha \(India\), at home +/shop/cart +-> mumbai)");
+  std::regex ravi(R"(Ravi \(India\), roaming in the US +/cloud/photos +-> mumbai)");
+  std::regex li(R"(Li \(China\) +/messaging/inbox +-> beijing)");
+  std::regex nobody(R"(no account, unknown place +/shop/cart +refused 451 unknown-account-country)");
+  for (const std::regex& re : {asha, ravi, li, nobody}) {
+    EXPECT_TRUE(std::regex_search(r.out, re)) << r.out;
+  }
 }
 
 }  // namespace

@@ -48,5 +48,7 @@ class GatewayFixture : public ::testing::Test {
 
 // A free TCP port on 127.0.0.1 (bound once and released).
 int free_port();
+// Replaces the `server:` section at the end of a copied configuration.
+void set_server_section(const std::filesystem::path& config, const std::string& section);
 
 }  // namespace regiongate::testing

@@ -11,6 +11,16 @@
 
 namespace regiongate::testing {
 
+void set_server_section(const std::filesystem::path& config, const std::string& section) {
+  std::ifstream in(config);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  // examples/regiongate.yaml ends with its server section.
+  auto at = text.find("\nserver:");
+  if (at != std::string::npos) text.resize(at + 1);
+  std::ofstream(config) << text << section;
+}
+
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -83,9 +93,9 @@ void GatewayFixture::start_origin(const std::string& dc) {
 }
 
 void GatewayFixture::start_gateway(const std::string& now, const std::string& extra_server) {
-  std::ofstream(dir_ / "regiongate.yaml", std::ios::app)
-      << "server:\n  workers: 2\n  access_log: off\n  listen:\n    - address: 127.0.0.1:0\n"
-      << extra_server;
+  set_server_section(dir_ / "regiongate.yaml",
+                     "server:\n  workers: 2\n  access_log: off\n  listen:\n"
+                     "    - address: 127.0.0.1:0\n" + extra_server);
   gateway_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
       REGIONGATE_BINARY, "serve", "--config", (dir_ / "regiongate.yaml").string(), "--now", now});
   auto port = gateway_->wait_for(std::regex(R"(listening on cleartext 127\.0\.0\.1:(\d+))"));

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tests/integration/background_process.h"
+#include "tests/integration/gateway_fixture.h"
 #include "tests/integration/run_process.h"
 
 namespace regiongate::testing {
@@ -23,8 +24,8 @@ class ServeTest : public ::testing::Test {
            ("regiongate-serve-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::copy(kExamples, dir_, std::filesystem::copy_options::recursive);
-    std::ofstream(dir_ / "regiongate.yaml", std::ios::app)
-        << "server:\n  workers: 2\n  listen:\n    - address: 127.0.0.1:0\n";
+    set_server_section(dir_ / "regiongate.yaml",
+                       "server:\n  workers: 2\n  listen:\n    - address: 127.0.0.1:0\n");
     gateway_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
         kBinary, "serve", "--config", (dir_ / "regiongate.yaml").string(), "--now",
         "2015-01-15T00:00:00Z"});
