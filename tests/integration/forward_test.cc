@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 #include <iostream>
 
 #include "tests/integration/gateway_fixture.h"
@@ -35,6 +36,8 @@ TEST_F(ForwardTest, RoutesToTheAllowedDataCentreWithTheDecisionHeaders) {
   EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-dc: singapore"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the cart"), std::string::npos) << r.out;
+  // The origin's verbose log is read by a thread: wait until the request is in it.
+  ASSERT_TRUE(origins_["singapore"]->wait_for(std::regex("x-regiongate-dc: singapore")));
   std::string seen = origin_log("singapore");
   EXPECT_NE(seen.find("x-regiongate-country: IN"), std::string::npos) << seen;
   EXPECT_NE(seen.find("x-regiongate-dc: singapore"), std::string::npos) << seen;
