@@ -133,6 +133,8 @@ void ClientStream::origin_request_headers(std::vector<nghttp2_nv>* nv) {
   nv->push_back(make_nv("x-regiongate-dc", datacenter_out_));
 }
 
+void ClientStream::on_response_timeout() { session->response_timed_out(*this); }
+
 void ClientStream::trailer_nv(const Headers& trailers, std::vector<nghttp2_nv>* nv) {
   for (const Header& h : trailers) nv->push_back(make_nv(view(h.name), view(h.value)));
 }
@@ -233,6 +235,7 @@ void ClientSession::on_idle_timeout() {
 int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   auto* stream = new ClientStream(*this, frame->hd.stream_id);
+  stream->response_timer.init<ClientStream, &ClientStream::on_response_timeout>(loop_, stream);
   stream->started_ns = static_cast<std::uint64_t>(
       std::chrono::steady_clock::now().time_since_epoch().count());
   nghttp2_session_set_stream_user_data(session_, frame->hd.stream_id, stream);
@@ -392,6 +395,7 @@ void ClientSession::forward(ClientStream& stream) {
 }
 
 void ClientSession::origin_failed(ClientStream& stream, const std::string& why, bool retryable) {
+  stream.response_timer.stop();
   stream.origin_error = why;
   stream.origin = nullptr;
   if (stream.response_submitted) {
@@ -408,7 +412,23 @@ void ClientSession::origin_failed(ClientStream& stream, const std::string& why, 
   schedule_flush();
 }
 
+void ClientSession::request_submitted(ClientStream& stream) {
+  stream.response_timer.arm(
+      std::chrono::duration<double>(worker_.config().timeouts.response_headers).count());
+}
+
+void ClientSession::response_timed_out(ClientStream& stream) {
+  stream.response_timer.stop();
+  if (stream.response_submitted) return;
+  if (stream.origin) stream.origin->detach(stream);
+  respond_locally(stream, 504, "origin-timeout",
+                  "the data centre sent no response headers in time");
+  schedule_flush();
+}
+
 void ClientSession::origin_response(ClientStream& stream, bool end_stream) {
+  stream.response_timer.stop();
+  if (stream.response_submitted) return;  // we answered already (a timeout)
   const Snapshot& snap = *stream.snapshot;
   std::vector<nghttp2_nv> nv;
   nv.reserve(stream.response_headers.size() + 2);
@@ -445,7 +465,16 @@ void ClientSession::origin_body_end(ClientStream& stream) {
 }
 
 void ClientSession::origin_closed(ClientStream& stream, std::uint32_t error_code) {
+  stream.response_timer.stop();
   if (stream.response_ended) return;
+  // REFUSED_STREAM (or a GOAWAY above it) means the origin did not process
+  // it: safe to send elsewhere if no body byte is gone.
+  if (error_code == NGHTTP2_REFUSED_STREAM && !stream.response_submitted &&
+      stream.request_bytes_sent == 0 && ++stream.refusals <= 2) {
+    stream.request_sent = false;
+    forward(stream);
+    return;
+  }
   if (!stream.response_submitted) {
     respond_locally(stream, 502, "origin-failed",
                     "the data centre reset the stream (" +

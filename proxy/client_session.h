@@ -14,6 +14,7 @@
 
 #include "maps/ip_network.h"
 #include "proxy/body_buffer.h"
+#include "proxy/event_loop.h"
 #include "proxy/h2_connection.h"
 #include "proxy/request_decision.h"
 #include "proxy/server_config.h"
@@ -72,6 +73,12 @@ struct ClientStream {
   std::uint64_t bytes_in = 0;
   std::uint64_t started_ns = 0;
   std::string origin_error;
+  std::uint64_t request_bytes_sent = 0;  // to the origin; a refused stream is retried only at 0
+  std::uint8_t refusals = 0;             // REFUSED_STREAM retries so far (bounded)
+
+  // Armed when the request is sent; the origin's response headers stop it.
+  Timer response_timer;
+  void on_response_timeout();
 
   // Request headers for the origin: the client's, plus the decision.
   void origin_request_headers(std::vector<nghttp2_nv>* nv);
@@ -110,6 +117,8 @@ class ClientSession final : public H2Connection {
   void request_body_taken(ClientStream& stream, std::size_t n);
   ssize_t read_response_body(ClientStream& stream, std::uint8_t* buf, std::size_t len,
                              std::uint32_t* flags);
+  void response_timed_out(ClientStream& stream);
+  void request_submitted(ClientStream& stream);
 
  private:
   bool on_raw_input(const std::uint8_t* data, std::size_t len) override;

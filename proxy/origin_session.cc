@@ -132,6 +132,7 @@ void OriginSession::submit(ClientStream& stream) {
   stream.origin_stream_id = id;
   stream.request_sent = true;
   streams_[id] = &stream;
+  stream.session->request_submitted(stream);
 }
 
 void OriginSession::detach(ClientStream& stream) {
@@ -170,6 +171,7 @@ ssize_t OriginSession::read_request_body(std::int32_t stream_id, std::uint8_t* b
   if (it == streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   ClientStream& s = *it->second;
   std::size_t n = s.request_body.take(buf, len);
+  s.request_bytes_sent += n;
   if (n > 0) s.session->request_body_taken(s, n);
   if (s.request_body.empty() && s.request_ended) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -195,6 +197,12 @@ int OriginSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
 }
 
 int OriginSession::on_frame_recv(const nghttp2_frame* frame) {
+  if (frame->hd.type == NGHTTP2_GOAWAY) {
+    // No new streams here; nghttp2 closes those above last_stream_id with
+    // REFUSED_STREAM, which the client side may retry elsewhere.
+    state_ = State::kDraining;
+    return 0;
+  }
   auto it = streams_.find(frame->hd.stream_id);
   if (it == streams_.end()) return 0;
   ClientStream& s = *it->second;

@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <regex>
 #include <iostream>
@@ -117,6 +122,22 @@ TEST_F(ForwardTest, OneGibibyteUpAndDownWithBoundedMemory) {
                                        << " KiB";
   RecordProperty("rss_growth_kib", std::to_string(after - before));
   std::cout << "gateway peak RSS " << before << " KiB -> " << after << " KiB after 1 GiB down and 1 GiB up\n";
+}
+
+TEST_F(ForwardTest, ASilentDataCentreTimesOutWith504) {
+  // Singapore accepts connections (the kernel's backlog) but never answers.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(ports_["singapore"]));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  start_gateway("2015-01-15T00:00:00Z", "  timeouts: {response_headers: 300ms}\n");
+  ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(r.out.find("HTTP/2 504"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-reason: origin-timeout"), std::string::npos) << r.out;
+  close(fd);
 }
 
 }  // namespace
