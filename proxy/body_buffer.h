@@ -40,6 +40,13 @@ class BodyBuffer {
     size_ -= done;
     return done;
   }
+  // Drops everything; returns how many bytes were dropped.
+  std::size_t clear() {
+    std::size_t n = size_;
+    chunks_.clear();
+    offset_ = size_ = 0;
+    return n;
+  }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 

@@ -330,6 +330,8 @@ int ClientSession::on_stream_close(std::int32_t stream_id, std::uint32_t) {
   ClientStream* stream = stream_of(session_, stream_id);
   if (!stream) return 0;
   if (stream->origin) stream->origin->detach(*stream);  // the client reset or went away
+  // Body bytes nobody will forward: return them to the connection window.
+  if (std::size_t n = stream->request_body.clear()) nghttp2_session_consume_connection(session_, n);
   worker_.log_request(*this, *stream);
   nghttp2_session_set_stream_user_data(session_, stream_id, nullptr);
   streams_.erase(stream);
@@ -516,6 +518,8 @@ void ClientSession::respond_locally(ClientStream& stream, int status, std::strin
                       std::string(reason) + "\",\"detail\":\"" + json_escape(detail) + "\"}\n";
   stream.status = status;
   stream.response_submitted = true;
+  // A body already buffered for an origin will not be sent: release its window.
+  if (std::size_t n = stream.request_body.clear()) nghttp2_session_consume(session_, stream.id, n);
   std::string status_text = std::to_string(status);
   std::string length = std::to_string(stream.local_body.size());
   const nghttp2_nv headers[] = {

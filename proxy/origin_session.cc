@@ -146,6 +146,9 @@ void OriginSession::detach(ClientStream& stream) {
   auto it = streams_.find(stream.origin_stream_id);
   if (it == streams_.end()) return;
   streams_.erase(it);
+  // Nobody will take what is buffered: give its share of the connection
+  // window back, or the connection would slowly run out of window.
+  if (std::size_t n = stream.response_body.clear()) nghttp2_session_consume_connection(session_, n);
   nghttp2_session_set_stream_user_data(session_, stream.origin_stream_id, nullptr);
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.origin_stream_id,
                             NGHTTP2_CANCEL);
@@ -238,6 +241,12 @@ int OriginSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_c
   if (it != streams_.end()) {
     ClientStream& s = *it->second;
     streams_.erase(it);
+    // The stream is over: what the client has not taken yet no longer needs
+    // to hold the connection window (it stays bounded by the stream window).
+    if (!s.response_body.empty()) {
+      nghttp2_session_consume_connection(session_, s.response_body.size());
+      schedule_flush();
+    }
     s.origin = nullptr;
     s.session->origin_closed(s, error_code);
   }

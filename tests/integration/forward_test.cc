@@ -93,6 +93,21 @@ TEST_F(ForwardTest, ManyRequestsMultiplexed) {
   EXPECT_NE(load.out.find("5000 succeeded"), std::string::npos) << load.out;
 }
 
+// Every response byte must return to the origin connection's window, also
+// when the origin finishes a stream before the client has read it: with a
+// minimal window, a leak stalls the connection within a few hundred requests.
+TEST_F(ForwardTest, TheOriginConnectionWindowNeverLeaks) {
+  std::ofstream(docroot() / "shop" / "4k") << std::string(4096, 'x');
+  start_origin("singapore");
+  start_gateway("2015-01-15T00:00:00Z",
+                "  http2: {initial_window_size: 65535, connection_window_size: 65535}\n");
+  ProcessResult load = run_process({"/usr/bin/h2load", "-n", "4000", "-c", "1", "-m", "16",
+                                    "-H", ":authority: api.example.com", "-H",
+                                    "x-account-id: in-asha", base_ + "/shop/4k"},
+                                   30);
+  EXPECT_NE(load.out.find("4000 succeeded"), std::string::npos) << load.out;
+}
+
 TEST_F(ForwardTest, OneGibibyteUpAndDownWithBoundedMemory) {
   start_origin("singapore");
   start_gateway("2015-01-15T00:00:00Z");
