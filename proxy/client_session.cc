@@ -125,7 +125,7 @@ void ClientStream::origin_request_headers(std::vector<nghttp2_nv>* nv) {
   if (!forwarded_for.empty() && routed.client_from_forwarded) {
     forwarded_for_out_ = std::string(forwarded_for) + ", ";
   }
-  forwarded_for_out_ += session->peer().to_string();
+  forwarded_for_out_ += session->peer_text();
   nv->push_back(make_nv("x-forwarded-for", forwarded_for_out_));
   country_out_ = std::string(country_code(routed.country.account));
   nv->push_back(make_nv("x-regiongate-country", country_out_));
@@ -158,7 +158,10 @@ bool ClientStream::add_response_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value
 
 ClientSession::ClientSession(Worker& worker, std::unique_ptr<Transport> transport,
                              const IpAddress& peer)
-    : H2Connection(worker.loop(), std::move(transport)), worker_(worker), peer_(peer) {
+    : H2Connection(worker.loop(), std::move(transport)),
+      worker_(worker),
+      peer_(peer),
+      peer_text_(peer.to_string()) {
   nghttp2_option* option;
   nghttp2_option_new(&option);
   nghttp2_option_set_max_send_header_block_length(option, 64 * 1024);
@@ -174,12 +177,11 @@ ClientSession::ClientSession(Worker& worker, std::unique_ptr<Transport> transpor
 ClientSession::~ClientSession() { drop_streams(); }
 
 void ClientSession::drop_streams() {
-  for (ClientStream* s : streams_) {
+  for (ClientStream* s : streams_.take()) {
     if (s->origin) s->origin->detach(*s);
     nghttp2_session_set_stream_user_data(session_, s->id, nullptr);
     delete s;
   }
-  streams_.clear();
 }
 
 void ClientSession::on_ready() {
@@ -432,8 +434,8 @@ void ClientSession::origin_response(ClientStream& stream, bool end_stream) {
   stream.response_timer.stop();
   if (stream.response_submitted) return;  // we answered already (a timeout)
   const Snapshot& snap = *stream.snapshot;
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(stream.response_headers.size() + 2);
+  std::vector<nghttp2_nv>& nv = nv_scratch_;
+  nv.clear();
   nv.push_back(make_nv(":status", stream.response_status));
   for (const ClientStream::Header& h : stream.response_headers) {
     nv.push_back(make_nv(view(h.name), view(h.value)));

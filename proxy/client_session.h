@@ -16,6 +16,7 @@
 #include "proxy/body_buffer.h"
 #include "proxy/event_loop.h"
 #include "proxy/h2_connection.h"
+#include "proxy/stream_set.h"
 #include "proxy/request_decision.h"
 #include "proxy/server_config.h"
 
@@ -39,6 +40,8 @@ struct ClientStream {
 
   ClientSession* session;
   std::int32_t id;
+  std::size_t session_slot = 0;  // in ClientSession::streams_
+  std::size_t origin_slot = 0;   // in OriginSession::active_
   Headers headers;  // regular request headers to forward (hop-by-hop, x-regiongate-* dropped)
   std::string_view method, scheme, authority, path, account_id, forwarded_for;
   std::size_t header_bytes = 0;
@@ -100,6 +103,7 @@ class ClientSession final : public H2Connection {
 
   void begin() { start(); }
   const IpAddress& peer() const { return peer_; }
+  const std::string& peer_text() const { return peer_text_; }
 
   // nghttp2 callbacks (called through the static table; never throw).
   int on_begin_headers(const nghttp2_frame* frame);
@@ -138,7 +142,9 @@ class ClientSession final : public H2Connection {
 
   Worker& worker_;
   IpAddress peer_;
-  std::unordered_set<ClientStream*> streams_;
+  StreamSet<ClientStream, &ClientStream::session_slot> streams_;
+  std::string peer_text_;                 // peer_ as text, for x-forwarded-for
+  std::vector<nghttp2_nv> nv_scratch_;    // reused for every response's headers
   Timer idle_timer_;
   std::size_t preface_checked_ = 0;  // bytes of the client preface verified so far
   std::size_t open_streams_ = 0;

@@ -71,6 +71,10 @@ bool OriginSession::has_capacity() const {
 
 void OriginSession::on_connected() {}
 
+ClientStream* OriginSession::stream_of(std::int32_t stream_id) const {
+  return static_cast<ClientStream*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+}
+
 void OriginSession::on_ready() {
   connect_timer_.stop();
   state_ = State::kReady;
@@ -113,7 +117,8 @@ void OriginSession::attach(ClientStream& stream) {
 }
 
 void OriginSession::submit(ClientStream& stream) {
-  std::vector<nghttp2_nv> nv;
+  std::vector<nghttp2_nv>& nv = nv_scratch_;
+  nv.clear();
   stream.origin_request_headers(&nv);
   nghttp2_data_provider body;
   body.source.ptr = this;
@@ -131,7 +136,7 @@ void OriginSession::submit(ClientStream& stream) {
   }
   stream.origin_stream_id = id;
   stream.request_sent = true;
-  streams_[id] = &stream;
+  active_.insert(&stream);
   stream.session->request_submitted(stream);
 }
 
@@ -143,9 +148,8 @@ void OriginSession::detach(ClientStream& stream) {
       return;
     }
   }
-  auto it = streams_.find(stream.origin_stream_id);
-  if (it == streams_.end()) return;
-  streams_.erase(it);
+  if (!active_.contains(&stream)) return;
+  active_.erase(&stream);
   // Nobody will take what is buffered: give its share of the connection
   // window back, or the connection would slowly run out of window.
   if (std::size_t n = stream.response_body.clear()) nghttp2_session_consume_connection(session_, n);
@@ -170,9 +174,9 @@ void OriginSession::resume(std::int32_t stream_id) {
 
 ssize_t OriginSession::read_request_body(std::int32_t stream_id, std::uint8_t* buf,
                                          std::size_t len, std::uint32_t* flags) {
-  auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  ClientStream& s = *it->second;
+  ClientStream* stream = stream_of(stream_id);
+  if (!stream) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  ClientStream& s = *stream;
   std::size_t n = s.request_body.take(buf, len);
   s.request_bytes_sent += n;
   if (n > 0) s.session->request_body_taken(s, n);
@@ -194,9 +198,9 @@ int OriginSession::on_begin_headers(const nghttp2_frame*) { return 0; }
 
 int OriginSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                              nghttp2_rcbuf* value) {
-  auto it = streams_.find(frame->hd.stream_id);
-  if (it == streams_.end()) return 0;
-  return it->second->add_response_header(name, value) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  ClientStream* s = stream_of(frame->hd.stream_id);
+  if (!s) return 0;
+  return s->add_response_header(name, value) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 }
 
 int OriginSession::on_frame_recv(const nghttp2_frame* frame) {
@@ -206,9 +210,9 @@ int OriginSession::on_frame_recv(const nghttp2_frame* frame) {
     state_ = State::kDraining;
     return 0;
   }
-  auto it = streams_.find(frame->hd.stream_id);
-  if (it == streams_.end()) return 0;
-  ClientStream& s = *it->second;
+  ClientStream* stream = stream_of(frame->hd.stream_id);
+  if (!stream) return 0;
+  ClientStream& s = *stream;
   bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
   if (frame->hd.type == NGHTTP2_HEADERS) {
     if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
@@ -226,21 +230,20 @@ int OriginSession::on_frame_recv(const nghttp2_frame* frame) {
 
 int OriginSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
                                  std::size_t len) {
-  auto it = streams_.find(stream_id);
-  if (it == streams_.end()) {
+  ClientStream* s = stream_of(stream_id);
+  if (!s) {
     // Nobody wants it any more: give the window back at once.
     nghttp2_session_consume(session_, stream_id, len);
     return 0;
   }
-  it->second->session->origin_body(*it->second, data, len);
+  s->session->origin_body(*s, data, len);
   return 0;
 }
 
 int OriginSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
-  auto it = streams_.find(stream_id);
-  if (it != streams_.end()) {
-    ClientStream& s = *it->second;
-    streams_.erase(it);
+  if (ClientStream* stream = stream_of(stream_id)) {
+    ClientStream& s = *stream;
+    active_.erase(stream);
     // The stream is over: what the client has not taken yet no longer needs
     // to hold the connection window (it stays bounded by the stream window).
     if (!s.response_body.empty()) {
@@ -262,13 +265,11 @@ void OriginSession::on_closed(const std::string& why) {
   // Streams that never reached the wire may go elsewhere; the others fail.
   std::vector<ClientStream*> waiting;
   waiting.swap(waiting_);
-  std::unordered_map<std::int32_t, ClientStream*> streams;
-  streams.swap(streams_);
   for (ClientStream* s : waiting) {
     s->origin = nullptr;
     s->session->origin_failed(*s, why, /*retryable=*/true);
   }
-  for (auto& [id, s] : streams) {
+  for (ClientStream* s : active_.take()) {
     s->origin = nullptr;
     s->session->origin_failed(*s, why, /*retryable=*/false);
   }

@@ -14,7 +14,9 @@
 
 #include "maps/datacenter.h"
 #include "maps/ip_network.h"
+#include "proxy/client_session.h"
 #include "proxy/h2_connection.h"
+#include "proxy/stream_set.h"
 
 namespace regiongate {
 
@@ -33,7 +35,7 @@ class OriginSession final : public H2Connection {
   State state() const { return state_; }
   // Room for one more stream now or once connected.
   bool has_capacity() const;
-  std::size_t active_streams() const { return streams_.size() + waiting_.size(); }
+  std::size_t active_streams() const { return active_.size() + waiting_.size(); }
 
   // Sends the request (at once, or when connected). The stream is told of
   // the response, the body and the end through its ClientSession.
@@ -67,7 +69,10 @@ class OriginSession final : public H2Connection {
   Timer idle_timer_;
   Timer connect_timer_;
   std::vector<ClientStream*> waiting_;                       // attached before connected
-  std::unordered_map<std::int32_t, ClientStream*> streams_;  // by origin stream id
+  // Streams sent on this connection; each is also the nghttp2 stream user data.
+  StreamSet<ClientStream, &ClientStream::origin_slot> active_;
+  ClientStream* stream_of(std::int32_t stream_id) const;
+  std::vector<nghttp2_nv> nv_scratch_;  // reused for every request's headers
 };
 
 }  // namespace regiongate
