@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "proxy/commands.h"
+#include "proxy/access_log.h"
 #include "proxy/gateway.h"
 
 namespace regiongate {
@@ -46,8 +47,14 @@ int run_serve(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  Gateway gateway(shared);
+  AccessLog access_log;
   std::string error;
+  if (!access_log.open(shared.server.access_log, &error)) {
+    std::cerr << "regiongate: " << error << '\n';
+    return 1;
+  }
+  shared.access_log = &access_log;
+  Gateway gateway(shared);
   if (!gateway.start(&error)) {
     std::cerr << "regiongate: " << error << '\n';
     return 1;

@@ -4,9 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 
+#include "proxy/access_log.h"
 #include "proxy/client_session.h"
 #include "proxy/net.h"
 
@@ -131,34 +133,75 @@ void Worker::on_reap() {
   closed_.clear();
 }
 
-void Worker::log_request(const ClientSession&, const ClientStream& stream) {
+namespace {
+
+// Appends a JSON string value (or null). Values here are ids, country codes
+// and addresses, but escape anyway: a log line must always parse.
+void append_json(std::string& out, std::string_view value, bool null) {
+  if (null) {
+    out += "null";
+    return;
+  }
+  out += '"';
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+  }
+  out += '"';
+}
+
+void append_field(std::string& out, const char* key, std::string_view value, bool null = false) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  append_json(out, value, null);
+}
+
+void append_number(std::string& out, const char* key, std::uint64_t value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, end);
+}
+
+}  // namespace
+
+void Worker::log_request(const ClientSession& session, const ClientStream& stream) {
   ++counters_.requests;
-  if (shared_.server.access_log == "off") return;
+  if (!shared_.access_log || !shared_.access_log->enabled()) return;
   const Snapshot& snap = stream.snapshot ? *stream.snapshot : *snapshot_;
   const RoutedRequest& r = stream.routed;
   const Decision& d = r.decision;
-  std::string line = "{\"time\":\"" + format_rfc3339(now()) + "\",\"client\":\"" +
-                     r.client.to_string() + "\",\"country\":";
-  line += r.country.account == kNoCountry
-              ? std::string("null")
-              : "\"" + std::string(country_code(r.country.account)) + "\"";
-  line += ",\"country_source\":\"" + std::string(source_name(r.country.source)) + "\"";
-  line += ",\"service\":";
-  line += r.service == kNoService ? std::string("null")
-                                  : "\"" + snap.policy.services[r.service].name + "\"";
-  line += ",\"rule\":";
-  line += d.rule == kNoRule ? std::string("null") : "\"" + snap.policy.rules[d.rule].id + "\"";
-  line += ",\"datacenter\":";
-  line += stream.datacenter == kNoDataCenterIndex
-              ? std::string("null")
-              : "\"" + snap.datacenters.all[stream.datacenter].id + "\"";
-  line += ",\"status\":" + std::to_string(stream.status);
-  line += ",\"reason\":\"" + std::string(reason_code(d.reason)) + "\"";
-  line += ",\"bytes_in\":" + std::to_string(stream.bytes_in);
-  line += ",\"bytes_out\":" + std::to_string(stream.bytes_out);
-  line += ",\"duration_us\":" + std::to_string((now_ns() - stream.started_ns) / 1000) + "}\n";
-  log_buffer_ += line;
-  if (log_buffer_.size() >= kLogFlushBytes) {
+  // Formatted straight into the worker's batch: no allocation once it has grown.
+  std::string& out = log_buffer_;
+  out += "{\"time\":";
+  // The time changes once a second: format it then, not per line.
+  const UnixSeconds second = now();
+  if (second != log_second_) {
+    log_second_ = second;
+    log_time_length_ = format_rfc3339_into(second, log_time_, sizeof log_time_);
+  }
+  append_json(out, std::string_view(log_time_, log_time_length_), false);
+  append_field(out, "client", r.client_from_forwarded ? r.client.to_string() : session.peer_text());
+  append_field(out, "country",
+               r.country.account == kNoCountry ? "" : country_code(r.country.account),
+               r.country.account == kNoCountry);
+  append_field(out, "country_source", source_name(r.country.source));
+  append_field(out, "service", r.service == kNoService ? "" : snap.policy.services[r.service].name,
+               r.service == kNoService);
+  append_field(out, "rule", d.rule == kNoRule ? "" : snap.policy.rules[d.rule].id, d.rule == kNoRule);
+  append_field(out, "datacenter",
+               stream.datacenter == kNoDataCenterIndex ? "" : snap.datacenters.all[stream.datacenter].id,
+               stream.datacenter == kNoDataCenterIndex);
+  append_number(out, "status", static_cast<std::uint64_t>(stream.status));
+  append_field(out, "reason", reason_code(d.reason));
+  append_number(out, "bytes_in", stream.bytes_in);
+  append_number(out, "bytes_out", stream.bytes_out);
+  append_number(out, "duration_us", (now_ns() - stream.started_ns) / 1000);
+  out += "}\n";
+  if (out.size() >= kLogFlushBytes) {
     flush_log();
   } else if (!log_timer_.active()) {
     log_timer_.arm(kLogFlushSeconds);
@@ -171,10 +214,9 @@ void Worker::on_log_flush() {
 }
 
 void Worker::flush_log() {
-  if (log_buffer_.empty()) return;
-  std::fwrite(log_buffer_.data(), 1, log_buffer_.size(), stdout);
-  std::fflush(stdout);
-  log_buffer_.clear();
+  if (log_buffer_.empty() || !shared_.access_log) return;
+  shared_.access_log->submit(log_buffer_);
+  log_buffer_.reserve(kLogFlushBytes + 1024);
 }
 
 }  // namespace regiongate

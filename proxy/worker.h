@@ -36,8 +36,11 @@ struct WorkerCounters {
 
 // What all workers share, set up before they start; read-only afterwards
 // except the snapshot, which is replaced whole.
+class AccessLog;
+
 struct GatewayShared {
   ServerConfig server;
+  AccessLog* access_log = nullptr;  // null or disabled: no access log
   std::optional<UnixSeconds> fixed_now;  // --now: a pinned clock
   std::shared_ptr<const Snapshot> snapshot;
 };
@@ -95,6 +98,9 @@ class Worker {
   Timer reap_timer_;
   Timer log_timer_;
   std::string log_buffer_;
+  UnixSeconds log_second_ = -1;
+  char log_time_[32] = {};
+  std::size_t log_time_length_ = 0;
   AsyncWakeup wakeup_;
   std::mutex queue_mutex_;
   std::vector<std::function<void()>> queue_;

@@ -3,6 +3,7 @@
 #include <date/date.h>
 
 #include <chrono>
+#include <cstdio>
 #include <sstream>
 
 namespace regiongate {
@@ -58,6 +59,21 @@ std::optional<UnixSeconds> parse_rfc3339(std::string_view view) {
 
 std::string format_rfc3339(UnixSeconds t) {
   return date::format("%Y-%m-%dT%H:%M:%SZ", SysSeconds{std::chrono::seconds{t}});
+}
+
+std::size_t format_rfc3339_into(UnixSeconds t, char* out, std::size_t cap) {
+  if (cap < 21) return 0;
+  const date::sys_days day = date::floor<date::days>(SysSeconds{std::chrono::seconds{t}});
+  const date::year_month_day ymd(day);
+  const auto tod = date::hh_mm_ss<std::chrono::seconds>(SysSeconds{std::chrono::seconds{t}} - day);
+  int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return 0;
+  int n = std::snprintf(out, cap, "%04d-%02u-%02uT%02d:%02d:%02dZ", year,
+                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                        static_cast<int>(tod.hours().count()),
+                        static_cast<int>(tod.minutes().count()),
+                        static_cast<int>(tod.seconds().count()));
+  return n == 20 ? 20 : 0;
 }
 
 std::string format_rfc3339_short(UnixSeconds t) {

@@ -22,6 +22,9 @@ std::optional<UnixSeconds> parse_rfc3339(std::string_view text);
 
 // "2014-10-31T00:00:00Z".
 std::string format_rfc3339(UnixSeconds t);
+// The same into `out` (at least 21 bytes, years 0-9999); returns the length,
+// 0 when it does not fit. No allocation: for the access log.
+std::size_t format_rfc3339_into(UnixSeconds t, char* out, std::size_t cap);
 // "2014-10-31" when t is midnight UTC, else the full format_rfc3339 form.
 std::string format_rfc3339_short(UnixSeconds t);
 

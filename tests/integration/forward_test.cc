@@ -8,6 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <regex>
 #include <iostream>
@@ -50,6 +54,34 @@ TEST_F(ForwardTest, RoutesToTheAllowedDataCentreWithTheDecisionHeaders) {
   // What the client claimed never reaches the data centre.
   EXPECT_EQ(seen.find("x-regiongate-dc: mumbai"), std::string::npos) << seen;
   EXPECT_EQ(seen.find("x-regiongate-country: CN"), std::string::npos) << seen;
+}
+
+TEST_F(ForwardTest, WritesOneAccessLogLinePerRequest) {
+  start_origin("singapore");
+  std::string log = (dir_ / "access.log").string();
+  start_gateway("2015-01-15T00:00:00Z", "", log);
+  curl(kIndianShopper, "/shop/cart");
+  curl({"-H", "host: api.example.com"}, "/cloud/x");  // unknown account: 451
+  ASSERT_EQ(gateway_->stop(SIGTERM), 0);  // flushes the log
+  std::ifstream in(log);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 2u);
+  const nlohmann::json& ok = lines[0]["status"] == 200 ? lines[0] : lines[1];
+  const nlohmann::json& refused = lines[0]["status"] == 200 ? lines[1] : lines[0];
+  EXPECT_EQ(ok["country"], "IN");
+  EXPECT_EQ(ok["country_source"], "directory");
+  EXPECT_EQ(ok["service"], "shop");
+  EXPECT_EQ(ok["rule"], "india-shop-sg-us");
+  EXPECT_EQ(ok["datacenter"], "singapore");
+  EXPECT_EQ(ok["client"], "127.0.0.1");
+  EXPECT_EQ(ok["bytes_out"], 9);
+  EXPECT_EQ(ok["time"], "2015-01-15T00:00:00Z");
+  EXPECT_TRUE(ok["duration_us"].is_number());
+  EXPECT_EQ(refused["status"], 451);
+  EXPECT_EQ(refused["reason"], "unknown-account-country");
+  EXPECT_TRUE(refused["country"].is_null());
+  EXPECT_TRUE(refused["datacenter"].is_null());
 }
 
 TEST_F(ForwardTest, FollowsThePhasesOfThePolicy) {

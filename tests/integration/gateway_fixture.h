@@ -30,7 +30,8 @@ class GatewayFixture : public ::testing::Test {
   void start_origin(const std::string& dc);
   // Starts the gateway, pinned at `now`, with `extra_server` appended to the
   // server section.
-  void start_gateway(const std::string& now, const std::string& extra_server = "");
+  void start_gateway(const std::string& now, const std::string& extra_server = "",
+                     const std::string& access_log = "off");
 
   // curl with HTTP/2 prior knowledge to the gateway; -i output.
   ProcessResult curl(const std::vector<std::string>& args, const std::string& path);

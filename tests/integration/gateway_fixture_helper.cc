@@ -92,10 +92,11 @@ void GatewayFixture::start_origin(const std::string& dc) {
   ASSERT_TRUE(wait_listening(port)) << "nghttpd for " << dc << ": " << origins_[dc]->output();
 }
 
-void GatewayFixture::start_gateway(const std::string& now, const std::string& extra_server) {
+void GatewayFixture::start_gateway(const std::string& now, const std::string& extra_server,
+                                   const std::string& access_log) {
   set_server_section(dir_ / "regiongate.yaml",
-                     "server:\n  workers: 2\n  access_log: off\n  listen:\n"
-                     "    - address: 127.0.0.1:0\n" + extra_server);
+                     "server:\n  workers: 2\n  access_log: " + access_log +
+                         "\n  listen:\n    - address: 127.0.0.1:0\n" + extra_server);
   gateway_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
       REGIONGATE_BINARY, "serve", "--config", (dir_ / "regiongate.yaml").string(), "--now", now});
   auto port = gateway_->wait_for(std::regex(R"(listening on cleartext 127\.0\.0\.1:(\d+))"));

@@ -29,6 +29,10 @@ TEST(Rfc3339, RejectsWhatIsNotRfc3339) {
 TEST(Rfc3339, Formats) {
   EXPECT_EQ(format_rfc3339(1414713600), "2014-10-31T00:00:00Z");
   EXPECT_EQ(format_rfc3339_short(1414713600), "2014-10-31");
+  char buf[32];
+  std::size_t n = format_rfc3339_into(1414713601, buf, sizeof buf);
+  EXPECT_EQ(std::string(buf, n), "2014-10-31T00:00:01Z");
+  EXPECT_EQ(format_rfc3339_into(1414713601, buf, 20), 0u);
   EXPECT_EQ(format_rfc3339_short(1414713601), "2014-10-31T00:00:01Z");
   EXPECT_EQ(parse_rfc3339(format_rfc3339(-86400 * 365)), -86400 * 365);
 }

@@ -1,0 +1,43 @@
+#pragma once
+// The access log's writer: workers format lines into their own buffers and
+// hand whole batches over; one writer thread does the (possibly blocking)
+// writes, so a slow disk or a full pipe never stalls a worker. The queue is
+// bounded: past it, batches are dropped and counted, never waited for.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace regiongate {
+
+class AccessLog {
+ public:
+  // `path`: a file (appended to), "-" for stdout, or "off".
+  bool open(const std::string& path, std::string* error);
+  ~AccessLog();
+
+  bool enabled() const { return fd_ >= 0; }
+  // Thread-safe. Takes the batch (the caller's buffer is left empty).
+  void submit(std::string& batch);
+  std::uint64_t dropped_batches() const;
+
+ private:
+  void run();
+
+  static constexpr std::size_t kMaxQueuedBytes = 16 << 20;
+
+  int fd_ = -1;
+  bool own_fd_ = false;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::uint64_t dropped_ = 0;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace regiongate
