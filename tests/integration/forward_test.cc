@@ -84,6 +84,22 @@ TEST_F(ForwardTest, WritesOneAccessLogLinePerRequest) {
   EXPECT_TRUE(refused["datacenter"].is_null());
 }
 
+TEST_F(ForwardTest, ServesIpv6ClientsAndLocatesThemByGeoip) {
+  start_origin("singapore");
+  start_gateway("2015-01-15T00:00:00Z", "    - address: \"[::1]:0\"\n");
+  auto port = gateway_->wait_for(std::regex(R"(listening on cleartext \[::1\]:(\d+))"));
+  ASSERT_TRUE(port) << gateway_->output();
+  // No account: the demo GeoIP database puts ::1 in Singapore, which is
+  // served in-country.
+  ProcessResult r = run_process({"/usr/bin/curl", "-s", "-i", "--max-time", "10", "-g",
+                                 "--http2-prior-knowledge", "-H", "host: api.example.com",
+                                 "http://[::1]:" + *port + "/shop/cart"});
+  EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-dc: singapore"), std::string::npos) << r.out;
+  ASSERT_TRUE(origins_["singapore"]->wait_for(std::regex("x-regiongate-country: SG")));
+  EXPECT_NE(origin_log("singapore").find("x-forwarded-for: ::1"), std::string::npos);
+}
+
 TEST_F(ForwardTest, FollowsThePhasesOfThePolicy) {
   start_origin("beijing");
   start_gateway("2014-10-01T00:00:00Z");  // before India's shop left Beijing
