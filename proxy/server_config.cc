@@ -28,7 +28,7 @@ constexpr KeySpec kHttp2Keys[] = {
 };
 constexpr KeySpec kTimeoutKeys[] = {
     {"connect", YamlKind::kScalar, false},     {"response_headers", YamlKind::kScalar, false},
-    {"idle", YamlKind::kScalar, false},        {"stream_idle", YamlKind::kScalar, false},
+    {"idle", YamlKind::kScalar, false},
     {"origin_idle", YamlKind::kScalar, false},
 };
 constexpr KeySpec kOriginKeys[] = {{"ca_file", YamlKind::kScalar, false},
@@ -154,7 +154,6 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     read_duration(t, "connect", p, ctx, c.timeouts.connect);
     read_duration(t, "response_headers", p, ctx, c.timeouts.response_headers);
     read_duration(t, "idle", p, ctx, c.timeouts.idle);
-    read_duration(t, "stream_idle", p, ctx, c.timeouts.stream_idle);
     read_duration(t, "origin_idle", p, ctx, c.timeouts.origin_idle);
   }
   if (const YAML::Node& o = node["origin"]; o && check_map(o, kOriginKeys, "server.origin", ctx)) {

@@ -40,7 +40,6 @@ struct TimeoutSettings {
   Milliseconds connect{2000};            // origin TCP + TLS + HTTP/2 preface
   Milliseconds response_headers{30000};  // request sent -> origin's response headers
   Milliseconds idle{120000};             // client connection with no stream
-  Milliseconds stream_idle{60000};       // no bytes either way on a stream
   Milliseconds origin_idle{60000};       // pooled origin connection with no stream
 };
 
