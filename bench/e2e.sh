@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# End-to-end latency harness: h2load on loopback against a fast HTTP/2 origin
+# directly, through nghttpx (Debian's nghttp2-proxy) and through regiongate,
+# cleartext and TLS, interleaved and repeated. Prints one JSON line per target
+# and mode (medians across rounds), then a table with ratios to direct and to
+# nghttpx.
+#
+#   bash bench/e2e.sh [--quick] [--rounds N] [--requests N] [--targets a,b,c]
+#                     [--modes cleartext,tls] [--regiongate PATH]
+#                     [--clients N] [--streams N] [--runs-out FILE]
+#                     [--cpus auto|LOAD,PROXY]
+#   --quick: 3 rounds of 50k requests (about 15 s); default 5 rounds of 200k.
+#   --runs-out FILE: also keep every measured run (one JSON line each).
+#   --cpus LOAD,PROXY: CPU for h2load+origin and CPU for the proxy ("-": not
+#     pinned); auto = 0,1 when there are 2 CPUs and taskset, else -,-.
+#
+# Method
+# - Origin: nghttpd (nghttp2-server), one worker, serving a 100-byte file;
+#   cleartext for the cleartext mode and the proxies' backend, TLS (a
+#   self-signed P-256 certificate made at run time) for the direct TLS mode.
+# - Proxies: one worker each, pinned to CPU 1; h2load and the origin on CPU 0
+#   (when the machine has at least 2 CPUs). In TLS mode a proxy terminates TLS
+#   and forwards cleartext h2 to the origin. Both proxies write an access log
+#   to a file.
+# - Every run: fixed request count (-n), -c 8 -m 10 -t 1, wrapped in timeout.
+#   A warm-up run per target and mode is discarded. Rounds rotate the order of
+#   targets; modes alternate inside each round.
+# - Latency p50/p99/p99.9 from h2load's --log-file (per-request elapsed µs),
+#   req/s from h2load's summary, the proxy's CPU per request from
+#   /proc/PID/stat (utime+stime of the proxy and its children, in clock ticks)
+#   across the measured run, divided by the requests. cpu_sched_us_per_req is
+#   the same from /proc/PID/task/*/schedstat (ns resolution).
+# Exit status: 0 when every target served every request with a 2xx; 1 on a
+# missing tool, a target that does not start, or a non-2xx/failed request.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+RG_REPO=$REPO
+PY="$HERE/e2e/e2e.py"
+
+QUICK=0
+ROUNDS=""
+REQUESTS=""
+TARGETS="direct,nghttpx,regiongate"
+MODES="cleartext,tls"
+REGIONGATE=${REGIONGATE:-$REPO/build/proxy/regiongate}
+CLIENTS=8
+STREAMS=10
+RUNS_OUT=""
+CPUS=auto
+
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+while (($#)); do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --requests) REQUESTS=$2; shift ;;
+    --targets) TARGETS=$2; shift ;;
+    --modes) MODES=$2; shift ;;
+    --regiongate) REGIONGATE=$2; shift ;;
+    --clients) CLIENTS=$2; shift ;;
+    --cpus) CPUS=$2; shift ;;
+    --streams) STREAMS=$2; shift ;;
+    --runs-out) RUNS_OUT=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "e2e: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+if ((QUICK)); then
+  ROUNDS=${ROUNDS:-3}; REQUESTS=${REQUESTS:-50000}; RUN_TIMEOUT=30
+else
+  ROUNDS=${ROUNDS:-5}; REQUESTS=${REQUESTS:-200000}; RUN_TIMEOUT=90
+fi
+WARMUP=$((REQUESTS / 5 > 2000 ? REQUESTS / 5 : 2000))
+
+note() { echo "e2e: $*" >&2; }
+die() { echo "e2e: error: $*" >&2; exit 1; }
+
+# --- tools ------------------------------------------------------------------
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "'$1' not found: install $2 (apt-get install $2)"
+}
+PATH=$PATH:/usr/sbin:/sbin
+need h2load nghttp2-client
+need nghttpd nghttp2-server
+need nghttpx nghttp2-proxy
+need openssl openssl
+need python3 python3
+need timeout coreutils
+need getconf libc-bin
+CLK_TCK=$(getconf CLK_TCK)
+
+# --- CPU placement ------------------------------------------------------------
+CPU_LOAD=-
+CPU_PROXY=-
+if [[ $CPUS != auto ]]; then
+  IFS=, read -r CPU_LOAD CPU_PROXY <<<"$CPUS"
+  for c in "$CPU_LOAD" "$CPU_PROXY"; do
+    [[ $c == - ]] || taskset -c "$c" true 2>/dev/null || die "--cpus: cannot pin to CPU '$c'"
+  done
+elif command -v taskset >/dev/null 2>&1 && taskset -c 1 true 2>/dev/null && taskset -c 0 true 2>/dev/null; then
+  CPU_LOAD=0
+  CPU_PROXY=1
+else
+  note "taskset or a second CPU is not available: processes are not pinned"
+fi
+pin() { # pin CPU CMD... (CPU "-": not pinned)
+  local cpu=$1; shift
+  if [[ $cpu == - ]]; then "$@"; else taskset -c "$cpu" "$@"; fi
+}
+
+# --- processes and cleanup ------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/regiongate-e2e.XXXXXX")
+PIDS=()
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$? pid
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start_bg VAR LOG CPU CMD...: starts CMD in the background (pinned to CPU),
+# its PID in VAR and in the cleanup list.
+start_bg() {
+  local var=$1 log=$2 cpu=$3; shift 3
+  if [[ $cpu == - ]]; then "$@" >"$log" 2>&1 & else taskset -c "$cpu" "$@" >"$log" 2>&1 & fi
+  local pid=$!
+  PIDS+=("$pid")
+  printf -v "$var" '%s' "$pid"
+}
+freeport() { python3 "$PY" freeport; }
+wait_port() { python3 "$PY" wait-port "$@"; }
+started() { # started NAME PID PORT LOG
+  wait_port "$3" 10 "$2" && return 0
+  sed "s/^/  $1: /" "$4" >&2
+  die "$1 did not start listening on 127.0.0.1:$3 (log above)"
+}
+
+# shellcheck source=bench/e2e/regiongate.sh
+source "$HERE/e2e/regiongate.sh"
+
+# --- origin -------------------------------------------------------------------
+mkdir -p "$TMP/docroot"
+head -c 100 /dev/zero | tr '\0' 'x' >"$TMP/docroot/b"
+URL_PATH=/b
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:api.example.com' \
+  -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl.log" 2>&1 ||
+  { cat "$TMP/openssl.log" >&2; die "openssl could not make a test certificate"; }
+
+ORIGIN_PORT=$(freeport)
+start_bg ORIGIN_PID "$TMP/origin.log" "$CPU_LOAD" nghttpd --no-tls -a 127.0.0.1 -n 1 \
+  -d "$TMP/docroot" "$ORIGIN_PORT"
+started nghttpd "$ORIGIN_PID" "$ORIGIN_PORT" "$TMP/origin.log"
+ORIGIN_TLS_PORT=$(freeport)
+start_bg ORIGIN_TLS_PID "$TMP/origin-tls.log" "$CPU_LOAD" nghttpd -a 127.0.0.1 -n 1 \
+  -d "$TMP/docroot" "$ORIGIN_TLS_PORT" "$TMP/key.pem" "$TMP/cert.pem"
+started "nghttpd (tls)" "$ORIGIN_TLS_PID" "$ORIGIN_TLS_PORT" "$TMP/origin-tls.log"
+
+# --- targets ----------------------------------------------------------------------
+declare -A URL=() PROXY_PID=()
+ACTIVE=()
+has() { [[ ,$1, == *,$2,* ]]; }
+IFS=, read -r -a MODE_LIST <<<"$MODES"
+for m in "${MODE_LIST[@]}"; do
+  [[ $m == cleartext || $m == tls ]] || die "unknown mode '$m' (cleartext, tls)"
+done
+
+if has "$TARGETS" direct; then
+  ACTIVE+=(direct)
+  URL[direct/cleartext]=http://127.0.0.1:$ORIGIN_PORT$URL_PATH
+  URL[direct/tls]=https://127.0.0.1:$ORIGIN_TLS_PORT$URL_PATH
+fi
+
+if has "$TARGETS" nghttpx; then
+  NGX_PORT=$(freeport)
+  NGX_TLS_PORT=$(freeport)
+  # --conf=/dev/null: nothing from /etc/nghttpx; access log to a file like
+  # regiongate's; x-forwarded-for added like regiongate does.
+  start_bg NGX_PID "$TMP/nghttpx.log" "$CPU_PROXY" nghttpx --conf=/dev/null --workers=1 \
+    --frontend="127.0.0.1,$NGX_PORT;no-tls" --frontend="127.0.0.1,$NGX_TLS_PORT" \
+    --backend="127.0.0.1,$ORIGIN_PORT;;proto=h2" --no-ocsp --add-x-forwarded-for \
+    --accesslog-file="$TMP/nghttpx-access.log" --errorlog-file="$TMP/nghttpx-error.log" \
+    "$TMP/key.pem" "$TMP/cert.pem"
+  started nghttpx "$NGX_PID" "$NGX_PORT" "$TMP/nghttpx-error.log"
+  started nghttpx "$NGX_PID" "$NGX_TLS_PORT" "$TMP/nghttpx-error.log"
+  ACTIVE+=(nghttpx)
+  PROXY_PID[nghttpx]=$NGX_PID
+  URL[nghttpx/cleartext]=http://127.0.0.1:$NGX_PORT$URL_PATH
+  URL[nghttpx/tls]=https://127.0.0.1:$NGX_TLS_PORT$URL_PATH
+fi
+
+if has "$TARGETS" regiongate; then
+  if rg_supported "$REGIONGATE"; then
+    rg_start "$REGIONGATE" "$ORIGIN_PORT" "$TMP/cert.pem" "$TMP/key.pem"
+    ACTIVE+=(regiongate)
+    PROXY_PID[regiongate]=$RG_PID
+    URL[regiongate/cleartext]=http://127.0.0.1:$RG_PORT$URL_PATH
+    [[ -n $RG_TLS_PORT ]] && URL[regiongate/tls]=https://127.0.0.1:$RG_TLS_PORT$URL_PATH
+  else
+    note "regiongate skipped: $REGIONGATE has no 'serve' subcommand yet (or is not built)"
+  fi
+fi
+((${#ACTIVE[@]})) || die "no target to measure"
+
+# --- runs -------------------------------------------------------------------------
+# measure TARGET MODE ROUND N: one h2load run; appends its JSON to runs.jsonl
+# unless ROUND is "warmup".
+measure() {
+  local target=$1 mode=$2 round=$3 n=$4 rc=0 before=- after=- pid=${PROXY_PID[$1]:-}
+  local base="$TMP/run-$target-$mode-$round"
+  [[ -n $pid ]] && before=$(python3 "$PY" cpu "$pid" | tr ' ' ,)
+  timeout -k 5 "$RUN_TIMEOUT" taskset_or_not "$CPU_LOAD" h2load -n "$n" -c "$CLIENTS" \
+    -m "$STREAMS" -t 1 --log-file="$base.log" \
+    -H ':authority: api.example.com' -H 'x-account-id: bench-sg' \
+    "${URL[$target/$mode]}" >"$base.out" 2>&1 || rc=$?
+  [[ -n $pid ]] && after=$(python3 "$PY" cpu "$pid" | tr ' ' ,)
+  if ((rc == 124 || rc == 137)); then
+    die "$target/$mode: h2load did not finish $n requests within ${RUN_TIMEOUT}s"
+  fi
+  ((rc == 0)) || { sed 's/^/  h2load: /' "$base.out" >&2; die "$target/$mode: h2load exited $rc"; }
+  local line
+  line=$(python3 "$PY" run "$target" "$mode" "$round" "$n" "$base.out" "$base.log" \
+    "$before" "$after" "$CLK_TCK") || {
+    sed 's/^/  h2load: /' "$base.out" >&2
+    die "$target/$mode: the target did not serve every request with a 2xx"
+  }
+  [[ $round == warmup ]] || echo "$line" >>"$TMP/runs.jsonl"
+  rm -f "$base.log"
+}
+# timeout runs a program, not a function: taskset_or_not is a tiny wrapper script.
+cat >"$TMP/taskset_or_not" <<'SH'
+#!/bin/sh
+cpu=$1; shift
+if [ "$cpu" = - ]; then exec "$@"; else exec taskset -c "$cpu" "$@"; fi
+SH
+chmod +x "$TMP/taskset_or_not"
+PATH=$TMP:$PATH
+
+# Other work on the machine (a compile, tests) moves rps and tails most; the
+# CPU per request much less. Say so rather than print quiet-looking numbers.
+busy_note() {
+  local pct
+  pct=$(python3 "$PY" busy 1)
+  if ((pct > 10)); then
+    note "warning: the CPUs are ${pct}% busy $1 (other processes: a build, tests?):" \
+      "rps and tail latencies will be noisy; CPU per request less so"
+  fi
+}
+busy_note "with no load sent"
+START=$(date +%s)
+note "targets: ${ACTIVE[*]}; modes: ${MODE_LIST[*]}; $ROUNDS round(s) of $REQUESTS requests" \
+  "(-c $CLIENTS -m $STREAMS -t 1), warm-up $WARMUP; proxy on CPU $CPU_PROXY, h2load+origin on CPU $CPU_LOAD"
+for mode in "${MODE_LIST[@]}"; do
+  for target in "${ACTIVE[@]}"; do
+    if [[ -z ${URL[$target/$mode]:-} ]]; then continue; fi
+    measure "$target" "$mode" warmup "$WARMUP"
+  done
+done
+: >"$TMP/runs.jsonl"
+k=${#ACTIVE[@]}
+for ((r = 1; r <= ROUNDS; r++)); do
+  for mode in "${MODE_LIST[@]}"; do
+    for ((i = 0; i < k; i++)); do
+      target=${ACTIVE[$(((i + r - 1) % k))]}
+      [[ -n ${URL[$target/$mode]:-} ]] || continue
+      measure "$target" "$mode" "$r" "$REQUESTS"
+    done
+  done
+  note "round $r/$ROUNDS done ($(($(date +%s) - START))s)"
+done
+for target in "${ACTIVE[@]}"; do
+  for mode in "${MODE_LIST[@]}"; do
+    [[ -n ${URL[$target/$mode]:-} ]] || note "$target/$mode: not measured (not available)"
+  done
+done
+[[ -z $RUNS_OUT ]] || cp "$TMP/runs.jsonl" "$RUNS_OUT"
+python3 "$PY" report "$TMP/runs.jsonl"

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Helpers for bench/e2e.sh (standard library only).
+
+  e2e.py freeport                       a free TCP port on 127.0.0.1
+  e2e.py wait-port PORT SECONDS [PID]   wait until 127.0.0.1:PORT accepts (exit 1 on timeout
+                                        or when PID has exited)
+  e2e.py cpu PID                        "TICKS NS": CPU time of PID and all its descendants;
+                                        TICKS = utime+stime from /proc/P/stat (clock ticks),
+                                        NS = sum of /proc/P/task/*/schedstat run time (ns)
+  e2e.py busy SECONDS                   percent of all CPUs busy over SECONDS (/proc/stat)
+  e2e.py run TARGET MODE ROUND N SUMMARY LOG CPU0 CPU1 CLK_TCK
+                                        one measured h2load run -> one JSON line on stdout;
+                                        exit 3 when not every request got a 2xx
+  e2e.py report RUNS.jsonl              medians per target and mode: JSON lines, then a table
+"""
+import json
+import os
+import re
+import socket
+import statistics
+import sys
+import time
+
+
+def freeport():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    print(port)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except OSError:
+        return False
+
+
+def wait_port(port, seconds, pid=None):
+    deadline = time.monotonic() + float(seconds)
+    while time.monotonic() < deadline:
+        if pid is not None and not alive(pid):
+            return 1
+        try:
+            with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
+                return 0
+        except OSError:
+            time.sleep(0.05)
+    return 1
+
+
+def descendants(root):
+    """root and every process below it (nghttpx forks its worker process)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        except OSError:
+            pass
+    out, todo = [], [int(root)]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def cpu(root):
+    ticks = 0
+    ns = 0
+    for p in descendants(root):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            # after the comm: state(0) ppid(1) ... utime(11) stime(12)
+            ticks += int(fields[11]) + int(fields[12])
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/schedstat") as f:
+                    ns += int(f.read().split()[0])
+        except OSError:
+            pass
+    print(ticks, ns)
+
+
+def busy(seconds):
+    """Percent of all CPUs busy over SECONDS (from /proc/stat), before any load is sent."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return sum(v[:8]), idle
+    t0, i0 = sample()
+    time.sleep(float(seconds))
+    t1, i1 = sample()
+    total = max(1, t1 - t0)
+    print(round(100.0 * (total - (i1 - i0)) / total))
+
+
+def percentile(sorted_values, q):
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return None
+    k = max(0, min(len(sorted_values) - 1, int(-(-q * len(sorted_values) // 1)) - 1))
+    return sorted_values[k]
+
+
+def parse_summary(text):
+    out = {}
+    m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", text)
+    if m:
+        out["rps"] = float(m.group(3))
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", text)
+    if m:
+        out["total"], out["succeeded"], out["failed"], out["errored"], out["timeout"] = (
+            int(m.group(1)), int(m.group(4)), int(m.group(5)), int(m.group(6)), int(m.group(7)))
+    m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
+    if m:
+        out["status_2xx"] = int(m.group(1))
+        out["status_non2xx"] = int(m.group(2)) + int(m.group(3)) + int(m.group(4))
+    return out
+
+
+def run(target, mode, rnd, n, summary_file, log_file, cpu0, cpu1, clk_tck):
+    n = int(n)
+    with open(summary_file, errors="replace") as f:
+        s = parse_summary(f.read())
+    elapsed = []
+    non2xx_log = 0
+    try:
+        with open(log_file) as f:
+            for line in f:
+                cols = line.split("\t")
+                if len(cols) < 3:
+                    continue
+                if not cols[1].startswith("2"):
+                    non2xx_log += 1
+                elapsed.append(int(cols[2]))
+    except OSError:
+        pass
+    elapsed.sort()
+    rec = {"target": target, "mode": mode, "round": rnd, "requests": n,
+           "rps": s.get("rps"),
+           "p50_ms": None, "p99_ms": None, "p999_ms": None, "cpu_us_per_req": None,
+           "cpu_sched_us_per_req": None,
+           "ok_2xx": s.get("status_2xx", 0), "logged": len(elapsed)}
+    for key, q in (("p50_ms", 0.50), ("p99_ms", 0.99), ("p999_ms", 0.999)):
+        v = percentile(elapsed, q)
+        rec[key] = None if v is None else round(v / 1000.0, 4)
+    if cpu0 != "-" and cpu1 != "-":
+        t0, ns0 = (int(x) for x in cpu0.split(","))
+        t1, ns1 = (int(x) for x in cpu1.split(","))
+        done = max(1, s.get("status_2xx", 0))
+        rec["cpu_us_per_req"] = round((t1 - t0) * 1e6 / int(clk_tck) / done, 3)
+        rec["cpu_sched_us_per_req"] = round((ns1 - ns0) / 1e3 / done, 3)
+    print(json.dumps(rec))
+    ok = (s.get("status_2xx") == n and s.get("succeeded") == n and non2xx_log == 0
+          and len(elapsed) == n)
+    if not ok:
+        print(f"e2e: {target}/{mode}: {s.get('status_2xx', 0)} of {n} requests got a 2xx "
+              f"(succeeded {s.get('succeeded')}, failed {s.get('failed')}, errored "
+              f"{s.get('errored')}, timeout {s.get('timeout')}, non-2xx {s.get('status_non2xx')}, "
+              f"log rows {len(elapsed)}, non-2xx rows {non2xx_log})", file=sys.stderr)
+        return 3
+    return 0
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 4) if values else None
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a is not None and b not in (None, 0) else "-"
+
+
+def report(runs_file):
+    runs = []
+    with open(runs_file) as f:
+        for line in f:
+            if line.strip():
+                runs.append(json.loads(line))
+    order_t, order_m, groups = [], [], {}
+    for r in runs:
+        if r["target"] not in order_t:
+            order_t.append(r["target"])
+        if r["mode"] not in order_m:
+            order_m.append(r["mode"])
+        groups.setdefault((r["target"], r["mode"]), []).append(r)
+    result = {}
+    for mode in order_m:
+        for target in order_t:
+            rs = groups.get((target, mode))
+            if not rs:
+                continue
+            row = {"target": target, "mode": mode}
+            for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_req",
+                      "cpu_sched_us_per_req"):
+                row[k] = med([r[k] for r in rs])
+            if row["rps"] is not None:
+                row["rps"] = round(row["rps"])
+            row["rounds"] = len(rs)
+            row["requests"] = rs[0]["requests"]
+            result[(target, mode)] = row
+            print(json.dumps(row))
+    sys.stdout.flush()
+    print("")
+    hdr = (f"{'target':<11}{'mode':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
+           f"{'cpu us/req':>11} | {'rps/dir':>8}{'p99/dir':>8} | {'rps/ngx':>8}{'p99/ngx':>8}"
+           f"{'cpu/ngx':>8}")
+    print(hdr)
+    print("-" * len(hdr))
+    fmt = lambda v, w, p: (f"{v:>{w}.{p}f}" if v is not None else f"{'-':>{w}}")
+    for (target, mode), row in result.items():
+        d = result.get(("direct", mode), {})
+        x = result.get(("nghttpx", mode), {})
+        line = (f"{target:<11}{mode:<10}{row['rps'] or 0:>9}{fmt(row['p50_ms'], 9, 3)}"
+                f"{fmt(row['p99_ms'], 9, 3)}{fmt(row['p999_ms'], 10, 3)}"
+                f"{fmt(row['cpu_us_per_req'], 11, 2)} | "
+                f"{ratio(row['rps'], d.get('rps')):>8}{ratio(row['p99_ms'], d.get('p99_ms')):>8} | "
+                f"{ratio(row['rps'], x.get('rps')):>8}{ratio(row['p99_ms'], x.get('p99_ms')):>8}"
+                f"{ratio(row['cpu_us_per_req'], x.get('cpu_us_per_req')):>8}")
+        print(line)
+    print("(medians across rounds; cpu = the proxy's utime+stime from /proc per request; "
+          "ratios: target / direct and target / nghttpx, same mode)")
+    return 0
+
+
+def main(argv):
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, args = argv[0], argv[1:]
+    if cmd == "freeport":
+        freeport()
+        return 0
+    if cmd == "wait-port":
+        return wait_port(args[0], args[1], args[2] if len(args) > 2 else None)
+    if cmd == "busy":
+        busy(args[0])
+        return 0
+    if cmd == "cpu":
+        cpu(args[0])
+        return 0
+    if cmd == "run":
+        return run(*args)
+    if cmd == "report":
+        return report(args[0])
+    print(f"e2e.py: unknown command {cmd}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
