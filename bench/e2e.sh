@@ -30,6 +30,12 @@
 #   /proc/PID/stat (utime+stime of the proxy and its children, in clock ticks)
 #   across the measured run, divided by the requests. cpu_sched_us_per_req is
 #   the same from /proc/PID/task/*/schedstat (ns resolution).
+# CPU per request depends strongly on the workload: with -m 10 a proxy
+# batches many frames per read/write (nghttpx about 5 us/request here); with
+# --streams 1 and everything on one core (--cpus 0,0) nghttpx spends about
+# 13 us cleartext and 16 us TLS, the figures issue 3 quotes. With the proxy
+# on its own core and little in flight, cross-core wake-ups in this VM add
+# multi-millisecond p99 tails to any proxy.
 # Exit status: 0 when every target served every request with a 2xx; 1 on a
 # missing tool, a target that does not start, or a non-2xx/failed request.
 set -euo pipefail
@@ -114,14 +120,19 @@ pin() { # pin CPU CMD... (CPU "-": not pinned)
 # --- processes and cleanup ------------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/regiongate-e2e.XXXXXX")
 PIDS=()
+# stop_pid PID: SIGTERM to PID and its descendants (nghttpx forks its
+# worker), SIGKILL to whatever is left after 5 s.
 stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
+  local pid=$1 i p tree
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  tree=$(python3 "$PY" tree "$pid" 2>/dev/null || echo "$pid")
+  kill -TERM $tree 2>/dev/null || true
   for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    for p in $tree; do kill -0 "$p" 2>/dev/null && break; p=""; done
+    [[ -z $p ]] && break
     sleep 0.1
   done
-  kill -KILL "$pid" 2>/dev/null || true
+  kill -KILL $tree 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {

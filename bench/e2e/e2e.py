@@ -4,6 +4,7 @@
   e2e.py freeport                       a free TCP port on 127.0.0.1
   e2e.py wait-port PORT SECONDS [PID]   wait until 127.0.0.1:PORT accepts (exit 1 on timeout
                                         or when PID has exited)
+  e2e.py tree PID                       PID and all its descendants
   e2e.py cpu PID                        "TICKS NS": CPU time of PID and all its descendants;
                                         TICKS = utime+stime from /proc/P/stat (clock ticks),
                                         NS = sum of /proc/P/task/*/schedstat run time (ns)
@@ -245,6 +246,9 @@ def main(argv):
         return wait_port(args[0], args[1], args[2] if len(args) > 2 else None)
     if cmd == "busy":
         busy(args[0])
+        return 0
+    if cmd == "tree":
+        print(" ".join(str(p) for p in descendants(args[0])))
         return 0
     if cmd == "cpu":
         cpu(args[0])

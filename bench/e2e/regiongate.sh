@@ -22,6 +22,8 @@ rg_supported() {
 rg_write_config() {
   local dir=$1 origin_port=$2 port=$3 tls_port=$4 cert=$5 key=$6
   mkdir -p "$dir"
+  [[ -f $RG_REPO/examples/geoip/demo.mmdb ]] ||
+    die "regiongate: $RG_REPO/examples/geoip/demo.mmdb not found (the GeoIP database of the config)"
   cp "$RG_REPO/examples/geoip/demo.mmdb" "$dir/demo.mmdb"
   printf 'bench-sg,SG\n' >"$dir/accounts.csv"
   cat >"$dir/policy.yaml" <<YAML
