@@ -391,10 +391,10 @@ void ClientSession::forward(ClientStream& stream) {
   down.reason = DecisionReason::kAllDown;
   down.chosen = kNoDataCenterIndex;
   stream.datacenter = kNoDataCenterIndex;
+  // The origin error stays inside: addresses and TLS details are not the client's business.
   respond_locally(stream, 503, reason_code(DecisionReason::kAllDown),
                   describe_decision(snap, stream.routed.country.account, stream.routed.service,
-                                    down) +
-                      (stream.origin_error.empty() ? "" : " (last error: " + stream.origin_error + ")"));
+                                    down));
   schedule_flush();
 }
 
@@ -412,7 +412,7 @@ void ClientSession::origin_failed(ClientStream& stream, const std::string& why, 
     forward(stream);
     return;
   }
-  respond_locally(stream, 502, "origin-failed", "the data centre failed mid-request: " + why);
+  respond_locally(stream, 502, "origin-failed", "the data centre failed mid-request");
   schedule_flush();
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/tls_context.h"
 #include "proxy/worker.h"
 
 namespace regiongate {
@@ -26,6 +27,8 @@ class Gateway {
 
  private:
   GatewayShared& shared_;
+  std::vector<std::unique_ptr<ServerTlsContext>> listener_tls_;  // per listener, or null
+  std::unique_ptr<ClientTlsContext> origin_tls_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

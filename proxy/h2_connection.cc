@@ -39,6 +39,11 @@ void H2Connection::schedule_flush() {
 
 void H2Connection::on_flush_timer() {
   flush_timer_.stop();
+  if (read_again_) {
+    read_again_ = false;
+    on_io(EV_READ);
+    return;
+  }
   if (!closed_ && !do_write()) return;
   update_interest();
 }
@@ -90,7 +95,15 @@ void H2Connection::on_io(int revents) {
 
 bool H2Connection::do_read() {
   // Bounded work per event, so one busy connection cannot starve the loop.
-  for (int round = 0; round < 8; ++round) {
+  for (int round = 0;; ++round) {
+    if (round == 8) {
+      // TLS may hold decrypted bytes the socket no longer signals: come back.
+      if (transport_->tls() && SSL_pending(transport_->ssl()) > 0) {
+        read_again_ = true;
+        flush_timer_.arm(0);
+      }
+      return true;
+    }
     if (raw_close_after_write_) return true;
     if (session_ && !nghttp2_session_want_read(session_)) return true;
     std::size_t n = 0;

@@ -81,6 +81,7 @@ class H2Connection {
   std::size_t write_begin_ = 0;
   bool closed_ = false;
   bool connecting_ = false;
+  bool read_again_ = false;  // TLS had more decrypted input than one event's budget
   bool raw_close_after_write_ = false;
 };
 

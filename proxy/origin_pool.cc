@@ -5,6 +5,9 @@
 #include "maps/ip_network.h"
 #include "proxy/net.h"
 #include "proxy/origin_session.h"
+#include "proxy/tls_context.h"
+
+#include <unistd.h>
 #include "proxy/worker.h"
 
 namespace regiongate {
@@ -28,10 +31,6 @@ OriginSession* OriginPool::acquire(const OriginEndpoint& endpoint, std::string* 
     *error = "every connection to " + endpoint.authority() + " is full";
     return nullptr;
   }
-  if (endpoint.tls) {
-    *error = "TLS to origins is not wired yet";
-    return nullptr;
-  }
   auto address = IpAddress::parse(endpoint.host);
   if (!address) {
     *error = "resolving " + endpoint.host + " is not wired yet";
@@ -42,8 +41,17 @@ OriginSession* OriginPool::acquire(const OriginEndpoint& endpoint, std::string* 
   reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(endpoint.port);
   int fd = connect_tcp(reinterpret_cast<sockaddr*>(&ss), len, error);
   if (fd < 0) return nullptr;
+  SSL* ssl = nullptr;
+  if (endpoint.tls) {
+    ssl = worker_.origin_tls()->new_connection(fd, endpoint.host, endpoint.sni);
+    if (!ssl) {
+      close(fd);
+      *error = "TLS: cannot create a connection";
+      return nullptr;
+    }
+  }
   auto session =
-      std::make_unique<OriginSession>(*this, key, std::make_unique<Transport>(fd, nullptr));
+      std::make_unique<OriginSession>(*this, key, std::make_unique<Transport>(fd, ssl));
   OriginSession* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   open.push_back(raw);

@@ -24,12 +24,6 @@ int run_serve(const ServeOptions& options) {
     std::cerr << "regiongate: " << options.config << ": server.listen names no listener\n";
     return 1;
   }
-  for (const ListenerConfig& l : shared.server.listeners) {
-    if (l.tls) {
-      std::cerr << "regiongate: TLS listeners are not wired into serve yet\n";
-      return 1;
-    }
-  }
   if (options.now) {
     shared.fixed_now = parse_rfc3339(*options.now);
     if (!shared.fixed_now) {

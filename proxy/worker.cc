@@ -11,6 +11,7 @@
 #include "proxy/access_log.h"
 #include "proxy/client_session.h"
 #include "proxy/net.h"
+#include "proxy/tls_context.h"
 
 namespace regiongate {
 namespace {
@@ -25,13 +26,15 @@ std::uint64_t now_ns() {
 
 }  // namespace
 
-Worker::Worker(const GatewayShared& shared, std::vector<int> listen_fds)
+Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
     : shared_(shared),
       loop_(event_loop_.get()),
       snapshot_(shared.snapshot) {
-  for (int fd : listen_fds) {
+  for (const ListenSocket& socket : sockets) {
     auto l = std::make_unique<Listener>();
-    l->fd = fd;
+    l->fd = socket.fd;
+    l->tls = socket.tls;
+    int fd = socket.fd;
     l->worker = this;
     l->watcher.init<Listener, &Listener::on_accept>(loop_, fd, l.get());
     listeners_.push_back(std::move(l));
@@ -110,8 +113,13 @@ void Worker::accept_from(Listener& listener) {
     if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE, ECONNABORTED)
     set_tcp_nodelay(fd);
     auto peer = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+    SSL* ssl = nullptr;
+    if (listener.tls && !(ssl = listener.tls->new_connection(fd))) {
+      close(fd);
+      continue;
+    }
     auto session = std::make_unique<ClientSession>(
-        *this, std::make_unique<Transport>(fd, nullptr), peer.value_or(IpAddress{}));
+        *this, std::make_unique<Transport>(fd, ssl), peer.value_or(IpAddress{}));
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     ++counters_.connections;

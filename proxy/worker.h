@@ -37,19 +37,26 @@ struct WorkerCounters {
 // What all workers share, set up before they start; read-only afterwards
 // except the snapshot, which is replaced whole.
 class AccessLog;
+class ClientTlsContext;
+class ServerTlsContext;
 
 struct GatewayShared {
   ServerConfig server;
-  AccessLog* access_log = nullptr;  // null or disabled: no access log
+  AccessLog* access_log = nullptr;             // null or disabled: no access log
+  const ClientTlsContext* origin_tls = nullptr;  // for TLS endpoints
   std::optional<UnixSeconds> fixed_now;  // --now: a pinned clock
   std::shared_ptr<const Snapshot> snapshot;
 };
 
 class Worker {
  public:
-  // `listen_fds` are this worker's own listening sockets, one per configured
-  // listener in order (each worker binds its own with SO_REUSEPORT).
-  Worker(const GatewayShared& shared, std::vector<int> listen_fds);
+  // One of this worker's own listening sockets (each worker binds its own
+  // with SO_REUSEPORT); `tls` null for cleartext.
+  struct ListenSocket {
+    int fd;
+    const ServerTlsContext* tls;
+  };
+  Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -70,12 +77,14 @@ class Worker {
   DataCenterMask healthy_datacenters() const { return ~DataCenterMask{0}; }
   WorkerCounters& counters() { return counters_; }
   OriginPool& origins() { return *origins_; }
+  const ClientTlsContext* origin_tls() const { return shared_.origin_tls; }
   void session_closed(ClientSession* session, const std::string& why);
   void log_request(const ClientSession& session, const ClientStream& stream);
 
  private:
   struct Listener {
     int fd = -1;
+    const ServerTlsContext* tls = nullptr;
     IoWatcher watcher;
     Worker* worker = nullptr;
     void on_accept(int revents);

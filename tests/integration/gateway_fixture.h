@@ -28,6 +28,8 @@ class GatewayFixture : public ::testing::Test {
   // Starts an nghttpd origin for `dc`, serving `docroot()` (verbose, so the
   // test can read which requests and headers reached it).
   void start_origin(const std::string& dc);
+  // The same over TLS with this certificate.
+  void start_tls_origin(const std::string& dc, const std::string& cert, const std::string& key);
   // Starts the gateway, pinned at `now`, with `extra_server` appended to the
   // server section.
   void start_gateway(const std::string& now, const std::string& extra_server = "",

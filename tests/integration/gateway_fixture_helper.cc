@@ -92,6 +92,15 @@ void GatewayFixture::start_origin(const std::string& dc) {
   ASSERT_TRUE(wait_listening(port)) << "nghttpd for " << dc << ": " << origins_[dc]->output();
 }
 
+void GatewayFixture::start_tls_origin(const std::string& dc, const std::string& cert,
+                                      const std::string& key) {
+  int port = ports_.at(dc);
+  origins_[dc] = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{"/usr/sbin/nghttpd", "-v", "-d", docroot().string(),
+                               std::to_string(port), key, cert});
+  ASSERT_TRUE(wait_listening(port)) << "nghttpd for " << dc << ": " << origins_[dc]->output();
+}
+
 void GatewayFixture::start_gateway(const std::string& now, const std::string& extra_server,
                                    const std::string& access_log) {
   set_server_section(dir_ / "regiongate.yaml",
