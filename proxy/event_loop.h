@@ -6,6 +6,8 @@
 
 #include <ev.h>
 
+#include <vector>
+
 namespace regiongate {
 
 // Owns one ev_loop. Declare it before every watcher that uses the loop, so
@@ -122,6 +124,71 @@ class AsyncWakeup {
  private:
   struct ev_loop* loop_ = nullptr;
   ev_async async_{};
+};
+
+// Work to do once per loop iteration, just before the loop waits again: a
+// connection that has frames queued registers here and is flushed with one
+// write, however many streams added to it during the iteration (STYLE 26).
+// One per loop, found through ev_userdata.
+class FlushQueue {
+ public:
+  class Client {
+   public:
+    virtual void flush_now() = 0;
+
+   protected:
+    ~Client() = default;
+    bool queued_ = false;
+    friend class FlushQueue;
+  };
+
+  explicit FlushQueue(struct ev_loop* loop) : loop_(loop) {
+    ev_set_userdata(loop_, this);
+    ev_prepare_init(&prepare_, on_prepare);
+    prepare_.data = this;
+    ev_prepare_start(loop_, &prepare_);
+  }
+  ~FlushQueue() {
+    ev_prepare_stop(loop_, &prepare_);
+    ev_set_userdata(loop_, nullptr);
+  }
+  FlushQueue(const FlushQueue&) = delete;
+  FlushQueue& operator=(const FlushQueue&) = delete;
+
+  static FlushQueue* of(struct ev_loop* loop) { return static_cast<FlushQueue*>(ev_userdata(loop)); }
+
+  void add(Client* c) {
+    if (c->queued_) return;
+    c->queued_ = true;
+    queued_.push_back(c);
+  }
+  // A client that goes away while queued.
+  void remove(Client* c) {
+    if (!c->queued_) return;
+    c->queued_ = false;
+    for (Client*& q : queued_) {
+      if (q == c) q = nullptr;
+    }
+  }
+
+ private:
+  static void on_prepare(struct ev_loop*, ev_prepare* w, int) {
+    auto* self = static_cast<FlushQueue*>(w->data);
+    // Flushing may queue more (a write that frees window): loop until empty.
+    while (!self->queued_.empty()) {
+      std::vector<Client*> batch;
+      batch.swap(self->queued_);
+      for (Client* c : batch) {
+        if (!c) continue;
+        c->queued_ = false;
+        c->flush_now();
+      }
+    }
+  }
+
+  struct ev_loop* loop_;
+  ev_prepare prepare_{};
+  std::vector<Client*> queued_;
 };
 
 }  // namespace regiongate

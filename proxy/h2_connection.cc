@@ -16,6 +16,7 @@ H2Connection::H2Connection(struct ev_loop* loop, std::unique_ptr<Transport> tran
 }
 
 H2Connection::~H2Connection() {
+  if (FlushQueue* queue = FlushQueue::of(loop_)) queue->remove(this);
   if (session_) nghttp2_session_del(session_);
 }
 
@@ -34,7 +35,17 @@ void H2Connection::start_connect() {
 bool H2Connection::on_raw_input(const std::uint8_t*, std::size_t) { return true; }
 
 void H2Connection::schedule_flush() {
-  if (!closed_ && !flush_timer_.active()) flush_timer_.arm(0);
+  if (closed_) return;
+  if (FlushQueue* queue = FlushQueue::of(loop_)) {
+    queue->add(this);
+  } else if (!flush_timer_.active()) {
+    flush_timer_.arm(0);  // a loop without a flush queue
+  }
+}
+
+void H2Connection::flush_now() {
+  if (closed_ || !do_write()) return;
+  update_interest();
 }
 
 void H2Connection::on_flush_timer() {

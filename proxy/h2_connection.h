@@ -23,7 +23,7 @@
 
 namespace regiongate {
 
-class H2Connection {
+class H2Connection : private FlushQueue::Client {
  public:
   H2Connection(struct ev_loop* loop, std::unique_ptr<Transport> transport);
   virtual ~H2Connection();
@@ -64,6 +64,7 @@ class H2Connection {
  private:
   void on_io(int revents);
   void on_flush_timer();
+  void flush_now() override;
   bool do_read();
   bool do_write();
   void update_interest();

@@ -29,6 +29,7 @@ std::uint64_t now_ns() {
 Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
     : shared_(shared),
       loop_(event_loop_.get()),
+      flush_queue_(loop_),
       snapshot_(shared.snapshot) {
   for (const ListenSocket& socket : sockets) {
     auto l = std::make_unique<Listener>();

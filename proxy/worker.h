@@ -99,6 +99,7 @@ class Worker {
   const GatewayShared& shared_;
   EventLoop event_loop_;  // before every watcher: destroyed after them
   struct ev_loop* loop_;
+  FlushQueue flush_queue_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<OriginPool> origins_;  // before sessions_: streams point into it
