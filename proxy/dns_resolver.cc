@@ -250,6 +250,7 @@ void DnsResolver::finish(Query* query, int status, struct ares_addrinfo* res) {
       result->message = ares_strerror(status);
     }
   }
+  if (result->status == DnsStatus::kOk) result->expires = now() + cache_for;
   query->result = result;
   if (cache_for.count() > 0) cache_store(query->name, result, cache_for);
 

@@ -37,6 +37,11 @@ struct DnsResult {
   // them (its RFC 6724 sort). Empty unless status is kOk.
   std::vector<IpAddress> addresses;
   std::string message;  // c-ares' ares_strerror() text, or ours; empty when kOk
+  // Until when the answer may be used (the clamped TTL, on the resolver's
+  // clock): connections opened to these addresses stop taking new streams
+  // then, so a moved data centre gets no new traffic at its old address.
+  // time_point::max() for an IP literal.
+  std::chrono::steady_clock::time_point expires = std::chrono::steady_clock::time_point::max();
 };
 
 struct DnsResolverOptions {

@@ -11,7 +11,7 @@ H2Connection::H2Connection(struct ev_loop* loop, std::unique_ptr<Transport> tran
       transport_(std::move(transport)),
       read_buf_(new std::uint8_t[kReadBuffer]) {
   write_buf_.reserve(kWriteSoftLimit + 16 * 1024);
-  io_.init<H2Connection, &H2Connection::on_io>(loop_, transport_->fd(), this);
+  if (transport_) io_.init<H2Connection, &H2Connection::on_io>(loop_, transport_->fd(), this);
   flush_timer_.init<H2Connection, &H2Connection::on_flush_timer>(loop_, this);
 }
 
@@ -27,7 +27,10 @@ void H2Connection::start() {
   on_io(EV_READ | EV_WRITE);
 }
 
-void H2Connection::start_connect() {
+void H2Connection::connect_with(std::unique_ptr<Transport> transport) {
+  io_.stop();
+  transport_ = std::move(transport);
+  io_.init<H2Connection, &H2Connection::on_io>(loop_, transport_->fd(), this);
   connecting_ = true;
   io_.watch(EV_WRITE);
 }
@@ -44,7 +47,7 @@ void H2Connection::schedule_flush() {
 }
 
 void H2Connection::flush_now() {
-  if (closed_ || !do_write()) return;
+  if (closed_ || connecting_ || !transport_ || !do_write()) return;
   update_interest();
 }
 
@@ -55,7 +58,7 @@ void H2Connection::on_flush_timer() {
     on_io(EV_READ);
     return;
   }
-  if (!closed_ && !do_write()) return;
+  if (closed_ || connecting_ || !transport_ || !do_write()) return;
   update_interest();
 }
 
@@ -77,12 +80,11 @@ void H2Connection::on_io(int revents) {
   if (closed_) return;
   if (connecting_) {
     if (int err = connect_result(transport_->fd()); err != 0) {
-      close(std::string("connect: ") + std::strerror(err));
+      std::string why = std::string("connect: ") + std::strerror(err);
+      if (!on_connect_failed(why)) close(why);
       return;
     }
     connecting_ = false;
-    on_connected();
-    if (closed_) return;
     if (transport_->handshake_done()) on_ready();
     if (closed_) return;
   }
@@ -137,6 +139,9 @@ bool H2Connection::do_read() {
       return false;
     }
     if (closed_) return false;
+    // A short read drained the socket: skip the read that would only say
+    // EAGAIN (epoll is level-triggered and reports anything that arrives).
+    if (n < kReadBuffer && !(transport_->tls() && SSL_pending(transport_->ssl()) > 0)) return true;
   }
   return true;
 }

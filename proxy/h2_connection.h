@@ -25,6 +25,7 @@ namespace regiongate {
 
 class H2Connection : private FlushQueue::Client {
  public:
+  // `transport` may be null on the client side until connect_with().
   H2Connection(struct ev_loop* loop, std::unique_ptr<Transport> transport);
   virtual ~H2Connection();
   H2Connection(const H2Connection&) = delete;
@@ -39,11 +40,18 @@ class H2Connection : private FlushQueue::Client {
 
  protected:
   // The subclass creates session_ with `this`'s callbacks, then calls start()
-  // on an accepted socket, or start_connect() on one still connecting.
+  // on an accepted socket, or connect_with() on one still connecting.
   void start();
-  void start_connect();
-  // The TCP connect finished (client side only), before any TLS handshake.
-  virtual void on_connected() {}
+  // Watches `transport` (a non-blocking connect in progress) instead of the
+  // current one, which is closed: the client side moves to the next address.
+  void connect_with(std::unique_ptr<Transport> transport);
+  bool tcp_connecting() const { return connecting_; }
+  // The TCP connect failed. Return true after starting another attempt
+  // with connect_with(); false closes the connection with `why`.
+  virtual bool on_connect_failed(const std::string& why) {
+    (void)why;
+    return false;
+  }
   // Raw bytes received before nghttp2 sees them (the server side checks the
   // client preface here). Return false to stop reading.
   virtual bool on_raw_input(const std::uint8_t* data, std::size_t len);

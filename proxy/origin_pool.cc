@@ -2,12 +2,7 @@
 
 #include <algorithm>
 
-#include "maps/ip_network.h"
-#include "proxy/net.h"
 #include "proxy/origin_session.h"
-#include "proxy/tls_context.h"
-
-#include <unistd.h>
 #include "proxy/worker.h"
 
 namespace regiongate {
@@ -31,38 +26,27 @@ OriginSession* OriginPool::acquire(const OriginEndpoint& endpoint, std::string* 
     *error = "every connection to " + endpoint.authority() + " is full";
     return nullptr;
   }
-  auto address = IpAddress::parse(endpoint.host);
-  if (!address) {
-    *error = "resolving " + endpoint.host + " is not wired yet";
-    return nullptr;
-  }
-  sockaddr_storage ss;
-  socklen_t len = address->to_sockaddr(&ss);
-  reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(endpoint.port);
-  int fd = connect_tcp(reinterpret_cast<sockaddr*>(&ss), len, error);
-  if (fd < 0) return nullptr;
-  SSL* ssl = nullptr;
-  if (endpoint.tls) {
-    ssl = worker_.origin_tls()->new_connection(fd, endpoint.host, endpoint.sni);
-    if (!ssl) {
-      close(fd);
-      *error = "TLS: cannot create a connection";
-      return nullptr;
-    }
-  }
-  auto session =
-      std::make_unique<OriginSession>(*this, key, std::make_unique<Transport>(fd, ssl));
+  auto session = std::make_unique<OriginSession>(*this, key, endpoint);
   OriginSession* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   open.push_back(raw);
+  raw->begin();
+  if (raw->closed()) {  // a DNS failure or no address could be connected to
+    *error = raw->close_reason();
+    return nullptr;
+  }
   return raw;
+}
+
+void OriginPool::retire(OriginSession* session) {
+  auto& open = by_endpoint_[session->key()];
+  open.erase(std::remove(open.begin(), open.end(), session), open.end());
 }
 
 void OriginPool::session_closed(OriginSession* session, const std::string&) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
-  auto& open = by_endpoint_[session->key()];
-  open.erase(std::remove(open.begin(), open.end(), session), open.end());
+  retire(session);
   closed_.push_back(std::move(it->second));
   sessions_.erase(it);
   if (!reap_timer_.active()) reap_timer_.arm(0);

@@ -22,8 +22,13 @@ class OriginPool {
   ~OriginPool();
 
   // A connection to `endpoint` with room for a stream; nullptr (and *error)
-  // when none can be started (no address yet, socket error, limit reached).
+  // when none can be started (a cached DNS failure, no address could be
+  // connected to, limit reached). A new connection may still be resolving
+  // its host name: a stream attached to it waits.
   OriginSession* acquire(const OriginEndpoint& endpoint, std::string* error);
+  // The session takes no more streams (its DNS answer expired): new
+  // streams get a new connection while it finishes its own.
+  void retire(OriginSession* session);
   void session_closed(OriginSession* session, const std::string& why);
   Worker& worker() { return worker_; }
   std::size_t connection_count() const { return sessions_.size(); }

@@ -1,8 +1,14 @@
 #include "proxy/origin_session.h"
 
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 
 #include "proxy/client_session.h"
+#include "proxy/net.h"
+#include "proxy/tls_context.h"
 #include "proxy/origin_pool.h"
 #include "proxy/worker.h"
 
@@ -10,6 +16,14 @@ namespace regiongate {
 namespace {
 
 OriginSession* self(void* user_data) { return static_cast<OriginSession*>(user_data); }
+
+void set_port(sockaddr_storage* ss, std::uint16_t port) {
+  if (ss->ss_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(ss)->sin6_port = htons(port);
+  } else {
+    reinterpret_cast<sockaddr_in*>(ss)->sin_port = htons(port);
+  }
+}
 
 double seconds(Milliseconds ms) { return std::chrono::duration<double>(ms).count(); }
 
@@ -42,9 +56,11 @@ nghttp2_session_callbacks* callbacks() {
 
 }  // namespace
 
-OriginSession::OriginSession(OriginPool& pool, std::string key,
-                             std::unique_ptr<Transport> transport)
-    : H2Connection(pool.worker().loop(), std::move(transport)), pool_(pool), key_(std::move(key)) {
+OriginSession::OriginSession(OriginPool& pool, std::string key, const OriginEndpoint& endpoint)
+    : H2Connection(pool.worker().loop(), nullptr),
+      pool_(pool),
+      key_(std::move(key)),
+      endpoint_(endpoint) {
   nghttp2_option* option;
   nghttp2_option_new(&option);
   // The client side opens our receive window as it takes response bytes.
@@ -53,23 +69,100 @@ OriginSession::OriginSession(OriginPool& pool, std::string key,
   nghttp2_session_client_new2(&session_, callbacks(), this, option);
   nghttp2_option_del(option);
   idle_timer_.init<OriginSession, &OriginSession::on_idle_timeout>(loop_, this);
-  connect_timer_.init<OriginSession, &OriginSession::on_idle_timeout>(loop_, this);
-  connect_timer_.arm(seconds(pool_.worker().config().timeouts.connect));
-  start_connect();
+  connect_timer_.init<OriginSession, &OriginSession::on_connect_timeout>(loop_, this);
+  dns_timer_.init<OriginSession, &OriginSession::on_dns_expired>(loop_, this);
 }
 
-OriginSession::~OriginSession() = default;
+OriginSession::~OriginSession() {
+  if (dns_query_ != DnsResolver::kNoQuery) pool_.worker().dns().cancel(dns_query_);
+}
+
+void OriginSession::begin() {
+  // An IP literal or a cached answer calls back before resolve() returns.
+  DnsResolver::QueryId id = pool_.worker().dns().resolve(
+      endpoint_.host, [this](const DnsResult& result) { on_resolved(result); });
+  if (state_ == State::kResolving && !closed()) dns_query_ = id;
+}
+
+void OriginSession::on_resolved(const DnsResult& result) {
+  dns_query_ = DnsResolver::kNoQuery;
+  if (closed()) return;
+  if (result.status != DnsStatus::kOk) {
+    close("DNS " + endpoint_.host + ": " + to_string(result.status) +
+          (result.message.empty() ? "" : " (" + result.message + ")"));
+    return;
+  }
+  addresses_ = result.addresses;
+  if (result.expires != std::chrono::steady_clock::time_point::max()) {
+    auto left = result.expires - std::chrono::steady_clock::now();
+    dns_timer_.arm(std::max(0.0, std::chrono::duration<double>(left).count()));
+  }
+  state_ = State::kConnecting;
+  std::string error;
+  if (!connect_next(&error)) close(error);
+}
+
+bool OriginSession::connect_next(std::string* error) {
+  while (next_address_ < addresses_.size()) {
+    const IpAddress& address = addresses_[next_address_++];
+    sockaddr_storage ss;
+    socklen_t len = address.to_sockaddr(&ss);
+    set_port(&ss, endpoint_.port);
+    int fd = connect_tcp(reinterpret_cast<sockaddr*>(&ss), len, error);
+    if (fd < 0) continue;
+    SSL* ssl = nullptr;
+    if (endpoint_.tls) {
+      ssl = pool_.worker().origin_tls()->new_connection(fd, endpoint_.host, endpoint_.sni);
+      if (!ssl) {
+        ::close(fd);
+        *error = "TLS: cannot create a connection";
+        return false;
+      }
+    }
+    connect_with(std::make_unique<Transport>(fd, ssl));
+    connect_timer_.arm(seconds(pool_.worker().config().timeouts.connect));
+    return true;
+  }
+  if (error->empty()) *error = "no address for " + endpoint_.host;
+  return false;
+}
+
+bool OriginSession::on_connect_failed(const std::string& why) {
+  std::string error = why;
+  return connect_next(&error);  // the last address's error closes the session
+}
+
+void OriginSession::on_connect_timeout() {
+  std::string error = "connect timed out";
+  if (tcp_connecting() && connect_next(&error)) return;
+  close(error);
+}
+
+void OriginSession::on_dns_expired() {
+  retired_ = true;
+  pool_.retire(this);
+  close_if_retired();
+}
+
+void OriginSession::close_if_retired() {
+  if (!retired_ || closed() || active_streams() > 0) return;
+  if (state_ != State::kReady) {
+    close("DNS answer expired");
+    return;
+  }
+  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+  state_ = State::kDraining;
+  schedule_flush();
+}
 
 bool OriginSession::has_capacity() const {
-  if (state_ == State::kDraining || closed()) return false;
+  if (state_ == State::kDraining || retired_ || closed()) return false;
   std::uint32_t limit = state_ == State::kReady
                             ? nghttp2_session_get_remote_settings(
                                   session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
                             : 100;  // before SETTINGS arrive, RFC 9113 suggests no fewer than 100
   return active_streams() < limit;
 }
-
-void OriginSession::on_connected() {}
 
 ClientStream* OriginSession::stream_of(std::int32_t stream_id) const {
   return static_cast<ClientStream*>(nghttp2_session_get_stream_user_data(session_, stream_id));
@@ -94,10 +187,6 @@ void OriginSession::on_ready() {
 }
 
 void OriginSession::on_idle_timeout() {
-  if (state_ == State::kConnecting) {
-    close("connect timed out");
-    return;
-  }
   if (active_streams() == 0) {
     nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
     state_ = State::kDraining;
@@ -157,9 +246,7 @@ void OriginSession::detach(ClientStream& stream) {
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.origin_stream_id,
                             NGHTTP2_CANCEL);
   schedule_flush();
-  if (active_streams() == 0) {
-    idle_timer_.arm(seconds(pool_.worker().config().timeouts.origin_idle));
-  }
+  became_idle_if_empty();
 }
 
 void OriginSession::consume(std::int32_t stream_id, std::size_t n) {
@@ -253,15 +340,28 @@ int OriginSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_c
     s.origin = nullptr;
     s.session->origin_closed(s, error_code);
   }
-  if (active_streams() == 0 && !closed()) {
-    idle_timer_.arm(seconds(pool_.worker().config().timeouts.origin_idle));
-  }
+  became_idle_if_empty();
   return 0;
 }
 
+void OriginSession::became_idle_if_empty() {
+  if (active_streams() > 0 || closed()) return;
+  if (retired_) {
+    close_if_retired();
+  } else {
+    idle_timer_.arm(seconds(pool_.worker().config().timeouts.origin_idle));
+  }
+}
+
 void OriginSession::on_closed(const std::string& why) {
+  close_reason_ = why;
   idle_timer_.stop();
   connect_timer_.stop();
+  dns_timer_.stop();
+  if (dns_query_ != DnsResolver::kNoQuery) {
+    pool_.worker().dns().cancel(dns_query_);
+    dns_query_ = DnsResolver::kNoQuery;
+  }
   // Streams that never reached the wire may go elsewhere; the others fail.
   std::vector<ClientStream*> waiting;
   waiting.swap(waiting_);

@@ -4,9 +4,16 @@
 // many client streams at once (multiplexed), up to the peer's
 // SETTINGS_MAX_CONCURRENT_STREAMS.
 //
-// A stream attached while the connection is still connecting waits; if the
-// connection fails before it is established, every waiting stream is handed
-// back (origin_failed) with nothing of it sent, so the caller may fail over.
+// A session starts by resolving the endpoint's host (the worker's
+// DnsResolver; an IP literal answers at once), then connects to its
+// addresses in the resolver's order, moving to the next one when a connect
+// fails or times out. A stream attached meanwhile waits; if the connection
+// fails before it is established, every waiting stream is handed back
+// (origin_failed) with nothing of it sent, so the caller may fail over.
+//
+// The DNS answer's TTL bounds the session's use: when it expires the session
+// takes no new streams and closes once its streams are done, so new requests
+// follow a record that changed.
 
 #include <string>
 #include <unordered_map>
@@ -15,6 +22,7 @@
 #include "maps/datacenter.h"
 #include "maps/ip_network.h"
 #include "proxy/client_session.h"
+#include "proxy/dns_resolver.h"
 #include "proxy/h2_connection.h"
 #include "proxy/stream_set.h"
 
@@ -25,14 +33,18 @@ struct ClientStream;
 
 class OriginSession final : public H2Connection {
  public:
-  enum class State { kConnecting, kReady, kDraining };
+  enum class State { kResolving, kConnecting, kReady, kDraining };
 
-  // Starts a non-blocking connect to `address` (TLS when ssl is non-null).
-  OriginSession(OriginPool& pool, std::string key, std::unique_ptr<Transport> transport);
+  OriginSession(OriginPool& pool, std::string key, const OriginEndpoint& endpoint);
   ~OriginSession() override;
+
+  // Resolves and starts connecting. May close the session before it
+  // returns (closed() then says so and close_reason() why).
+  void begin();
 
   const std::string& key() const { return key_; }
   State state() const { return state_; }
+  const std::string& close_reason() const { return close_reason_; }
   // Room for one more stream now or once connected.
   bool has_capacity() const;
   std::size_t active_streams() const { return active_.size() + waiting_.size(); }
@@ -57,17 +69,32 @@ class OriginSession final : public H2Connection {
                             std::uint32_t* flags);
 
  private:
-  void on_connected() override;
   void on_ready() override;
+  bool on_connect_failed(const std::string& why) override;
   void on_closed(const std::string& why) override;
   void on_idle_timeout();
+  void on_connect_timeout();
+  void on_dns_expired();
+  void on_resolved(const DnsResult& result);
+  // Starts a connect to the next address; false (and *error) when none is left.
+  bool connect_next(std::string* error);
   void submit(ClientStream& stream);
+  void close_if_retired();
+  // No stream left: arm the idle timeout, or close a retired session.
+  void became_idle_if_empty();
 
   OriginPool& pool_;
   std::string key_;
-  State state_ = State::kConnecting;
+  OriginEndpoint endpoint_;
+  State state_ = State::kResolving;
+  bool retired_ = false;  // the DNS answer expired: no new streams
+  DnsResolver::QueryId dns_query_ = DnsResolver::kNoQuery;
+  std::vector<IpAddress> addresses_;
+  std::size_t next_address_ = 0;
+  std::string close_reason_;
   Timer idle_timer_;
   Timer connect_timer_;
+  Timer dns_timer_;
   std::vector<ClientStream*> waiting_;                       // attached before connected
   // Streams sent on this connection; each is also the nghttp2 stream user data.
   StreamSet<ClientStream, &ClientStream::origin_slot> active_;

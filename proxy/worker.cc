@@ -26,6 +26,17 @@ std::uint64_t now_ns() {
 
 }  // namespace
 
+DnsResolverOptions dns_options(const DnsSettings& dns) {
+  using std::chrono::ceil;
+  using std::chrono::seconds;
+  DnsResolverOptions o;
+  o.servers = dns.servers;
+  o.timeout = dns.timeout;
+  o.min_ttl = ceil<seconds>(dns.min_ttl);
+  o.max_ttl = ceil<seconds>(dns.max_ttl);
+  return o;
+}
+
 Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
     : shared_(shared),
       loop_(event_loop_.get()),
@@ -40,6 +51,7 @@ Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
     l->watcher.init<Listener, &Listener::on_accept>(loop_, fd, l.get());
     listeners_.push_back(std::move(l));
   }
+  dns_ = std::make_unique<DnsResolver>(loop_, dns_options(shared.server.dns));
   origins_ = std::make_unique<OriginPool>(*this);
   reap_timer_.init<Worker, &Worker::on_reap>(loop_, this);
   log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
@@ -50,6 +62,7 @@ Worker::~Worker() {
   sessions_.clear();
   closed_.clear();
   origins_.reset();
+  dns_.reset();
   flush_log();
   for (auto& l : listeners_) {
     l->watcher.stop();

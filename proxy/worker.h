@@ -1,6 +1,6 @@
 #pragma once
 // A worker: one thread, one libev loop, its own listeners (SO_REUSEPORT),
-// client sessions and, later, origin pools and DNS resolver. Nothing on the
+// client sessions, origin pool and DNS resolver. Nothing on the
 // request path is shared with other workers except immutable snapshots.
 //
 // Other threads talk to a worker only through post() (a locked queue plus a
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "policy/snapshot.h"
+#include "proxy/dns_resolver.h"
 #include "proxy/event_loop.h"
 #include "proxy/origin_pool.h"
 #include "proxy/server_config.h"
@@ -48,6 +49,9 @@ struct GatewayShared {
   std::shared_ptr<const Snapshot> snapshot;
 };
 
+// The resolver settings of the `server.dns` section.
+DnsResolverOptions dns_options(const DnsSettings& dns);
+
 class Worker {
  public:
   // One of this worker's own listening sockets (each worker binds its own
@@ -77,6 +81,7 @@ class Worker {
   DataCenterMask healthy_datacenters() const { return ~DataCenterMask{0}; }
   WorkerCounters& counters() { return counters_; }
   OriginPool& origins() { return *origins_; }
+  DnsResolver& dns() { return *dns_; }
   const ClientTlsContext* origin_tls() const { return shared_.origin_tls; }
   void session_closed(ClientSession* session, const std::string& why);
   void log_request(const ClientSession& session, const ClientStream& stream);
@@ -102,6 +107,7 @@ class Worker {
   FlushQueue flush_queue_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unique_ptr<DnsResolver> dns_;      // before origins_: their sessions hold queries
   std::unique_ptr<OriginPool> origins_;  // before sessions_: streams point into it
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<std::unique_ptr<ClientSession>> closed_;  // destroyed on the next loop turn

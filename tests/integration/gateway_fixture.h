@@ -28,6 +28,11 @@ class GatewayFixture : public ::testing::Test {
   // Starts an nghttpd origin for `dc`, serving `docroot()` (verbose, so the
   // test can read which requests and headers reached it).
   void start_origin(const std::string& dc);
+  // An nghttpd origin named `name` bound to one address (a test may run
+  // several on one port at different loopback addresses, as DNS records do).
+  void start_origin_on(const std::string& name, const std::string& address, int port);
+  // Points `dc`'s endpoint at `authority` ("name.test:port") instead.
+  void set_endpoint(const std::string& dc, const std::string& authority);
   // The same over TLS with this certificate.
   void start_tls_origin(const std::string& dc, const std::string& cert, const std::string& key);
   // Starts the gateway, pinned at `now`, with `extra_server` appended to the

@@ -35,15 +35,26 @@ int free_port() {
 
 namespace {
 
-// True once something accepts connections on the port.
-bool wait_listening(int port) {
+// True once something accepts connections on the address and port.
+bool wait_listening(int port, const std::string& address = "127.0.0.1") {
   for (int i = 0; i < 200; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (address.find(':') != std::string::npos) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+      a->sin6_family = AF_INET6;
+      a->sin6_port = htons(static_cast<std::uint16_t>(port));
+      inet_pton(AF_INET6, address.c_str(), &a->sin6_addr);
+      len = sizeof *a;
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+      a->sin_family = AF_INET;
+      a->sin_port = htons(static_cast<std::uint16_t>(port));
+      inet_pton(AF_INET, address.c_str(), &a->sin_addr);
+      len = sizeof *a;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
     close(fd);
     if (ok) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -90,6 +101,21 @@ void GatewayFixture::start_origin(const std::string& dc) {
   origins_[dc] = std::make_unique<BackgroundProcess>(std::vector<std::string>{
       "/usr/sbin/nghttpd", "--no-tls", "-v", "-d", docroot().string(), std::to_string(port)});
   ASSERT_TRUE(wait_listening(port)) << "nghttpd for " << dc << ": " << origins_[dc]->output();
+}
+
+void GatewayFixture::start_origin_on(const std::string& name, const std::string& address,
+                                     int port) {
+  origins_[name] = std::make_unique<BackgroundProcess>(std::vector<std::string>{
+      "/usr/sbin/nghttpd", "--no-tls", "-v", "--address=" + address, "-d", docroot().string(),
+      std::to_string(port)});
+  ASSERT_TRUE(wait_listening(port, address)) << "nghttpd " << name << ": " << origins_[name]->output();
+}
+
+void GatewayFixture::set_endpoint(const std::string& dc, const std::string& authority) {
+  std::string dcs = read_file(dir_ / "datacenters.yaml");
+  dcs = std::regex_replace(dcs, std::regex("127\\.0\\.0\\.1:" + std::to_string(ports_.at(dc)) + "\\b"),
+                           authority);
+  std::ofstream(dir_ / "datacenters.yaml") << dcs;
 }
 
 void GatewayFixture::start_tls_origin(const std::string& dc, const std::string& cert,

@@ -1,0 +1,119 @@
+// Data-centre endpoints named by DNS: regiongate resolves them with c-ares
+// against a real DNS server (dnsmasq on a loopback port, started here), tries
+// every address of a name, follows a record that changes while it runs, and
+// fails over (only to allowed data centres) when a name does not resolve.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "tests/integration/gateway_fixture.h"
+#include "tests/proxy/dns_test_server.h"
+
+namespace regiongate::testing {
+namespace {
+
+const std::vector<std::string> kIndianShopper = {"-H", "host: api.example.com", "-H",
+                                                 "x-account-id: in-asha"};
+constexpr const char* kInstant = "2015-01-15T00:00:00Z";  // Indian data: Singapore, then Oregon
+
+class DnsTest : public GatewayFixture {
+ protected:
+  // Singapore's endpoint becomes sg.origin.test on its port, answered by
+  // `dns_` from `hosts`; the gateway asks only that server.
+  void start_dns(const std::string& hosts) {
+    dns_ = std::make_unique<DnsTestServer>(hosts, /*ttl=*/1);
+    ASSERT_TRUE(dns_->ok()) << dns_->error();
+    set_endpoint("singapore", "sg.origin.test:" + std::to_string(port()));
+  }
+  void start_gateway_with_dns() {
+    start_gateway(kInstant, "  dns:\n    servers: [" + dns_->address() +
+                                "]\n    timeout: 500ms\n    min_ttl: 1s\n    max_ttl: 1s\n");
+  }
+  int port() { return ports_.at("singapore"); }
+  bool served_by_singapore() {
+    ProcessResult r = curl(kIndianShopper, "/shop/cart");
+    return r.out.find("HTTP/2 200") != std::string::npos &&
+           r.out.find("x-regiongate-dc: singapore") != std::string::npos;
+  }
+
+  std::unique_ptr<DnsTestServer> dns_;
+};
+
+TEST_F(DnsTest, ResolvesAnEndpointName) {
+  start_dns("127.0.0.2 sg.origin.test\n");
+  start_origin_on("sg-a", "127.0.0.2", port());
+  start_gateway_with_dns();
+  EXPECT_TRUE(served_by_singapore()) << gateway_->output();
+  EXPECT_EQ(requests_seen_by("sg-a"), 1);
+}
+
+// One of the name's two addresses refuses connections. Whichever order the
+// resolver sorts them in, the request is served; the two tests put the dead
+// address in each family, so one of them always tries it first.
+TEST_F(DnsTest, TriesEveryAddressWhenIpv6IsDead) {
+  start_dns("::1 sg.origin.test\n127.0.0.2 sg.origin.test\n");
+  start_origin_on("sg-v4", "127.0.0.2", port());
+  start_gateway_with_dns();
+  EXPECT_TRUE(served_by_singapore()) << gateway_->output();
+  EXPECT_EQ(requests_seen_by("sg-v4"), 1);
+}
+
+TEST_F(DnsTest, TriesEveryAddressWhenIpv4IsDead) {
+  start_dns("::1 sg.origin.test\n127.0.0.3 sg.origin.test\n");
+  start_origin_on("sg-v6", "::1", port());
+  start_gateway_with_dns();
+  EXPECT_TRUE(served_by_singapore()) << gateway_->output();
+  EXPECT_EQ(requests_seen_by("sg-v6"), 1);
+}
+
+TEST_F(DnsTest, FollowsARecordThatChangesWhileRunning) {
+  start_dns("127.0.0.2 sg.origin.test\n");
+  start_origin_on("old", "127.0.0.2", port());
+  start_origin_on("new", "127.0.0.4", port());
+  start_gateway_with_dns();
+  ASSERT_TRUE(served_by_singapore()) << gateway_->output();
+  ASSERT_EQ(requests_seen_by("old"), 1);
+
+  ASSERT_TRUE(dns_->replace_hosts("127.0.0.4 sg.origin.test\n"));
+  // The old answer lives one second (its TTL); dnsmasq rereads on SIGHUP.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (requests_seen_by("new") == 0 && std::chrono::steady_clock::now() < deadline) {
+    EXPECT_TRUE(served_by_singapore());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_GT(requests_seen_by("new"), 0) << gateway_->output();
+  // Once every worker's cached answer (each worker has its own resolver)
+  // has outlived its TTL, only the new address gets requests.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  int old_count = requests_seen_by("old");
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(served_by_singapore());
+  EXPECT_EQ(requests_seen_by("old"), old_count);
+}
+
+TEST_F(DnsTest, AnUnknownNameFailsOverToTheNextAllowedDataCentre) {
+  start_dns("127.0.0.2 other.origin.test\n");  // sg.origin.test: NXDOMAIN
+  start_origin("oregon");
+  start_origin("beijing");  // up, but forbidden for Indian data on this date
+  start_gateway_with_dns();
+  ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-dc: oregon"), std::string::npos) << r.out;
+  EXPECT_EQ(requests_seen_by("beijing"), 0);
+}
+
+TEST_F(DnsTest, ADeadDnsServerFailsClosed) {
+  start_dns("127.0.0.2 sg.origin.test\n");
+  start_origin("beijing");  // up, but forbidden
+  start_gateway_with_dns();
+  dns_->stop();  // nothing answers for sg.origin.test now; Oregon is down too
+  ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(r.out.find("HTTP/2 503"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-reason: no-allowed-datacenter-up"), std::string::npos);
+  EXPECT_EQ(requests_seen_by("beijing"), 0);
+}
+
+}  // namespace
+}  // namespace regiongate::testing
