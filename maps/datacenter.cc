@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <numeric>
 
 namespace regiongate {
 namespace {
@@ -49,6 +50,8 @@ std::optional<OriginEndpoint> read_endpoint(const YAML::Node& node, const std::s
     }
   }
   if (ep.tls && ep.sni.empty() && !is_ip_literal(ep.host)) ep.sni = ep.host;
+  ep.pool_key = (ep.tls ? "h2s://" : "h2://") + ep.authority();
+  if (ep.tls) ep.pool_key += "/" + ep.sni;
   return ep;
 }
 
@@ -77,16 +80,46 @@ void read_one(const std::string& id, const YAML::Node& key, const YAML::Node& no
   const YAML::Node& eps = node["endpoints"];
   if (eps && eps.IsSequence()) {
     if (eps.size() == 0) ctx.error(eps, key_path(path, "endpoints"), "needs at least one endpoint");
-    for (std::size_t i = 0; i < eps.size(); ++i) {
+    if (eps.size() > kMaxEndpointsPerDataCenter) {
+      ctx.error(eps, key_path(path, "endpoints"),
+                "at most " + std::to_string(kMaxEndpointsPerDataCenter) + " endpoints");
+    }
+    for (std::size_t i = 0; i < eps.size() && i < kMaxEndpointsPerDataCenter; ++i) {
       if (auto ep = read_endpoint(eps[i], index_path(key_path(path, "endpoints"), i), ctx)) {
         dc.endpoints.push_back(std::move(*ep));
       }
     }
   }
+  std::vector<std::uint32_t> weights;
+  for (const OriginEndpoint& ep : dc.endpoints) weights.push_back(ep.weight);
+  dc.endpoint_rotation = weighted_rotation(weights);
   out.all.push_back(std::move(dc));
 }
 
 }  // namespace
+
+std::vector<std::uint8_t> weighted_rotation(const std::vector<std::uint32_t>& weights) {
+  std::uint32_t divisor = 0;
+  for (std::uint32_t w : weights) divisor = std::gcd(divisor, w);
+  if (divisor == 0) return {};
+  std::uint64_t total = 0;
+  for (std::uint32_t w : weights) total += w / divisor;
+  // Smooth weighted round-robin: each turn every endpoint gains its weight,
+  // the richest is picked and pays the total.
+  std::vector<std::int64_t> current(weights.size(), 0);
+  std::vector<std::uint8_t> order;
+  order.reserve(total);
+  for (std::uint64_t turn = 0; turn < total; ++turn) {
+    std::size_t best = 0;
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      current[i] += weights[i] / divisor;
+      if (current[i] > current[best]) best = i;
+    }
+    current[best] -= static_cast<std::int64_t>(total);
+    order.push_back(static_cast<std::uint8_t>(best));
+  }
+  return order;
+}
 
 std::string OriginEndpoint::authority() const {
   if (host.find(':') != std::string::npos) return '[' + host + "]:" + std::to_string(port);

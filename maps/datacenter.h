@@ -29,11 +29,16 @@ struct OriginEndpoint {
   std::uint16_t port = 0;
   bool tls = false;
   std::string sni;  // TLS server name; defaults to host when host is a name
-  std::uint32_t weight = 1;
+  std::uint32_t weight = 1;  // 1-1000: its share of the data centre's new requests
+  // "h2://host:port" or "h2s://host:port/sni": names the endpoint in logs
+  // and keys its pooled connections (set by read_datacenters).
+  std::string pool_key;
 
   // "host:port", "[::1]:443".
   std::string authority() const;
 };
+
+inline constexpr std::size_t kMaxEndpointsPerDataCenter = 64;
 
 struct DataCenter {
   std::string id;  // lower case, [a-z0-9_-], unique
@@ -42,8 +47,17 @@ struct DataCenter {
   double latitude = 0;
   double longitude = 0;
   std::vector<OriginEndpoint> endpoints;
+  // Endpoint indexes in smooth weighted round-robin order (each index appears
+  // weight/gcd times, spread out): a worker starts request n at
+  // endpoint_rotation[n % size] and fails over to the following endpoints.
+  std::vector<std::uint8_t> endpoint_rotation;
   SourceMark mark;  // where it is defined, for diagnostics
 };
+
+// The smooth weighted round-robin sequence of `weights` (as nginx spreads
+// upstream weights): {5,1,1} -> 0,0,1,0,2,0,0. Weights are divided by
+// their greatest common divisor first.
+std::vector<std::uint8_t> weighted_rotation(const std::vector<std::uint32_t>& weights);
 
 struct DataCenterMap {
   std::vector<DataCenter> all;  // in file order; index = DataCenterIndex

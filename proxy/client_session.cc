@@ -371,11 +371,16 @@ void ClientSession::forward(ClientStream& stream) {
   const Snapshot& snap = *stream.snapshot;
   const Decision& d = stream.routed.decision;
   const DataCenterMask healthy = worker_.healthy_datacenters();
-  // Only the decision's candidates, in order: never anywhere else.
-  for (; stream.candidate < d.candidate_count; ++stream.candidate) {
+  // Only the decision's candidates, in order: never anywhere else. Inside a
+  // data centre, every endpoint from its weighted starting point on.
+  for (; stream.candidate < d.candidate_count; ++stream.candidate, stream.endpoint_try = 0) {
     DataCenterIndex dc = d.candidates[stream.candidate];
     if (!(healthy & dc_bit(dc))) continue;
-    for (const OriginEndpoint& endpoint : snap.datacenters.all[dc].endpoints) {
+    const DataCenter& center = snap.datacenters.all[dc];
+    const std::size_t n = center.endpoints.size();
+    if (stream.endpoint_try == 0) stream.endpoint_first = worker_.first_endpoint(dc, center);
+    for (; stream.endpoint_try < n; ++stream.endpoint_try) {
+      const OriginEndpoint& endpoint = center.endpoints[(stream.endpoint_first + stream.endpoint_try) % n];
       std::string error;
       OriginSession* origin = worker_.origins().acquire(endpoint, &error);
       if (!origin) {
@@ -408,7 +413,7 @@ void ClientSession::origin_failed(ClientStream& stream, const std::string& why, 
     return;
   }
   if (retryable && !stream.request_sent) {
-    ++stream.candidate;  // this data centre failed: the next allowed one
+    ++stream.endpoint_try;  // this endpoint failed: the next, then the next allowed data centre
     forward(stream);
     return;
   }

@@ -56,6 +56,8 @@ struct ClientStream {
   std::shared_ptr<const Snapshot> snapshot;
   RoutedRequest routed;
   std::uint8_t candidate = 0;  // index into routed.decision.candidates being tried
+  std::uint8_t endpoint_first = 0;  // where this data centre's endpoints start (weighted)
+  std::uint8_t endpoint_try = 0;    // endpoints of this data centre tried so far
   DataCenterIndex datacenter = kNoDataCenterIndex;
 
   // The origin side.

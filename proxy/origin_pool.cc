@@ -17,7 +17,7 @@ OriginPool::~OriginPool() {
 }
 
 OriginSession* OriginPool::acquire(const OriginEndpoint& endpoint, std::string* error) {
-  const std::string key = (endpoint.tls ? "h2s://" : "h2://") + endpoint.authority();
+  const std::string& key = endpoint.pool_key;
   std::vector<OriginSession*>& open = by_endpoint_[key];
   for (OriginSession* s : open) {
     if (s->has_capacity()) return s;

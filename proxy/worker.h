@@ -7,6 +7,7 @@
 // loop wake-up, as nghttpx's Worker::send); the worker applies the work on
 // its own thread.
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -82,6 +83,13 @@ class Worker {
   WorkerCounters& counters() { return counters_; }
   OriginPool& origins() { return *origins_; }
   DnsResolver& dns() { return *dns_; }
+  // The endpoint of `center` (index `dc`) a new request starts at: its
+  // weighted rotation, turned one step per request on this worker.
+  std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) {
+    const std::vector<std::uint8_t>& rotation = center.endpoint_rotation;
+    if (rotation.size() <= 1) return 0;
+    return rotation[rotation_cursor_[dc]++ % rotation.size()];
+  }
   const ClientTlsContext* origin_tls() const { return shared_.origin_tls; }
   void session_closed(ClientSession* session, const std::string& why);
   void log_request(const ClientSession& session, const ClientStream& stream);
@@ -121,6 +129,7 @@ class Worker {
   std::mutex queue_mutex_;
   std::vector<std::function<void()>> queue_;
   WorkerCounters counters_;
+  std::array<std::uint32_t, kMaxDataCenters> rotation_cursor_{};
   std::thread thread_;
 };
 

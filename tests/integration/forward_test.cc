@@ -141,6 +141,41 @@ TEST_F(ForwardTest, ManyRequestsMultiplexed) {
   EXPECT_NE(load.out.find("5000 succeeded"), std::string::npos) << load.out;
 }
 
+// Singapore with two endpoints of weights 3 and 1: one connection (so one
+// worker) sends exactly three of every four requests to the first.
+TEST_F(ForwardTest, SpreadsRequestsOverEndpointsByWeight) {
+  int second = free_port();
+  set_endpoint("singapore", "{address: '127.0.0.1:" + std::to_string(ports_["singapore"]) +
+                                "', weight: 3}\n      - {address: '127.0.0.1:" +
+                                std::to_string(second) + "', weight: 1}");
+  start_origin("singapore");
+  start_origin_on("singapore-2", "127.0.0.1", second);
+  start_gateway("2015-01-15T00:00:00Z");
+  ProcessResult load = run_process({"/usr/bin/h2load", "-n", "80", "-c", "1", "-m", "1", "-H",
+                                    ":authority: api.example.com", "-H", "x-account-id: in-asha",
+                                    base_ + "/shop/cart"});
+  EXPECT_NE(load.out.find("80 succeeded"), std::string::npos) << load.out;
+  EXPECT_EQ(requests_seen_by("singapore"), 60);
+  EXPECT_EQ(requests_seen_by("singapore-2"), 20);
+}
+
+// An endpoint that refuses connections: the data centre's other endpoint
+// serves, before any other data centre is considered.
+TEST_F(ForwardTest, FailsOverToAnotherEndpointOfTheSameDataCentre) {
+  int dead = free_port();
+  set_endpoint("singapore", "127.0.0.1:" + std::to_string(dead) + "\n      - 127.0.0.1:" +
+                                std::to_string(ports_["singapore"]));
+  start_origin("singapore");
+  start_origin("oregon");
+  start_gateway("2015-01-15T00:00:00Z");
+  for (int i = 0; i < 4; ++i) {
+    ProcessResult r = curl(kIndianShopper, "/shop/cart");
+    EXPECT_NE(r.out.find("x-regiongate-dc: singapore"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(requests_seen_by("singapore"), 4);
+  EXPECT_EQ(requests_seen_by("oregon"), 0);
+}
+
 // Every response byte must return to the origin connection's window, also
 // when the origin finishes a stream before the client has read it: with a
 // minimal window, a leak stalls the connection within a few hundred requests.

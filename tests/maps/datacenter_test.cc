@@ -46,6 +46,10 @@ mumbai:
   EXPECT_EQ(dc.endpoints[2].host, "::1");
   EXPECT_EQ(dc.endpoints[2].authority(), "[::1]:8443");
   EXPECT_EQ(dc.endpoints[2].sni, "origin.example.net");
+  EXPECT_EQ(dc.endpoints[0].pool_key, "h2://127.0.0.1:8080");
+  EXPECT_EQ(dc.endpoints[2].pool_key, "h2s://[::1]:8443/origin.example.net");
+  // Weights 1, 3, 1: endpoint 1 gets three turns of five, spread out.
+  EXPECT_EQ(dc.endpoint_rotation, (std::vector<std::uint8_t>{1, 0, 1, 2, 1}));
   EXPECT_EQ(r.map.in_country(*country_from_code("IN")), dc_bit(0));
   EXPECT_EQ(r.map.find("mumbai"), 0);
   EXPECT_FALSE(r.map.find("beijing"));
@@ -108,4 +112,19 @@ TEST(DataCenters, AtMost64) {
 }
 
 }  // namespace
+TEST(DataCenters, WeightedRotationSpreadsEachEndpointByItsWeight) {
+  EXPECT_EQ(weighted_rotation({5, 1, 1}), (std::vector<std::uint8_t>{0, 0, 1, 0, 2, 0, 0}));
+  EXPECT_EQ(weighted_rotation({1}), (std::vector<std::uint8_t>{0}));
+  EXPECT_EQ(weighted_rotation({2, 2}), (std::vector<std::uint8_t>{0, 1}));  // divided by the gcd
+  EXPECT_TRUE(weighted_rotation({}).empty());
+  // 64 endpoints of weight 1000 and 999: every endpoint appears as often as its weight.
+  std::vector<std::uint32_t> weights(64, 1000);
+  weights[7] = 999;
+  std::vector<std::uint8_t> order = weighted_rotation(weights);
+  ASSERT_EQ(order.size(), 63u * 1000 + 999);
+  std::vector<std::size_t> seen(64, 0);
+  for (std::uint8_t i : order) ++seen[i];
+  for (std::size_t i = 0; i < 64; ++i) EXPECT_EQ(seen[i], weights[i]) << i;
+}
+
 }  // namespace regiongate
