@@ -28,7 +28,13 @@ class Worker;
 
 // One request on the client side, and its exchange with an origin.
 struct ClientStream {
-  ClientStream(ClientSession& session, std::int32_t id) : session(&session), id(id) {}
+  ClientStream(ClientSession& session, std::int32_t id) : session(&session), id(id) {
+    // Room for a typical request and response: one allocation each instead
+    // of a vector doubling per header.
+    headers.reserve(16);
+    response_headers.reserve(16);
+    held_.reserve(8);
+  }
   ~ClientStream();
 
   // Header storage is nghttp2's own (reference-counted), never copied.

@@ -166,8 +166,10 @@ class FlushQueue {
   void remove(Client* c) {
     if (!c->queued_) return;
     c->queued_ = false;
-    for (Client*& q : queued_) {
-      if (q == c) q = nullptr;
+    for (auto* list : {&queued_, &batch_}) {
+      for (Client*& q : *list) {
+        if (q == c) q = nullptr;
+      }
     }
   }
 
@@ -175,20 +177,23 @@ class FlushQueue {
   static void on_prepare(struct ev_loop*, ev_prepare* w, int) {
     auto* self = static_cast<FlushQueue*>(w->data);
     // Flushing may queue more (a write that frees window): loop until empty.
+    // Both vectors keep their capacity: no allocation per iteration.
     while (!self->queued_.empty()) {
-      std::vector<Client*> batch;
+      std::vector<Client*>& batch = self->batch_;
       batch.swap(self->queued_);
       for (Client* c : batch) {
         if (!c) continue;
         c->queued_ = false;
         c->flush_now();
       }
+      batch.clear();
     }
   }
 
   struct ev_loop* loop_;
   ev_prepare prepare_{};
   std::vector<Client*> queued_;
+  std::vector<Client*> batch_;  // being flushed
 };
 
 }  // namespace regiongate
