@@ -228,6 +228,14 @@ void ClientSession::on_closed(const std::string& why) {
   worker_.session_closed(this, why);
 }
 
+void ClientSession::shut_down() {
+  if (closed()) return;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  schedule_flush();
+}
+
 void ClientSession::on_idle_timeout() {
   if (open_streams_ > 0) return;  // stream timeouts belong to the streams
   nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);

@@ -110,6 +110,9 @@ class ClientSession final : public H2Connection {
   ~ClientSession() override;
 
   void begin() { start(); }
+  // Graceful stop: GOAWAY (NO_ERROR) naming the last stream taken; the
+  // connection closes once those streams are done.
+  void shut_down();
   const IpAddress& peer() const { return peer_; }
   const std::string& peer_text() const { return peer_text_; }
 

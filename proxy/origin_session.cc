@@ -292,9 +292,11 @@ int OriginSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
 
 int OriginSession::on_frame_recv(const nghttp2_frame* frame) {
   if (frame->hd.type == NGHTTP2_GOAWAY) {
-    // No new streams here; nghttp2 closes those above last_stream_id with
-    // REFUSED_STREAM, which the client side may retry elsewhere.
+    // No new streams here (new ones get a new connection); nghttp2 closes
+    // those above last_stream_id with REFUSED_STREAM, which the client side
+    // may retry elsewhere.
     state_ = State::kDraining;
+    pool_.retire(this);
     return 0;
   }
   ClientStream* stream = stream_of(frame->hd.stream_id);

@@ -29,7 +29,7 @@ constexpr KeySpec kHttp2Keys[] = {
 constexpr KeySpec kTimeoutKeys[] = {
     {"connect", YamlKind::kScalar, false},     {"response_headers", YamlKind::kScalar, false},
     {"idle", YamlKind::kScalar, false},
-    {"origin_idle", YamlKind::kScalar, false},
+    {"origin_idle", YamlKind::kScalar, false}, {"drain", YamlKind::kScalar, false},
 };
 constexpr KeySpec kOriginKeys[] = {{"ca_file", YamlKind::kScalar, false},
                                    {"max_connections_per_endpoint", YamlKind::kScalar, false}};
@@ -155,6 +155,7 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     read_duration(t, "response_headers", p, ctx, c.timeouts.response_headers);
     read_duration(t, "idle", p, ctx, c.timeouts.idle);
     read_duration(t, "origin_idle", p, ctx, c.timeouts.origin_idle);
+    read_duration(t, "drain", p, ctx, c.timeouts.drain);
   }
   if (const YAML::Node& o = node["origin"]; o && check_map(o, kOriginKeys, "server.origin", ctx)) {
     if (o["ca_file"]) {

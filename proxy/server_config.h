@@ -41,6 +41,7 @@ struct TimeoutSettings {
   Milliseconds response_headers{30000};  // request sent -> origin's response headers
   Milliseconds idle{120000};             // client connection with no stream
   Milliseconds origin_idle{60000};       // pooled origin connection with no stream
+  Milliseconds drain{10000};             // on SIGTERM: in-flight requests get this long
 };
 
 struct OriginSettings {

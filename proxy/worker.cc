@@ -54,6 +54,7 @@ Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
   dns_ = std::make_unique<DnsResolver>(loop_, dns_options(shared.server.dns));
   origins_ = std::make_unique<OriginPool>(*this);
   reap_timer_.init<Worker, &Worker::on_reap>(loop_, this);
+  drain_timer_.init<Worker, &Worker::on_drain_timeout>(loop_, this);
   log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
   wakeup_.init<Worker, &Worker::on_posted>(loop_, this);
 }
@@ -78,13 +79,35 @@ void Worker::start() {
 
 void Worker::stop() {
   post([this] {
-    for (auto& l : listeners_) l->watcher.stop();
+    if (stopping_) return;
+    stopping_ = true;
+    // Closed, not just unwatched: new connections are refused at once rather
+    // than left waiting in a backlog nobody accepts from.
+    for (auto& l : listeners_) {
+      l->watcher.stop();
+      close(l->fd);
+      l->fd = -1;
+    }
     std::vector<ClientSession*> open;
     for (auto& [ptr, session] : sessions_) open.push_back(ptr);
-    for (ClientSession* s : open) s->close("gateway stopping");
-    origins_->close_all();
-    ev_break(loop_, EVBREAK_ALL);
+    for (ClientSession* s : open) s->shut_down();
+    drain_timer_.arm(std::chrono::duration<double>(config().timeouts.drain).count());
+    end_if_drained();
   });
+}
+
+void Worker::end_if_drained() {
+  if (!stopping_ || !sessions_.empty()) return;
+  drain_timer_.stop();
+  origins_->close_all();
+  ev_break(loop_, EVBREAK_ALL);
+}
+
+void Worker::on_drain_timeout() {
+  std::vector<ClientSession*> open;
+  for (auto& [ptr, session] : sessions_) open.push_back(ptr);
+  for (ClientSession* s : open) s->close("gateway stopping: drain timeout");
+  end_if_drained();
 }
 
 void Worker::join() {
@@ -153,6 +176,7 @@ void Worker::session_closed(ClientSession* session, const std::string&) {
 void Worker::on_reap() {
   reap_timer_.stop();
   closed_.clear();
+  end_if_drained();  // the last client connection of a graceful stop is gone
 }
 
 namespace {

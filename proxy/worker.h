@@ -67,7 +67,9 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   void start();  // runs the loop on a new thread
-  void stop();   // from any thread: close listeners, let the loop end
+  // From any thread: close the listeners, send every client GOAWAY and let
+  // the requests in flight finish (up to timeouts.drain), then end the loop.
+  void stop();
   void join();
 
   // Runs `work` on the worker's thread. Thread-safe.
@@ -106,6 +108,8 @@ class Worker {
   void accept_from(Listener& listener);
   void on_posted();
   void on_reap();
+  void on_drain_timeout();
+  void end_if_drained();
   void on_log_flush();
   void flush_log();
 
@@ -120,6 +124,8 @@ class Worker {
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<std::unique_ptr<ClientSession>> closed_;  // destroyed on the next loop turn
   Timer reap_timer_;
+  Timer drain_timer_;
+  bool stopping_ = false;
   Timer log_timer_;
   std::string log_buffer_;
   UnixSeconds log_second_ = -1;

@@ -27,7 +27,7 @@ class GatewayFixture : public ::testing::Test {
 
   // Starts an nghttpd origin for `dc`, serving `docroot()` (verbose, so the
   // test can read which requests and headers reached it).
-  void start_origin(const std::string& dc);
+  void start_origin(const std::string& dc, const std::vector<std::string>& extra_args = {});
   // An nghttpd origin named `name` bound to one address (a test may run
   // several on one port at different loopback addresses, as DNS records do).
   void start_origin_on(const std::string& name, const std::string& address, int port);

@@ -96,10 +96,12 @@ void GatewayFixture::TearDown() {
   std::filesystem::remove_all(dir_);
 }
 
-void GatewayFixture::start_origin(const std::string& dc) {
+void GatewayFixture::start_origin(const std::string& dc, const std::vector<std::string>& extra_args) {
   int port = ports_.at(dc);
-  origins_[dc] = std::make_unique<BackgroundProcess>(std::vector<std::string>{
-      "/usr/sbin/nghttpd", "--no-tls", "-v", "-d", docroot().string(), std::to_string(port)});
+  std::vector<std::string> argv = {"/usr/sbin/nghttpd", "--no-tls", "-v", "-d", docroot().string()};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  argv.push_back(std::to_string(port));
+  origins_[dc] = std::make_unique<BackgroundProcess>(argv);
   ASSERT_TRUE(wait_listening(port)) << "nghttpd for " << dc << ": " << origins_[dc]->output();
 }
 

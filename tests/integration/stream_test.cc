@@ -1,0 +1,165 @@
+// One stream's life through the gateway: trailers both ways, resets both
+// ways, a request past the header limits reset alone, GOAWAY both ways (the
+// gateway draining on SIGTERM; an origin draining on its own). Real nghttp,
+// curl, nghttpd and nghttpx on loopback.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "tests/integration/gateway_fixture.h"
+
+namespace regiongate::testing {
+namespace {
+
+constexpr const char* kInstant = "2015-01-15T00:00:00Z";  // Indian data: Singapore, then Oregon
+const std::vector<std::string> kIndianShopper = {"-H", "host: api.example.com", "-H",
+                                                 "x-account-id: in-asha"};
+
+class StreamTest : public GatewayFixture {
+ protected:
+  // A sparse file of `bytes` under the docroot, served at `path`.
+  std::string make_file(const std::string& path, std::uintmax_t bytes) {
+    std::filesystem::path p = docroot() / path.substr(1);
+    std::ofstream(p).close();
+    std::filesystem::resize_file(p, bytes);
+    return path;
+  }
+  // nghttp (verbose: every frame) to the gateway as an Indian shopper.
+  ProcessResult nghttp(std::vector<std::string> args, const std::vector<std::string>& paths) {
+    std::vector<std::string> argv = {"/usr/bin/nghttp", "-v", "-n", "-t", "20",
+                                     "-H", ":authority: api.example.com",
+                                     "-H", "x-account-id: in-asha"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const std::string& p : paths) argv.push_back(base_ + p);
+    return run_process(argv);
+  }
+  // curl in the background, downloading `path` at `rate` bytes/s; prints
+  // "status size" when done.
+  std::unique_ptr<BackgroundProcess> slow_download(const std::string& path, const std::string& rate) {
+    std::vector<std::string> argv = {"/usr/bin/curl", "-s", "--http2-prior-knowledge",
+                                     "--max-time", "20", "--limit-rate", rate, "-o", "/dev/null",
+                                     "-w", "done %{http_code} %{size_download}\n"};
+    argv.insert(argv.end(), kIndianShopper.begin(), kIndianShopper.end());
+    argv.push_back(base_ + path);
+    return std::make_unique<BackgroundProcess>(argv);
+  }
+};
+
+TEST_F(StreamTest, TrailersPassThroughBothWays) {
+  start_origin("singapore", {"--trailer", "x-response-sum: 42"});
+  start_gateway(kInstant);
+  std::ofstream(dir_ / "upload") << std::string(100000, 'u');
+  ProcessResult r = nghttp({"-d", (dir_ / "upload").string(), "--trailer", "x-upload-sum: 7"},
+                           {"/shop/cart"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(":status: 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-response-sum: 42"), std::string::npos) << r.out;
+  ASSERT_TRUE(origins_["singapore"]->wait_for(std::regex("x-upload-sum: 7")))
+      << origin_log("singapore");
+}
+
+TEST_F(StreamTest, AClientThatGoesAwayCancelsTheOriginStream) {
+  start_origin("singapore");
+  start_gateway(kInstant);
+  std::string big = make_file("/cloud/big", 64 << 20);
+  // curl gives up after a second, mid-body: its connection closes.
+  ProcessResult r = curl({"-H", "host: api.example.com", "-H", "x-account-id: in-asha",
+                          "--limit-rate", "200K", "--max-time", "1", "-o", "/dev/null"},
+                         big);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(origins_["singapore"]->wait_for(
+      std::regex(R"(recv RST_STREAM[^\n]*\n[^\n]*error_code=CANCEL)")))
+      << origin_log("singapore");
+  // The pooled origin connection still serves.
+  ProcessResult next = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(next.out.find("HTTP/2 200"), std::string::npos) << next.out;
+}
+
+TEST_F(StreamTest, AnOriginThatDiesMidBodyResetsTheClientStream) {
+  start_origin("singapore");
+  start_origin("oregon");
+  start_gateway(kInstant);
+  std::string big = make_file("/cloud/big", 64 << 20);
+  auto download = slow_download(big, "4M");  // 16 s for all of it
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  origins_.erase("singapore");  // SIGKILL mid-body
+  // A truncated body is an error the client sees (curl: 92, HTTP/2 stream
+  // error), never a clean end; it sees it once it has read what the socket
+  // buffers already hold.
+  int curl_exit = download->stop(0, std::chrono::seconds(8));
+  EXPECT_NE(curl_exit, 0) << download->output();
+  EXPECT_NE(curl_exit, -1) << "curl did not notice the reset";
+  EXPECT_EQ(download->output().find("done 200 67108864"), std::string::npos);
+  // The gateway goes on: the next request fails over to the next allowed data centre.
+  ProcessResult next = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(next.out.find("x-regiongate-dc: oregon"), std::string::npos) << next.out;
+}
+
+TEST_F(StreamTest, ARequestPastTheHeaderLimitIsResetAlone) {
+  start_origin("singapore");
+  start_gateway(kInstant, "  http2: {max_header_list_size: 4096}\n");
+  // Two streams on one connection; the second's :path alone is past the limit.
+  ProcessResult r = nghttp({}, {"/shop/cart", "/shop/cart?" + std::string(6000, 'a')});
+  EXPECT_NE(r.out.find(":status: 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("recv RST_STREAM"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("recv GOAWAY"), std::string::npos) << r.out;  // the connection lives
+  EXPECT_EQ(requests_seen_by("singapore"), 1);
+}
+
+TEST_F(StreamTest, SigtermDrainsWithGoawayAndLetsRequestsFinish) {
+  start_origin("singapore");
+  start_gateway(kInstant);
+  // About two seconds at this rate: more than the sockets' buffers hold, so
+  // the gateway is still sending when it is told to stop.
+  std::string file = make_file("/cloud/16m", 16 << 20);
+  auto download = slow_download(file, "8M");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto stop_started = std::chrono::steady_clock::now();
+  EXPECT_EQ(gateway_->stop(SIGTERM), 0) << gateway_->output();
+  // It waited for the download rather than cutting it.
+  EXPECT_GT(std::chrono::steady_clock::now() - stop_started, std::chrono::milliseconds(300));
+  EXPECT_EQ(download->stop(0), 0) << download->output();
+  EXPECT_NE(download->output().find("done 200 16777216"), std::string::npos) << download->output();
+}
+
+TEST_F(StreamTest, AnOriginsGoawayMovesNewRequestsToANewConnection) {
+  // Singapore's endpoint is an nghttpx in front of nghttpd: nghttpx drains on
+  // SIGQUIT (GOAWAY, in-flight streams finish) and a fresh one takes its port.
+  int backend = free_port();
+  start_origin_on("backend", "127.0.0.1", backend);
+  auto nghttpx = [&] {
+    return std::make_unique<BackgroundProcess>(std::vector<std::string>{
+        "/usr/sbin/nghttpx", "--conf=/dev/null", "--workers=1", "--no-ocsp",
+        "--frontend=127.0.0.1," + std::to_string(ports_["singapore"]) + ";no-tls",
+        "--backend=127.0.0.1," + std::to_string(backend) + ";;proto=h2",
+        "--errorlog-file=/dev/stderr"});
+  };
+  auto first = nghttpx();
+  ASSERT_TRUE(first->wait_for(std::regex("Listening on 127.0.0.1"))) << first->output();
+  start_gateway(kInstant);
+  std::string file = make_file("/cloud/2m", 2 << 20);
+  auto download = slow_download(file, "1M");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  kill(first->pid(), SIGQUIT);
+  ASSERT_TRUE(first->wait_for(std::regex("[Gg]raceful shutdown"))) << first->output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the GOAWAY reaches the gateway
+  auto second = nghttpx();
+  ASSERT_TRUE(second->wait_for(std::regex("Listening on 127.0.0.1"))) << second->output();
+  // Oregon is down: only a new connection to Singapore can serve this.
+  ProcessResult next = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(next.out.find("HTTP/2 200"), std::string::npos) << next.out << gateway_->output();
+  EXPECT_NE(next.out.find("x-regiongate-dc: singapore"), std::string::npos) << next.out;
+  // The stream in flight on the draining connection finishes.
+  EXPECT_EQ(download->stop(0), 0) << download->output();
+  EXPECT_NE(download->output().find("done 200 2097152"), std::string::npos) << download->output();
+}
+
+}  // namespace
+}  // namespace regiongate::testing
