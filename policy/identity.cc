@@ -71,9 +71,14 @@ ResolvedCountry resolve_country(const IdentityConfig& config, const AccountDirec
                                 const GeoipDatabase* geoip, const RequestFacts& facts) {
   ResolvedCountry out;
   if (geoip && facts.client) {
-    sockaddr_storage ss;
-    facts.client->to_sockaddr(&ss);
-    GeoipResult g = geoip->lookup(reinterpret_cast<const sockaddr*>(&ss));
+    GeoipResult g;
+    if (facts.client_geoip) {
+      g = *facts.client_geoip;
+    } else {
+      sockaddr_storage ss;
+      facts.client->to_sockaddr(&ss);
+      g = geoip->lookup(reinterpret_cast<const sockaddr*>(&ss));
+    }
     out.geoip_asked = true;
     out.geoip = g.status;
     if (g.status == GeoipStatus::kFound) out.location = g.country;

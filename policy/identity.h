@@ -37,6 +37,9 @@ IdentityConfig read_identity(const YAML::Node& node, std::string_view path, Yaml
 struct RequestFacts {
   std::string_view account_id;           // empty when the request carries none
   const IpAddress* client = nullptr;     // the client address, when known
+  // GeoIP of `client` when the caller already has it (the gateway looks a
+  // connection's peer up once, not once per request); null: look it up.
+  const GeoipResult* client_geoip = nullptr;
   CountryId token_country = kNoCountry;  // from a verified token (a later issue)
 };
 

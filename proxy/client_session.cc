@@ -171,6 +171,7 @@ ClientSession::ClientSession(Worker& worker, std::unique_ptr<Transport> transpor
   nghttp2_session_server_new2(&session_, callbacks(), this, option);
   nghttp2_option_del(option);
   idle_timer_.init<ClientSession, &ClientSession::on_idle_timeout>(loop_, this);
+  idle_since_ = ev_now(loop_);
   idle_timer_.arm(std::chrono::duration<double>(worker_.config().timeouts.idle).count());
 }
 
@@ -236,8 +237,16 @@ void ClientSession::shut_down() {
   schedule_flush();
 }
 
+// The timer is not moved per request (two heap operations each): it fires
+// at least every `idle` and closes the connection only when it has had no
+// stream for that long; otherwise it waits for the rest.
 void ClientSession::on_idle_timeout() {
-  if (open_streams_ > 0) return;  // stream timeouts belong to the streams
+  const double idle = std::chrono::duration<double>(worker_.config().timeouts.idle).count();
+  const double quiet = open_streams_ > 0 ? 0 : ev_now(loop_) - idle_since_;
+  if (quiet < idle) {
+    idle_timer_.arm(idle - quiet);
+    return;
+  }
   nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
   schedule_flush();
 }
@@ -346,14 +355,22 @@ int ClientSession::on_stream_close(std::int32_t stream_id, std::uint32_t) {
   nghttp2_session_set_stream_user_data(session_, stream_id, nullptr);
   streams_.erase(stream);
   delete stream;
-  if (--open_streams_ == 0) {
-    idle_timer_.arm(std::chrono::duration<double>(worker_.config().timeouts.idle).count());
-  }
+  if (--open_streams_ == 0) idle_since_ = ev_now(loop_);
   return 0;
 }
 
+const GeoipResult* ClientSession::peer_geoip(const Snapshot& snap) {
+  if (!snap.geoip) return nullptr;
+  if (snap.geoip != peer_geoip_database_) {  // first request, or a reloaded database
+    sockaddr_storage ss;
+    peer_.to_sockaddr(&ss);
+    peer_geoip_ = snap.geoip->lookup(reinterpret_cast<const sockaddr*>(&ss));
+    peer_geoip_database_ = snap.geoip;
+  }
+  return &peer_geoip_;
+}
+
 void ClientSession::handle_request(ClientStream& stream) {
-  idle_timer_.stop();
   stream.snapshot = worker_.snapshot();
   const std::shared_ptr<const Snapshot>& snap = stream.snapshot;
   RequestInput in;
@@ -362,6 +379,7 @@ void ClientSession::handle_request(ClientStream& stream) {
   in.account_id = stream.account_id;
   in.forwarded_for = stream.forwarded_for;
   in.peer = peer_;
+  in.peer_geoip = peer_geoip(*snap);
   in.now = worker_.now();
   in.healthy = worker_.healthy_datacenters();
   stream.routed = route_request(*snap, in);

@@ -143,6 +143,8 @@ class ClientSession final : public H2Connection {
   void on_idle_timeout();
 
   void handle_request(ClientStream& stream);
+  // GeoIP of the peer, looked up once per connection (and per database).
+  const GeoipResult* peer_geoip(const Snapshot& snap);
   // Tries the decision's candidates from stream.candidate on.
   void forward(ClientStream& stream);
   void respond_locally(ClientStream& stream, int status, std::string_view reason_code,
@@ -155,8 +157,13 @@ class ClientSession final : public H2Connection {
   IpAddress peer_;
   StreamSet<ClientStream, &ClientStream::session_slot> streams_;
   std::string peer_text_;                 // peer_ as text, for x-forwarded-for
+  // Held, not just compared: a pointer to a freed database could come back
+  // as a new one at the same address.
+  std::shared_ptr<const GeoipDatabase> peer_geoip_database_;
+  GeoipResult peer_geoip_;
   std::vector<nghttp2_nv> nv_scratch_;    // reused for every response's headers
   Timer idle_timer_;
+  double idle_since_ = 0;  // ev_now() when the last stream closed (or the connection opened)
   std::size_t preface_checked_ = 0;  // bytes of the client preface verified so far
   std::size_t open_streams_ = 0;
 };

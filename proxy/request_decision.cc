@@ -45,6 +45,7 @@ RoutedRequest route_request(const Snapshot& snap, const RequestInput& in) {
   RequestFacts facts;
   facts.account_id = in.account_id;
   facts.client = &out.client;
+  if (!out.client_from_forwarded) facts.client_geoip = in.peer_geoip;
   out.country = resolve_country(snap.identity, snap.directory.get(), snap.geoip.get(), facts);
   out.decision =
       snap.table.decide(out.country.account, out.service, in.now, out.country.location, in.healthy);

@@ -26,6 +26,7 @@ struct RequestInput {
   std::string_view account_id;       // the configured account header, or empty
   std::string_view forwarded_for;     // x-forwarded-for as received, or empty
   IpAddress peer;                     // the TCP peer
+  const GeoipResult* peer_geoip = nullptr;  // GeoIP of `peer` in this snapshot's database, if known
   UnixSeconds now = 0;
   DataCenterMask healthy = ~DataCenterMask{0};
 };

@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -159,6 +164,45 @@ TEST_F(StreamTest, AnOriginsGoawayMovesNewRequestsToANewConnection) {
   // The stream in flight on the draining connection finishes.
   EXPECT_EQ(download->stop(0), 0) << download->output();
   EXPECT_NE(download->output().find("done 200 2097152"), std::string::npos) << download->output();
+}
+
+// A connection that sends the preface and nothing else is closed with a
+// GOAWAY after timeouts.idle, not kept forever.
+TEST_F(StreamTest, AnIdleConnectionIsClosedWithGoaway) {
+  start_gateway(kInstant, "  timeouts: {idle: 300ms}\n");
+  int port = std::stoi(base_.substr(base_.rfind(':') + 1));
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const std::string preface = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
+                              std::string("\0\0\0\4\0\0\0\0\0", 9);  // an empty SETTINGS
+  ASSERT_EQ(write(fd, preface.data(), preface.size()), static_cast<ssize_t>(preface.size()));
+  auto started = std::chrono::steady_clock::now();
+  std::string received;
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - started < std::chrono::seconds(5)) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) != 1) continue;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) closed = true;
+    else received.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_GT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(250));
+  // Frames: 9-byte headers; find a GOAWAY (type 7).
+  bool goaway = false;
+  for (std::size_t at = 0; at + 9 <= received.size();) {
+    std::size_t length = (std::uint8_t(received[at]) << 16) | (std::uint8_t(received[at + 1]) << 8) |
+                         std::uint8_t(received[at + 2]);
+    if (received[at + 3] == 7) goaway = true;
+    at += 9 + length;
+  }
+  EXPECT_TRUE(goaway) << received.size() << " bytes received";
 }
 
 }  // namespace
