@@ -193,10 +193,16 @@ DnsResolver::QueryId DnsResolver::resolve(std::string_view host, Callback callba
 bool DnsResolver::cancel(QueryId id) {
   auto it = waiting_.find(id);
   if (it == waiting_.end()) return false;
-  for (auto& w : it->second->waiters) {
-    if (w.id == id) w.callback = nullptr;
-  }
+  Query* q = it->second;
   waiting_.erase(it);
+  auto w = std::find_if(q->waiters.begin(), q->waiters.end(),
+                        [id](const Waiter& x) { return x.id == id; });
+  if (w == q->waiters.end()) return true;
+  if (q->result) {
+    w->callback = nullptr;  // ended: deliver_completed() may be walking the waiters
+  } else {
+    q->waiters.erase(w);  // in flight: its place under max_waiters_per_query is free again
+  }
   return true;
 }
 
@@ -354,7 +360,10 @@ void DnsResolver::rearm_timer() {
   timeval tv{};
   timeval* next = ares_timeout(channel_, nullptr, &tv);
   if (!next) return;
-  ev_timer_set(&timer_, static_cast<double>(next->tv_sec) + next->tv_usec / 1e6, 0.);
+  // c-ares rounds down to whole milliseconds: at least 1 ms, or the loop
+  // would spin on a zero timeout until the deadline really passes.
+  double after = static_cast<double>(next->tv_sec) + next->tv_usec / 1e6;
+  ev_timer_set(&timer_, std::max(after, 0.001), 0.);
   ev_timer_start(loop_, &timer_);
 }
 

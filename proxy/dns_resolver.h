@@ -127,7 +127,9 @@ class DnsResolver {
  private:
   struct Waiter {
     QueryId id;
-    Callback callback;  // empty once cancelled
+    // Empty once called, or once cancelled after the lookup ended (a waiter
+    // cancelled while the lookup is in flight is removed instead).
+    Callback callback;
   };
   struct Query {
     DnsResolver* owner;

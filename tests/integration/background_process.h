@@ -35,13 +35,14 @@ class BackgroundProcess {
   // A thread reads the output all the time: a program whose pipe fills up
   // would block (and a gateway that blocks on its log is a failed test).
   void read_output();
+  void drain_locked() const;
 
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::thread reader_;
   mutable std::mutex mutex_;
-  std::string output_;  // stdout and stderr, interleaved
-  bool eof_ = false;
+  mutable std::string output_;  // stdout and stderr, interleaved
+  mutable bool eof_ = false;
 };
 
 }  // namespace regiongate::testing

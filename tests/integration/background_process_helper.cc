@@ -25,6 +25,7 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) {
   }
   close(fds[1]);
   out_fd_ = fds[0];
+  fcntl(out_fd_, F_SETFL, O_NONBLOCK);
   reader_ = std::thread([this] { read_output(); });
 }
 
@@ -38,12 +39,24 @@ BackgroundProcess::~BackgroundProcess() {
 }
 
 void BackgroundProcess::read_output() {
-  char buf[8192];
   for (;;) {
+    pollfd p{out_fd_, POLLIN, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    drain_locked();
+    if (eof_) return;
+  }
+}
+
+// Reads what the pipe holds now, in order (the reader thread and output()
+// both read only under the mutex).
+void BackgroundProcess::drain_locked() const {
+  char buf[8192];
+  while (!eof_) {
     ssize_t n = read(out_fd_, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (n <= 0) {
+    if (n < 0) return;  // EAGAIN: nothing more now
+    if (n == 0) {
       eof_ = true;
       return;
     }
@@ -51,8 +64,12 @@ void BackgroundProcess::read_output() {
   }
 }
 
+// Everything the program has written so far, including what the reader
+// thread has not picked up yet: a test that saw a response can count the
+// origin's log lines written before it.
 std::string BackgroundProcess::output() const {
   std::lock_guard<std::mutex> lock(mutex_);
+  drain_locked();
   return output_;
 }
 
@@ -64,6 +81,7 @@ std::optional<std::string> BackgroundProcess::wait_for(const std::regex& pattern
     std::string text;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      drain_locked();
       text = output_;
       eof = eof_;
     }

@@ -98,7 +98,10 @@ void GatewayFixture::TearDown() {
 
 void GatewayFixture::start_origin(const std::string& dc, const std::vector<std::string>& extra_args) {
   int port = ports_.at(dc);
-  std::vector<std::string> argv = {"/usr/sbin/nghttpd", "--no-tls", "-v", "-d", docroot().string()};
+  // Bound to 127.0.0.1 only: a wildcard bind would also take ::1 on this
+  // port, which a test running in parallel may use as a dead address.
+  std::vector<std::string> argv = {"/usr/sbin/nghttpd", "--no-tls", "-v", "--address=127.0.0.1",
+                                   "-d", docroot().string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   argv.push_back(std::to_string(port));
   origins_[dc] = std::make_unique<BackgroundProcess>(argv);
@@ -124,8 +127,8 @@ void GatewayFixture::start_tls_origin(const std::string& dc, const std::string& 
                                       const std::string& key) {
   int port = ports_.at(dc);
   origins_[dc] = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{"/usr/sbin/nghttpd", "-v", "-d", docroot().string(),
-                               std::to_string(port), key, cert});
+      std::vector<std::string>{"/usr/sbin/nghttpd", "-v", "--address=127.0.0.1", "-d",
+                               docroot().string(), std::to_string(port), key, cert});
   ASSERT_TRUE(wait_listening(port)) << "nghttpd for " << dc << ": " << origins_[dc]->output();
 }
 

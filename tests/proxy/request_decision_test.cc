@@ -40,6 +40,28 @@ TEST(ClientAddress, ForwardedForIsBelievedOnlyFromTrustedProxies) {
   EXPECT_EQ(client_address(lb, peer, "10.0.0.1", &fwd).to_string(), "127.0.0.1");
 }
 
+// The gateway hands in the peer's GeoIP once per connection: it is used for
+// the peer and never for an address taken from x-forwarded-for.
+TEST(RouteRequest, UsesTheGivenPeerGeoipOnlyForThePeer) {
+  RequestInput in;
+  in.authority = "api.example.com";
+  in.path = "/cloud/photos";
+  in.peer = *IpAddress::parse("127.0.0.1");  // unknown to the demo database
+  in.now = *parse_rfc3339("2015-01-15T00:00:00Z");
+  GeoipResult brazil{GeoipStatus::kFound, *country_from_code("BR")};
+  in.peer_geoip = &brazil;
+  RoutedRequest r = route_request(example(), in);
+  EXPECT_EQ(country_code(r.country.location), "BR");
+  EXPECT_EQ(country_code(r.country.account), "BR");  // GeoIP is a country source here
+
+  Snapshot trusting_lb = example();
+  trusting_lb.identity = trusting({"127.0.0.0/24"});
+  in.forwarded_for = "127.4.0.9";  // a phone in the US, behind a trusted proxy
+  r = route_request(trusting_lb, in);
+  EXPECT_TRUE(r.client_from_forwarded);
+  EXPECT_EQ(country_code(r.country.location), "US");
+}
+
 TEST(RouteRequest, TheStory) {
   RequestInput in;
   in.authority = "api.example.com";
