@@ -19,10 +19,19 @@ OriginPool::~OriginPool() {
 OriginSession* OriginPool::acquire(const OriginEndpoint& endpoint, std::string* error) {
   const std::string& key = endpoint.pool_key;
   std::vector<OriginSession*>& open = by_endpoint_[key];
+  OriginSession* least_loaded = nullptr;
   for (OriginSession* s : open) {
     if (s->has_capacity()) return s;
+    if (s->can_queue() &&
+        (!least_loaded || s->active_streams() < least_loaded->active_streams())) {
+      least_loaded = s;
+    }
   }
   if (open.size() >= worker_.config().origin.max_connections_per_endpoint) {
+    // Every connection is at the origin's stream limit and no more may be
+    // opened: wait for a slot on the least loaded one (bounded; the
+    // response_headers timeout covers the wait).
+    if (least_loaded) return least_loaded;
     *error = "every connection to " + endpoint.authority() + " is full";
     return nullptr;
   }

@@ -155,22 +155,27 @@ void OriginSession::close_if_retired() {
   schedule_flush();
 }
 
-bool OriginSession::has_capacity() const {
-  if (state_ == State::kDraining || retired_ || closed()) return false;
-  std::uint32_t limit = state_ == State::kReady
-                            ? nghttp2_session_get_remote_settings(
-                                  session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
-                            : 100;  // before SETTINGS arrive, RFC 9113 suggests no fewer than 100
-  return active_streams() < limit;
+bool OriginSession::open_for_streams() const {
+  return state_ != State::kDraining && !retired_ && !closed();
+}
+
+std::size_t OriginSession::stream_limit() const {
+  // Before SETTINGS arrive, RFC 9113 suggests no fewer than 100; streams
+  // past the real limit wait inside nghttp2 for a slot.
+  return state_ == State::kReady ? nghttp2_session_get_remote_settings(
+                                       session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+                                 : 100;
 }
 
 ClientStream* OriginSession::stream_of(std::int32_t stream_id) const {
   return static_cast<ClientStream*>(nghttp2_session_get_stream_user_data(session_, stream_id));
 }
 
+// The transport is up: our SETTINGS go out. Streams wait for the origin's
+// SETTINGS (its preface, already on its way), so that none is sent past its
+// SETTINGS_MAX_CONCURRENT_STREAMS only to be refused: nghttp2 holds those
+// past the limit until a slot frees.
 void OriginSession::on_ready() {
-  connect_timer_.stop();
-  state_ = State::kReady;
   const Http2Settings& h2 = pool_.worker().config().http2;
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
@@ -181,9 +186,16 @@ void OriginSession::on_ready() {
     nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
                                           static_cast<std::int32_t>(h2.connection_window_size));
   }
+  schedule_flush();
+}
+
+void OriginSession::on_origin_settings() {
+  connect_timer_.stop();
+  state_ = State::kReady;
   std::vector<ClientStream*> waiting;
   waiting.swap(waiting_);
   for (ClientStream* s : waiting) submit(*s);
+  schedule_flush();
 }
 
 void OriginSession::on_idle_timeout() {
@@ -297,6 +309,10 @@ int OriginSession::on_frame_recv(const nghttp2_frame* frame) {
     // may retry elsewhere.
     state_ = State::kDraining;
     pool_.retire(this);
+    return 0;
+  }
+  if (frame->hd.type == NGHTTP2_SETTINGS) {
+    if (!(frame->hd.flags & NGHTTP2_FLAG_ACK) && state_ == State::kConnecting) on_origin_settings();
     return 0;
   }
   ClientStream* stream = stream_of(frame->hd.stream_id);

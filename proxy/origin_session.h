@@ -46,7 +46,14 @@ class OriginSession final : public H2Connection {
   State state() const { return state_; }
   const std::string& close_reason() const { return close_reason_; }
   // Room for one more stream now or once connected.
-  bool has_capacity() const;
+  bool has_capacity() const { return open_for_streams() && active_streams() < stream_limit(); }
+  // Room for one more stream that waits (inside nghttp2) for one of the
+  // origin's stream slots: the pool's last resort when every connection is
+  // full and no more may be opened. Bounded.
+  bool can_queue() const {
+    return open_for_streams() && active_streams() < stream_limit() + kMaxQueuedStreams;
+  }
+  static constexpr std::size_t kMaxQueuedStreams = 256;
   std::size_t active_streams() const { return active_.size() + waiting_.size(); }
 
   // Sends the request (at once, or when connected). The stream is told of
@@ -70,6 +77,7 @@ class OriginSession final : public H2Connection {
 
  private:
   void on_ready() override;
+  void on_origin_settings();  // the origin's first SETTINGS: ready for streams
   bool on_connect_failed(const std::string& why) override;
   void on_closed(const std::string& why) override;
   void on_idle_timeout();
@@ -80,6 +88,8 @@ class OriginSession final : public H2Connection {
   bool connect_next(std::string* error);
   void submit(ClientStream& stream);
   void close_if_retired();
+  bool open_for_streams() const;
+  std::size_t stream_limit() const;
   // No stream left: arm the idle timeout, or close a retired session.
   void became_idle_if_empty();
 

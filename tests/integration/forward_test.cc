@@ -14,6 +14,7 @@
 
 #include <fstream>
 #include <regex>
+#include <set>
 #include <iostream>
 
 #include "tests/integration/gateway_fixture.h"
@@ -139,6 +140,31 @@ TEST_F(ForwardTest, ManyRequestsMultiplexed) {
                                     ":authority: api.example.com", "-H", "x-account-id: in-asha",
                                     base_ + "/shop/cart"});
   EXPECT_NE(load.out.find("5000 succeeded"), std::string::npos) << load.out;
+}
+
+// The origin allows 4 streams per connection: 40 concurrent requests on one
+// client connection (one worker) need several origin connections, all used.
+TEST_F(ForwardTest, OpensMoreOriginConnectionsWhenTheOriginsStreamLimitIsReached) {
+  std::ofstream(docroot() / "shop" / "1m") << std::string(1 << 20, 'x');
+  start_origin("singapore", {"--max-concurrent-streams=4"});
+  start_gateway("2015-01-15T00:00:00Z");
+  ProcessResult load = run_process({"/usr/bin/h2load", "-n", "400", "-c", "1", "-m", "40", "-H",
+                                    ":authority: api.example.com", "-H", "x-account-id: in-asha",
+                                    base_ + "/shop/1m"});
+  EXPECT_NE(load.out.find("400 succeeded"), std::string::npos) << load.out;
+  // nghttpd numbers its connections: [id=N].
+  std::set<std::string> connections;
+  std::string log = origin_log("singapore");
+  std::regex id(R"(\[id=(\d+)\])");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), id); it != std::sregex_iterator(); ++it) {
+    connections.insert((*it)[1].str());
+  }
+  // The first is the fixture's readiness probe; then at most
+  // server.origin.max_connections_per_endpoint (8).
+  EXPECT_GE(connections.size(), 3u);
+  EXPECT_LE(connections.size(), 9u);
+  // Streams wait for the origin's SETTINGS, so none goes past its limit.
+  EXPECT_EQ(log.find("REFUSED_STREAM"), std::string::npos);
 }
 
 // Singapore with two endpoints of weights 3 and 1: one connection (so one
