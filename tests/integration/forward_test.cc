@@ -14,6 +14,7 @@
 
 #include <fstream>
 #include <regex>
+#include <thread>
 #include <set>
 #include <iostream>
 
@@ -248,19 +249,56 @@ TEST_F(ForwardTest, OneGibibyteUpAndDownWithBoundedMemory) {
   std::cout << "gateway peak RSS " << before << " KiB -> " << after << " KiB after 1 GiB down and 1 GiB up\n";
 }
 
-TEST_F(ForwardTest, ASilentDataCentreTimesOutWith504) {
-  // Singapore accepts connections (the kernel's backlog) but never answers.
+// A listening socket on singapore's port that the kernel accepts for but
+// nobody serves (unless the test does).
+int listen_on(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(ports_["singapore"]));
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 16), 0);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 16) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST_F(ForwardTest, ASilentDataCentreTimesOutWith504) {
+  // Singapore speaks HTTP/2 (its SETTINGS) and then never answers.
+  int fd = listen_on(ports_["singapore"]);
+  ASSERT_GE(fd, 0);
+  std::thread origin([fd] {
+    int c = accept(fd, nullptr, nullptr);
+    const char settings[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+    if (c >= 0 && write(c, settings, sizeof settings) == 9) {
+      char buf[4096];
+      while (read(c, buf, sizeof buf) > 0) {
+      }  // until the gateway closes
+    }
+    if (c >= 0) close(c);
+  });
   start_gateway("2015-01-15T00:00:00Z", "  timeouts: {response_headers: 300ms}\n");
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
   EXPECT_NE(r.out.find("HTTP/2 504"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-reason: origin-timeout"), std::string::npos) << r.out;
+  gateway_.reset();  // closes the origin connection: the thread ends
+  origin.join();
+  close(fd);
+}
+
+// Singapore accepts TCP (the kernel's backlog) but never speaks HTTP/2:
+// after timeouts.connect it counts as down; nothing of the request was
+// sent, and no other allowed data centre is up, so 503.
+TEST_F(ForwardTest, ADataCentreThatNeverSpeaksHttp2IsDown) {
+  int fd = listen_on(ports_["singapore"]);
+  ASSERT_GE(fd, 0);
+  start_origin("beijing");  // up, but forbidden
+  start_gateway("2015-01-15T00:00:00Z", "  timeouts: {connect: 300ms}\n");
+  ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_NE(r.out.find("HTTP/2 503"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-reason: no-allowed-datacenter-up"), std::string::npos);
+  EXPECT_EQ(requests_seen_by("beijing"), 0);
   close(fd);
 }
 
