@@ -168,6 +168,18 @@ TEST_F(ForwardTest, OpensMoreOriginConnectionsWhenTheOriginsStreamLimitIsReached
   EXPECT_EQ(log.find("REFUSED_STREAM"), std::string::npos);
 }
 
+// A pooled origin connection with no stream for timeouts.origin_idle is
+// closed with a GOAWAY; the next request opens a new one.
+TEST_F(ForwardTest, IdleOriginConnectionsAreClosed) {
+  start_origin("singapore");
+  start_gateway("2015-01-15T00:00:00Z", "  timeouts: {origin_idle: 300ms}\n");
+  EXPECT_NE(curl(kIndianShopper, "/shop/cart").out.find("HTTP/2 200"), std::string::npos);
+  EXPECT_TRUE(origins_["singapore"]->wait_for(std::regex("recv GOAWAY"), std::chrono::seconds(5)))
+      << origin_log("singapore");
+  EXPECT_NE(curl(kIndianShopper, "/shop/cart").out.find("HTTP/2 200"), std::string::npos);
+  EXPECT_EQ(requests_seen_by("singapore"), 2);
+}
+
 // Singapore with two endpoints of weights 3 and 1: one connection (so one
 // worker) sends exactly three of every four requests to the first.
 TEST_F(ForwardTest, SpreadsRequestsOverEndpointsByWeight) {
