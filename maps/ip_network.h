@@ -25,6 +25,8 @@ struct IpAddress {
   std::string to_string() const;
   // Fills `out` with a sockaddr_in (v4) or sockaddr_in6, port 0.
   socklen_t to_sockaddr(sockaddr_storage* out) const;
+
+  bool operator==(const IpAddress&) const = default;
 };
 
 struct IpNetwork {

@@ -78,10 +78,16 @@ OriginSession::~OriginSession() {
 }
 
 void OriginSession::begin() {
-  // An IP literal or a cached answer calls back before resolve() returns.
-  DnsResolver::QueryId id = pool_.worker().dns().resolve(
+  // An IP literal or a cached answer calls back before resolve() returns
+  // (which then returns kNoQuery).
+  dns_query_ = pool_.worker().dns().resolve(
       endpoint_.host, [this](const DnsResult& result) { on_resolved(result); });
-  if (state_ == State::kResolving && !closed()) dns_query_ = id;
+}
+
+void OriginSession::arm_dns_timer(const DnsResult& result) {
+  if (result.expires == std::chrono::steady_clock::time_point::max()) return;  // an IP literal
+  auto left = result.expires - std::chrono::steady_clock::now();
+  dns_timer_.arm(std::max(0.001, std::chrono::duration<double>(left).count()));
 }
 
 void OriginSession::on_resolved(const DnsResult& result) {
@@ -93,10 +99,7 @@ void OriginSession::on_resolved(const DnsResult& result) {
     return;
   }
   addresses_ = result.addresses;
-  if (result.expires != std::chrono::steady_clock::time_point::max()) {
-    auto left = result.expires - std::chrono::steady_clock::now();
-    dns_timer_.arm(std::max(0.0, std::chrono::duration<double>(left).count()));
-  }
+  arm_dns_timer(result);
   state_ = State::kConnecting;
   std::string error;
   if (!connect_next(&error)) close(error);
@@ -119,6 +122,7 @@ bool OriginSession::connect_next(std::string* error) {
         return false;
       }
     }
+    connected_address_ = address;
     connect_with(std::make_unique<Transport>(fd, ssl));
     connect_timer_.arm(seconds(pool_.worker().config().timeouts.connect));
     return true;
@@ -138,7 +142,24 @@ void OriginSession::on_connect_timeout() {
   close(error);
 }
 
+// The answer this connection came from has expired: ask again. While its
+// address is still in the answer the connection stays in service (no churn
+// for a record that did not change); otherwise, or when the name no longer
+// resolves, it takes no new streams.
 void OriginSession::on_dns_expired() {
+  dns_query_ = pool_.worker().dns().resolve(
+      endpoint_.host, [this](const DnsResult& result) { on_dns_refreshed(result); });
+}
+
+void OriginSession::on_dns_refreshed(const DnsResult& result) {
+  dns_query_ = DnsResolver::kNoQuery;
+  if (closed()) return;
+  const auto& now = result.addresses;
+  if (result.status == DnsStatus::kOk &&
+      std::find(now.begin(), now.end(), connected_address_) != now.end()) {
+    arm_dns_timer(result);
+    return;
+  }
   retired_ = true;
   pool_.retire(this);
   close_if_retired();

@@ -11,9 +11,10 @@
 // fails before it is established, every waiting stream is handed back
 // (origin_failed) with nothing of it sent, so the caller may fail over.
 //
-// The DNS answer's TTL bounds the session's use: when it expires the session
-// takes no new streams and closes once its streams are done, so new requests
-// follow a record that changed.
+// The DNS answer's TTL bounds the session's use: when it expires the name is
+// resolved again, and if the session's address is no longer in the answer
+// the session takes no new streams and closes once its streams are done, so
+// new requests follow a record that changed.
 
 #include <string>
 #include <unordered_map>
@@ -83,6 +84,8 @@ class OriginSession final : public H2Connection {
   void on_idle_timeout();
   void on_connect_timeout();
   void on_dns_expired();
+  void on_dns_refreshed(const DnsResult& result);
+  void arm_dns_timer(const DnsResult& result);
   void on_resolved(const DnsResult& result);
   // Starts a connect to the next address; false (and *error) when none is left.
   bool connect_next(std::string* error);
@@ -97,10 +100,11 @@ class OriginSession final : public H2Connection {
   std::string key_;
   OriginEndpoint endpoint_;
   State state_ = State::kResolving;
-  bool retired_ = false;  // the DNS answer expired: no new streams
+  bool retired_ = false;  // its address left the DNS answer: no new streams
   DnsResolver::QueryId dns_query_ = DnsResolver::kNoQuery;
   std::vector<IpAddress> addresses_;
   std::size_t next_address_ = 0;
+  IpAddress connected_address_;  // of the current (or last) connect attempt
   std::string close_reason_;
   Timer idle_timer_;
   Timer connect_timer_;

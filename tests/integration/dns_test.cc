@@ -93,6 +93,22 @@ TEST_F(DnsTest, FollowsARecordThatChangesWhileRunning) {
   EXPECT_EQ(requests_seen_by("old"), old_count);
 }
 
+// A record that does not change: the answer expires every second and is
+// asked again, but the origin connections stay: one per worker (2) after
+// the fixture's readiness probe, which nghttpd numbers [id=1].
+TEST_F(DnsTest, AnUnchangedRecordKeepsTheConnection) {
+  start_dns("127.0.0.2 sg.origin.test\n");
+  start_origin_on("sg-a", "127.0.0.2", port());
+  start_gateway_with_dns();
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_TRUE(served_by_singapore());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_EQ(requests_seen_by("sg-a"), 6);
+  std::string log = origin_log("sg-a");
+  EXPECT_EQ(log.find("[id=4]"), std::string::npos) << log;
+}
+
 TEST_F(DnsTest, AnUnknownNameFailsOverToTheNextAllowedDataCentre) {
   start_dns("127.0.0.2 other.origin.test\n");  // sg.origin.test: NXDOMAIN
   start_origin("oregon");
