@@ -183,30 +183,36 @@ namespace {
 
 // Appends a JSON string value (or null). Values here are ids, country codes
 // and addresses, but escape anyway: a log line must always parse.
+// A JSON string (names and codes from the configuration: escaping is rare,
+// so the common case is one append).
 void append_json(std::string& out, std::string_view value, bool null) {
   if (null) {
-    out += "null";
+    out.append("null");
     return;
   }
-  out += '"';
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+  out.push_back('"');
+  bool plain = true;
+  for (unsigned char c : value) plain &= c >= 0x20 && c != '"' && c != '\\';
+  if (plain) {
+    out.append(value);
+  } else {
+    for (char c : value) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+    }
   }
-  out += '"';
+  out.push_back('"');
 }
 
-void append_field(std::string& out, const char* key, std::string_view value, bool null = false) {
-  out += ",\"";
-  out += key;
-  out += "\":";
+// `key` is the whole separator and name: R"(,"client":)".
+void append_field(std::string& out, std::string_view key, std::string_view value,
+                  bool null = false) {
+  out.append(key);
   append_json(out, value, null);
 }
 
-void append_number(std::string& out, const char* key, std::uint64_t value) {
-  out += ",\"";
-  out += key;
-  out += "\":";
+void append_number(std::string& out, std::string_view key, std::uint64_t value) {
+  out.append(key);
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
   out.append(buf, end);
@@ -230,22 +236,22 @@ void Worker::log_request(const ClientSession& session, const ClientStream& strea
     log_time_length_ = format_rfc3339_into(second, log_time_, sizeof log_time_);
   }
   append_json(out, std::string_view(log_time_, log_time_length_), false);
-  append_field(out, "client", r.client_from_forwarded ? r.client.to_string() : session.peer_text());
-  append_field(out, "country",
+  append_field(out, R"(,"client":)", r.client_from_forwarded ? r.client.to_string() : session.peer_text());
+  append_field(out, R"(,"country":)",
                r.country.account == kNoCountry ? "" : country_code(r.country.account),
                r.country.account == kNoCountry);
-  append_field(out, "country_source", source_name(r.country.source));
-  append_field(out, "service", r.service == kNoService ? "" : snap.policy.services[r.service].name,
+  append_field(out, R"(,"country_source":)", source_name(r.country.source));
+  append_field(out, R"(,"service":)", r.service == kNoService ? "" : snap.policy.services[r.service].name,
                r.service == kNoService);
-  append_field(out, "rule", d.rule == kNoRule ? "" : snap.policy.rules[d.rule].id, d.rule == kNoRule);
-  append_field(out, "datacenter",
+  append_field(out, R"(,"rule":)", d.rule == kNoRule ? "" : snap.policy.rules[d.rule].id, d.rule == kNoRule);
+  append_field(out, R"(,"datacenter":)",
                stream.datacenter == kNoDataCenterIndex ? "" : snap.datacenters.all[stream.datacenter].id,
                stream.datacenter == kNoDataCenterIndex);
-  append_number(out, "status", static_cast<std::uint64_t>(stream.status));
-  append_field(out, "reason", reason_code(d.reason));
-  append_number(out, "bytes_in", stream.bytes_in);
-  append_number(out, "bytes_out", stream.bytes_out);
-  append_number(out, "duration_us", (now_ns() - stream.started_ns) / 1000);
+  append_number(out, R"(,"status":)", static_cast<std::uint64_t>(stream.status));
+  append_field(out, R"(,"reason":)", reason_code(d.reason));
+  append_number(out, R"(,"bytes_in":)", stream.bytes_in);
+  append_number(out, R"(,"bytes_out":)", stream.bytes_out);
+  append_number(out, R"(,"duration_us":)", (now_ns() - stream.started_ns) / 1000);
   out += "}\n";
   if (out.size() >= kLogFlushBytes) {
     flush_log();
