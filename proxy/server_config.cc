@@ -138,6 +138,9 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
   }
   if (node["admin"]) {
     c.admin_enabled = read_address(node["admin"], "server.admin", ctx, c.admin_host, c.admin_port);
+    // Said, not silently ignored: an operator must not believe it is there.
+    ctx.warning(node["admin"], "server.admin",
+                "the admin listener (/metrics, /healthz) is not served by this version; ignored");
   }
   if (const YAML::Node& h2 = node["http2"]; h2 && check_map(h2, kHttp2Keys, "server.http2", ctx)) {
     const std::string p = "server.http2";

@@ -40,7 +40,7 @@ server:
           - {cert: /abs/b.pem, key: /abs/b.key}
   admin: 127.0.0.1:9901
   http2: {max_concurrent_streams: 64, initial_window_size: 65535, max_header_list_size: 8192}
-  timeouts: {connect: 500ms, response_headers: 10s, idle: 2m, origin_idle: 1h}
+  timeouts: {connect: 500ms, response_headers: 10s, idle: 2m, origin_idle: 1h, drain: 3s}
   origin: {ca_file: ca.pem, max_connections_per_endpoint: 2}
   dns: {servers: ["127.0.0.1:5353"], timeout: 1s, min_ttl: 1s, max_ttl: 60s}
   access_log: off
@@ -64,6 +64,9 @@ server:
   EXPECT_EQ(c.timeouts.connect, Milliseconds(500));
   EXPECT_EQ(c.timeouts.idle, Milliseconds(120000));
   EXPECT_EQ(c.timeouts.origin_idle, Milliseconds(3600000));
+  EXPECT_EQ(c.timeouts.drain, Milliseconds(3000));
+  // Not served yet: a warning says so rather than nothing.
+  EXPECT_NE(r.diags.format_all().find("admin listener"), std::string::npos) << r.diags.format_all();
   EXPECT_EQ(c.origin.ca_file, "/etc/regiongate/ca.pem");
   EXPECT_EQ(c.dns.servers, std::vector<std::string>{"127.0.0.1:5353"});
   EXPECT_EQ(c.dns.max_ttl, Milliseconds(60000));
