@@ -58,16 +58,18 @@ std::string IpAddress::to_string() const {
   return buf;
 }
 
-socklen_t IpAddress::to_sockaddr(sockaddr_storage* out) const {
+socklen_t IpAddress::to_sockaddr(sockaddr_storage* out, std::uint16_t port) const {
   std::memset(out, 0, sizeof *out);
   if (is_v4()) {
     auto* in = reinterpret_cast<sockaddr_in*>(out);
     in->sin_family = AF_INET;
+    in->sin_port = htons(port);
     std::memcpy(&in->sin_addr, bytes.data() + 12, 4);
     return sizeof(sockaddr_in);
   }
   auto* in6 = reinterpret_cast<sockaddr_in6*>(out);
   in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons(port);
   std::memcpy(&in6->sin6_addr, bytes.data(), 16);
   return sizeof(sockaddr_in6);
 }

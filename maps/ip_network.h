@@ -23,8 +23,8 @@ struct IpAddress {
   bool is_v4() const;
   // "127.0.0.1", "::1".
   std::string to_string() const;
-  // Fills `out` with a sockaddr_in (v4) or sockaddr_in6, port 0.
-  socklen_t to_sockaddr(sockaddr_storage* out) const;
+  // Fills `out` with a sockaddr_in (v4) or sockaddr_in6 with this port.
+  socklen_t to_sockaddr(sockaddr_storage* out, std::uint16_t port = 0) const;
 
   bool operator==(const IpAddress&) const = default;
 };

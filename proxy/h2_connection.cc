@@ -47,7 +47,7 @@ void H2Connection::schedule_flush() {
 }
 
 void H2Connection::flush_now() {
-  if (closed_ || connecting_ || !transport_ || !do_write()) return;
+  if (!writable() || !do_write()) return;
   update_interest();
 }
 
@@ -58,7 +58,7 @@ void H2Connection::on_flush_timer() {
     on_io(EV_READ);
     return;
   }
-  if (closed_ || connecting_ || !transport_ || !do_write()) return;
+  if (!writable() || !do_write()) return;
   update_interest();
 }
 

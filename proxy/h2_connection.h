@@ -76,6 +76,8 @@ class H2Connection : private FlushQueue::Client {
   bool do_read();
   bool do_write();
   void update_interest();
+  // Open, connected (or accepted): output may go to the transport.
+  bool writable() const { return !closed_ && !connecting_ && transport_; }
 
   static constexpr std::size_t kReadBuffer = 16 * 1024;
   // Gathering stops once this much is buffered; a whole frame is always

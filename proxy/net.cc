@@ -24,8 +24,7 @@ int listen_tcp(const std::string& host, std::uint16_t port, bool reuse_port, std
     return -1;
   }
   sockaddr_storage ss;
-  socklen_t len = address->to_sockaddr(&ss);
-  reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);  // same offset in sockaddr_in6
+  socklen_t len = address->to_sockaddr(&ss, port);
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     *error = errno_text("socket");

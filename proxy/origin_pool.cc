@@ -35,7 +35,7 @@ OriginSession* OriginPool::acquire(const OriginEndpoint& endpoint, std::string* 
     *error = "every connection to " + endpoint.authority() + " is full";
     return nullptr;
   }
-  auto session = std::make_unique<OriginSession>(*this, key, endpoint);
+  auto session = std::make_unique<OriginSession>(*this, endpoint);
   OriginSession* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   open.push_back(raw);

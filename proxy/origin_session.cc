@@ -1,6 +1,5 @@
 #include "proxy/origin_session.h"
 
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,14 +15,6 @@ namespace regiongate {
 namespace {
 
 OriginSession* self(void* user_data) { return static_cast<OriginSession*>(user_data); }
-
-void set_port(sockaddr_storage* ss, std::uint16_t port) {
-  if (ss->ss_family == AF_INET6) {
-    reinterpret_cast<sockaddr_in6*>(ss)->sin6_port = htons(port);
-  } else {
-    reinterpret_cast<sockaddr_in*>(ss)->sin_port = htons(port);
-  }
-}
 
 double seconds(Milliseconds ms) { return std::chrono::duration<double>(ms).count(); }
 
@@ -56,11 +47,8 @@ nghttp2_session_callbacks* callbacks() {
 
 }  // namespace
 
-OriginSession::OriginSession(OriginPool& pool, std::string key, const OriginEndpoint& endpoint)
-    : H2Connection(pool.worker().loop(), nullptr),
-      pool_(pool),
-      key_(std::move(key)),
-      endpoint_(endpoint) {
+OriginSession::OriginSession(OriginPool& pool, const OriginEndpoint& endpoint)
+    : H2Connection(pool.worker().loop(), nullptr), pool_(pool), endpoint_(endpoint) {
   nghttp2_option* option;
   nghttp2_option_new(&option);
   // The client side opens our receive window as it takes response bytes.
@@ -109,8 +97,7 @@ bool OriginSession::connect_next(std::string* error) {
   while (next_address_ < addresses_.size()) {
     const IpAddress& address = addresses_[next_address_++];
     sockaddr_storage ss;
-    socklen_t len = address.to_sockaddr(&ss);
-    set_port(&ss, endpoint_.port);
+    socklen_t len = address.to_sockaddr(&ss, endpoint_.port);
     int fd = connect_tcp(reinterpret_cast<sockaddr*>(&ss), len, error);
     if (fd < 0) continue;
     SSL* ssl = nullptr;

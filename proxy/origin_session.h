@@ -36,14 +36,14 @@ class OriginSession final : public H2Connection {
  public:
   enum class State { kResolving, kConnecting, kReady, kDraining };
 
-  OriginSession(OriginPool& pool, std::string key, const OriginEndpoint& endpoint);
+  OriginSession(OriginPool& pool, const OriginEndpoint& endpoint);
   ~OriginSession() override;
 
   // Resolves and starts connecting. May close the session before it
   // returns (closed() then says so and close_reason() why).
   void begin();
 
-  const std::string& key() const { return key_; }
+  const std::string& key() const { return endpoint_.pool_key; }
   State state() const { return state_; }
   const std::string& close_reason() const { return close_reason_; }
   // Room for one more stream now or once connected.
@@ -97,7 +97,6 @@ class OriginSession final : public H2Connection {
   void became_idle_if_empty();
 
   OriginPool& pool_;
-  std::string key_;
   OriginEndpoint endpoint_;
   State state_ = State::kResolving;
   bool retired_ = false;  // its address left the DNS answer: no new streams

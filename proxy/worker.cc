@@ -24,8 +24,7 @@ std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
-}  // namespace
-
+// The resolver settings of the `server.dns` section.
 DnsResolverOptions dns_options(const DnsSettings& dns) {
   using std::chrono::ceil;
   using std::chrono::seconds;
@@ -36,6 +35,8 @@ DnsResolverOptions dns_options(const DnsSettings& dns) {
   o.max_ttl = ceil<seconds>(dns.max_ttl);
   return o;
 }
+
+}  // namespace
 
 Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
     : shared_(shared),

@@ -50,9 +50,6 @@ struct GatewayShared {
   std::shared_ptr<const Snapshot> snapshot;
 };
 
-// The resolver settings of the `server.dns` section.
-DnsResolverOptions dns_options(const DnsSettings& dns);
-
 class Worker {
  public:
   // One of this worker's own listening sockets (each worker binds its own
