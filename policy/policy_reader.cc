@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "policy/canonical_request.h"
 #include "policy/policy.h"
 #include "policy/service_classifier.h"
 #include "util/yaml_reader.h"
@@ -150,8 +151,13 @@ class PolicyReader {
       for (char& c : host) c = ascii_lower(c);
       bool wildcard = host.rfind("*.", 0) == 0;
       std::string_view rest = wildcard ? std::string_view(host).substr(2) : host;
-      bool ok = !rest.empty() && rest.find('*') == std::string_view::npos &&
-                rest.find_first_of(" /:") == std::string_view::npos;
+      // The name as a request's canonical host would spell it (no port, no
+      // trailing dot, nothing but letters, digits, '-', '_' and dots).
+      std::string storage;
+      CanonicalAuthority canonical;
+      bool ok = !rest.empty() &&
+                normalize_authority(rest, "", storage, &canonical) == RequestFault::kNone &&
+                canonical.authority == rest;
       if (!ok) {
         ctx_.error(node["host"], key_path(path, "host"),
                    "host must be a name ('api.example.com') or a wildcard ('*.example.com')");
@@ -160,11 +166,7 @@ class PolicyReader {
     }
     if (node["path"]) {
       match.path_prefix = read_string(node["path"], key_path(path, "path"), ctx_).value_or("/");
-      if (match.path_prefix.empty() || match.path_prefix[0] != '/' ||
-          match.path_prefix.find_first_of("?#") != std::string::npos) {
-        ctx_.error(node["path"], key_path(path, "path"),
-                   "path must start with '/' and hold no query or fragment");
-      }
+      check_path_prefix(node["path"], key_path(path, "path"), match.path_prefix);
       // "/shop/" and "/shop" name the same segment; keep one form.
       if (match.path_prefix.size() > 1 && match.path_prefix.back() == '/') {
         match.path_prefix.pop_back();
@@ -174,6 +176,26 @@ class PolicyReader {
       ctx_.error(node, path, "a match needs a host, a path or both");
     }
     service.matches.push_back(std::move(match));
+  }
+
+  // Requests are classified on their canonical path (canonical_request.h),
+  // so a prefix must be canonical too, or it could never match.
+  void check_path_prefix(const YAML::Node& node, const std::string& path, const std::string& prefix) {
+    if (prefix.empty() || prefix[0] != '/' || prefix.find_first_of("?#") != std::string::npos) {
+      ctx_.error(node, path, "path must start with '/' and hold no query or fragment");
+      return;
+    }
+    std::string storage;
+    std::string_view canonical;
+    RequestFault fault = normalize_path(prefix, false, TargetOptions{}, storage, &canonical);
+    if (fault != RequestFault::kNone) {
+      ctx_.error(node, path,
+                 "'" + prefix + "' can never match a request: " + std::string(fault_reason(fault)));
+    } else if (canonical != prefix) {
+      ctx_.error(node, path,
+                 "'" + prefix + "' is not canonical: requests are matched after normalisation "
+                 "(docs/policy.md), so write '" + std::string(canonical) + "'");
+    }
   }
 
   ServiceMask read_service_list(const YAML::Node& node, const std::string& path) {

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
+#include "policy/canonical_request.h"
+
 namespace regiongate {
 namespace {
-
-constexpr std::size_t kMaxHost = 255;
 
 bool host_matches(std::string_view pattern, bool wildcard, std::string_view host) {
   if (pattern.empty()) return true;
@@ -14,31 +14,18 @@ bool host_matches(std::string_view pattern, bool wildcard, std::string_view host
   return host.size() > pattern.size() && host.substr(host.size() - pattern.size()) == pattern;
 }
 
+// Whole segments only. A segment's parameters (";jsessionid=1", raw or
+// escaped) do not make it another segment: servers that strip them would
+// otherwise serve "/shop;x/cart" as "/shop/cart" while it was classified as
+// something else.
 bool path_matches(std::string_view prefix, std::string_view path) {
   if (prefix == "/") return true;
   if (path.substr(0, prefix.size()) != prefix) return false;
-  if (path.size() == prefix.size()) return true;
-  char next = path[prefix.size()];
-  return next == '/' || next == '?' || next == '#';
+  std::string_view rest = path.substr(prefix.size());
+  return rest.empty() || rest[0] == '/' || rest[0] == ';' || rest.substr(0, 3) == "%3B";
 }
 
 }  // namespace
-
-std::size_t normalize_host(std::string_view authority, char* out, std::size_t cap) {
-  // Drop userinfo (not valid in :authority for http, but never let it steer us).
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-  std::string_view host = authority;
-  if (!host.empty() && host.front() == '[') {
-    auto close = host.find(']');
-    host = close == std::string_view::npos ? std::string_view() : host.substr(0, close + 1);
-  } else if (auto colon = host.find(':'); colon != std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  if (host.empty() || host.size() > cap) return 0;
-  for (std::size_t i = 0; i < host.size(); ++i) out[i] = ascii_lower(host[i]);
-  return host.size();
-}
 
 int ServiceClassifier::specificity_rank(const Entry& e) {
   if (e.host.empty()) return 0;
@@ -71,12 +58,10 @@ ServiceClassifier::ServiceClassifier(const Policy& policy, Diagnostics& diags) {
   });
 }
 
-ServiceId ServiceClassifier::classify(std::string_view authority, std::string_view path) const {
-  char buf[kMaxHost];
-  std::size_t n = normalize_host(authority, buf, sizeof buf);
-  std::string_view host(buf, n);
+ServiceId ServiceClassifier::classify(std::string_view host, std::string_view path) const {
+  path = path_without_query(path);
   for (const Entry& e : entries_) {
-    if (!e.host.empty() && n == 0) continue;
+    if (!e.host.empty() && host.empty()) continue;
     if (host_matches(e.host, e.wildcard, host) && path_matches(e.prefix, path)) return e.service;
   }
   return kNoService;

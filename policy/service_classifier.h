@@ -6,7 +6,11 @@
 // Specificity: an exact host beats a wildcard ("*.example.com", longer suffix
 // first), which beats "any host"; within the same host, the longer path prefix
 // wins. Path prefixes match whole segments: "/shop" matches "/shop",
-// "/shop/cart" and "/shop?q", not "/shopping".
+// "/shop/cart", "/shop;p" and "/shop?q", not "/shopping". The query never
+// takes part.
+//
+// Both inputs are canonical (policy/canonical_request.h): the request is
+// classified exactly as it is forwarded.
 
 #include <string_view>
 #include <vector>
@@ -23,9 +27,10 @@ class ServiceClassifier {
   // Two matches with the same host and prefix in different services are an error.
   ServiceClassifier(const Policy& policy, Diagnostics& diags);
 
-  // `authority` is the :authority (or Host) as received: any case, maybe with
-  // ":port" or a trailing dot. `path` is the :path, maybe with a query.
-  ServiceId classify(std::string_view authority, std::string_view path) const;
+  // `host`: the canonical host (lower case, no port, no trailing dot; empty
+  // when the request names none). `path`: the canonical :path, maybe with a
+  // query.
+  ServiceId classify(std::string_view host, std::string_view path) const;
 
  private:
   struct Entry {
@@ -37,9 +42,5 @@ class ServiceClassifier {
   static int specificity_rank(const Entry& e);
   std::vector<Entry> entries_;  // most specific first
 };
-
-// Lower-cased host of an authority, without port or trailing dot, into `out`
-// (capacity `cap`); returns the length, or 0 when it does not fit or is empty.
-std::size_t normalize_host(std::string_view authority, char* out, std::size_t cap);
 
 }  // namespace regiongate

@@ -9,6 +9,7 @@ constexpr KeySpec kConfigKeys[] = {
     {"policy", YamlKind::kAny, true},         {"datacenters", YamlKind::kAny, true},
     {"geoip", YamlKind::kMap, false},         {"directory", YamlKind::kMap, false},
     {"identity", YamlKind::kMap, false},      {"server", YamlKind::kMap, false},
+    {"requests", YamlKind::kMap, false},
 };
 constexpr KeySpec kGeoipKeys[] = {
     {"database", YamlKind::kScalar, true},
@@ -101,6 +102,7 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Di
     if ((*root)["directory"]) snap->identity.order.push_back(CountrySource::kDirectory);
     if ((*root)["geoip"]) snap->identity.order.push_back(CountrySource::kGeoip);
   }
+  if ((*root)["requests"]) snap->requests = read_target_options((*root)["requests"], "requests", ctx);
   if ((*root)["geoip"]) snap->geoip = open_geoip((*root)["geoip"], ctx);
   if ((*root)["directory"]) snap->directory = open_directory((*root)["directory"], ctx);
   if ((*root)["server"]) snap->server = (*root)["server"];

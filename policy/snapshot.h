@@ -9,6 +9,7 @@
 //   geoip: {database: ..., country_paths: [...]}
 //   directory: {file: accounts.csv}
 //   identity: {order: [directory, geoip], ...}
+//   requests: {doubled_slashes: merge, ...}  # how request targets are normalised
 //   server: {...}                # the gateway's own settings (proxy/)
 // Relative paths are relative to the file that names them.
 
@@ -20,6 +21,7 @@
 #include "maps/account_directory.h"
 #include "maps/datacenter.h"
 #include "maps/geoip.h"
+#include "policy/canonical_request.h"
 #include "policy/decision_table.h"
 #include "policy/identity.h"
 #include "policy/policy.h"
@@ -34,6 +36,7 @@ struct Snapshot {
   DecisionTable table;
   ServiceClassifier classifier;
   IdentityConfig identity;
+  TargetOptions requests;  // how a request target is made canonical before classification
   std::shared_ptr<const GeoipDatabase> geoip;          // null when not configured
   std::shared_ptr<const AccountDirectory> directory;   // null when not configured
   YAML::Node server;  // the `server` section, read by proxy/ (null when absent)

@@ -28,10 +28,11 @@ ClientStream* stream_of(nghttp2_session* session, std::int32_t id) {
 // Headers that describe one hop, not the request (RFC 9113 8.2.2; nghttp2
 // already rejects most of them in HTTP/2), and our own internal ones, which a
 // client must never be able to set.
+// `te` passes (nghttp2 lets only "te: trailers" through, which gRPC needs).
 bool dropped_header(std::string_view name) {
   return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
-         name == "transfer-encoding" || name == "upgrade" || name == "te" ||
-         name == "x-forwarded-for" || name.rfind("x-regiongate-", 0) == 0;
+         name == "transfer-encoding" || name == "upgrade" || name == "x-forwarded-for" ||
+         name.rfind("x-regiongate-", 0) == 0;
 }
 
 // One static callback table for every client session (STYLE 7).
@@ -114,10 +115,13 @@ ClientStream::~ClientStream() {
 void ClientStream::origin_request_headers(std::vector<nghttp2_nv>* nv) {
   const Snapshot& snap = *snapshot;
   nv->reserve(headers.size() + 8);
+  // The canonical target: exactly what the decision was made on.
   nv->push_back(make_nv(":method", method));
   nv->push_back(make_nv(":scheme", scheme.empty() ? "http" : scheme));
-  nv->push_back(make_nv(":authority", authority));
-  nv->push_back(make_nv(":path", path));
+  if (!routed.target.authority.authority.empty()) {
+    nv->push_back(make_nv(":authority", routed.target.authority.authority));
+  }
+  nv->push_back(make_nv(":path", routed.target.path));
   for (const Header& h : headers) nv->push_back(make_nv(view(h.name), view(h.value)));
   // x-forwarded-for: what a trusted proxy sent (an untrusted peer's is
   // dropped), plus the peer we saw.
@@ -180,6 +184,10 @@ ClientSession::~ClientSession() { drop_streams(); }
 void ClientSession::drop_streams() {
   for (ClientStream* s : streams_.take()) {
     if (s->origin) s->origin->detach(*s);
+    if (s->headers_done) {
+      s->outcome = "connection-closed";
+      worker_.log_request(*this, *s);
+    }
     nghttp2_session_set_stream_user_data(session_, s->id, nullptr);
     delete s;
   }
@@ -294,24 +302,38 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
     *pseudo = v;
     return 0;
   }
+  // Never forwarded: :authority (or this, canonical) is.
   if (n == "host") {
-    if (stream->authority.empty()) {
-      nghttp2_rcbuf_incref(value);
-      stream->held_.push_back(value);
-      stream->authority = v;
-    }
-    return 0;
-  }
-  if (n == worker_.snapshot_identity_header() || n == "x-forwarded-for") {
+    count_decision_header(*stream, &stream->host_headers);
     nghttp2_rcbuf_incref(value);
     stream->held_.push_back(value);
-    (n == "x-forwarded-for" ? stream->forwarded_for : stream->account_id) = v;
+    stream->host_header = v;
+    return 0;
+  }
+  const bool account = n == worker_.snapshot_identity_header();
+  if (account || n == "x-forwarded-for") {
+    count_decision_header(*stream, account ? &stream->account_headers
+                                           : &stream->forwarded_for_headers);
+    if (account && v.find(',') != std::string_view::npos &&
+        stream->header_fault == RequestFault::kNone) {
+      stream->header_fault = RequestFault::kListValue;
+    }
+    nghttp2_rcbuf_incref(value);
+    stream->held_.push_back(value);
+    (account ? stream->account_id : stream->forwarded_for) = v;
   }
   if (dropped_header(n)) return 0;
   nghttp2_rcbuf_incref(name);
   nghttp2_rcbuf_incref(value);
   stream->headers.push_back({name, value});
   return 0;
+}
+
+void ClientSession::count_decision_header(ClientStream& stream, std::uint8_t* seen) {
+  if (++*seen > 1 && stream.header_fault == RequestFault::kNone) {
+    stream.header_fault = RequestFault::kDuplicateHeader;
+  }
+  if (*seen > 2) *seen = 2;  // no wrap-around, however many come
 }
 
 int ClientSession::on_frame_recv(const nghttp2_frame* frame) {
@@ -345,12 +367,13 @@ int ClientSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* dat
   return 0;
 }
 
-int ClientSession::on_stream_close(std::int32_t stream_id, std::uint32_t) {
+int ClientSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
   ClientStream* stream = stream_of(session_, stream_id);
   if (!stream) return 0;
   if (stream->origin) stream->origin->detach(*stream);  // the client reset or went away
   // Body bytes nobody will forward: return them to the connection window.
   if (std::size_t n = stream->request_body.clear()) nghttp2_session_consume_connection(session_, n);
+  stream->outcome = error_code == NGHTTP2_NO_ERROR ? "complete" : "reset";
   worker_.log_request(*this, *stream);
   nghttp2_session_set_stream_user_data(session_, stream_id, nullptr);
   streams_.erase(stream);
@@ -374,15 +397,20 @@ void ClientSession::handle_request(ClientStream& stream) {
   stream.snapshot = worker_.snapshot();
   const std::shared_ptr<const Snapshot>& snap = stream.snapshot;
   RequestInput in;
-  in.authority = stream.authority;
-  in.path = stream.path;
+  in.target = {stream.method, stream.scheme, stream.authority, stream.host_header, stream.path};
+  in.header_fault = stream.header_fault;
   in.account_id = stream.account_id;
   in.forwarded_for = stream.forwarded_for;
   in.peer = peer_;
   in.peer_geoip = peer_geoip(*snap);
   in.now = worker_.now();
   in.healthy = worker_.healthy_datacenters();
-  stream.routed = route_request(*snap, in);
+  stream.routed = route_request(*snap, in, stream.target_storage);
+  if (RequestFault fault = stream.routed.target.fault; fault != RequestFault::kNone) {
+    // Refused before any decision: nothing about it can be read one way only.
+    respond_locally(stream, 400, fault_code(fault), std::string(fault_reason(fault)));
+    return;
+  }
   const Decision& d = stream.routed.decision;
   if (!d.routed()) {
     respond_locally(stream, d.status(), reason_code(d.reason),
@@ -547,6 +575,7 @@ ssize_t ClientSession::read_response_body(ClientStream& stream, std::uint8_t* bu
 void ClientSession::respond_locally(ClientStream& stream, int status, std::string_view reason,
                                     const std::string& detail) {
   stream.bytes_out = 0;
+  stream.local_reason = reason;
   stream.local_body = "{\"status\":" + std::to_string(status) + ",\"reason\":\"" +
                       std::string(reason) + "\",\"detail\":\"" + json_escape(detail) + "\"}\n";
   stream.status = status;

@@ -49,9 +49,15 @@ struct ClientStream {
   std::size_t session_slot = 0;  // in ClientSession::streams_
   std::size_t origin_slot = 0;   // in OriginSession::active_
   Headers headers;  // regular request headers to forward (hop-by-hop, x-regiongate-* dropped)
-  std::string_view method, scheme, authority, path, account_id, forwarded_for;
+  // As received. Only routed.target (canonical) is classified and forwarded.
+  std::string_view method, scheme, authority, host_header, path, account_id, forwarded_for;
   std::size_t header_bytes = 0;
   bool headers_done = false;
+  // Each header that feeds the decision is taken from one place: a second
+  // one (or a list in the account header) refuses the request.
+  std::uint8_t host_headers = 0, account_headers = 0, forwarded_for_headers = 0;
+  RequestFault header_fault = RequestFault::kNone;
+  TargetStorage target_storage;  // the canonical target, when it differs from the raw one
 
   // The request body and trailers, waiting for the origin to take them.
   BodyBuffer request_body;
@@ -79,6 +85,10 @@ struct ClientStream {
 
   // A response the gateway makes itself (denials, origin failures).
   std::string local_body;
+  std::string_view local_reason;  // its x-regiongate-reason (static storage)
+  // How the stream ended, for the access log: "complete", "reset" or
+  // "connection-closed" (static storage).
+  std::string_view outcome;
   int status = 0;  // the status sent to the client
   std::uint64_t bytes_out = 0;
   std::uint64_t bytes_in = 0;
@@ -150,8 +160,12 @@ class ClientSession final : public H2Connection {
   void respond_locally(ClientStream& stream, int status, std::string_view reason_code,
                        const std::string& detail);
 
-  // Every open stream: nghttp2_session_del does not close them for us.
+  // Every open stream: nghttp2_session_del does not close them for us. Each
+  // one that was decided is logged as "connection-closed".
   void drop_streams();
+  // Notes one more `name` header that feeds the decision; false when it is
+  // one too many (the request is then refused, not decided on either copy).
+  void count_decision_header(ClientStream& stream, std::uint8_t* seen);
 
   Worker& worker_;
   IpAddress peer_;

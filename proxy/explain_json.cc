@@ -47,6 +47,38 @@ bool resolve(const Snapshot& snap, const ExplainQuery& q, ResolvedCountry* out,
   return true;
 }
 
+// The target as given and as the gateway would classify and forward it:
+// the same canonical_target() the data path calls.
+nlohmann::ordered_json explain_target(const ExplainQuery& q, const CanonicalTarget& t) {
+  nlohmann::ordered_json target;
+  target["raw"] = {{"authority", *q.host}, {"path", q.path}};
+  if (t.fault != RequestFault::kNone) {
+    target["fault"] = std::string(fault_code(t.fault));
+  } else {
+    target["canonical"] = {{"authority", std::string(t.authority.authority)},
+                           {"path", std::string(t.path)}};
+  }
+  return target;
+}
+
+nlohmann::ordered_json refused_target(const ExplainQuery& q, const CanonicalTarget& t) {
+  // The gateway resolves no account country for a request it cannot read.
+  nlohmann::ordered_json j;
+  j["country"] = nullptr;
+  j["country_source"] = "none";
+  j["target"] = explain_target(q, t);
+  j["service"] = nullptr;
+  j["at"] = format_rfc3339(q.at);
+  j["rule"] = nullptr;
+  j["candidates"] = nlohmann::ordered_json::array();
+  j["datacenter"] = nullptr;
+  j["datacenter_country"] = nullptr;
+  j["status"] = 400;
+  j["reason_code"] = std::string(fault_code(t.fault));
+  j["reason"] = std::string(fault_reason(t.fault)) + "; nothing is decided or forwarded";
+  return j;
+}
+
 }  // namespace
 
 std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, const ExplainQuery& q,
@@ -54,6 +86,8 @@ std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, cons
   ResolvedCountry who;
   if (!resolve(snap, q, &who, error)) return std::nullopt;
   ServiceId service = kNoService;
+  CanonicalTarget target;
+  TargetStorage storage;
   if (q.service) {
     service = snap.policy.find_service(*q.service);
     if (service == kNoService) {
@@ -61,11 +95,14 @@ std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, cons
       return std::nullopt;
     }
   } else if (q.host) {
-    service = snap.classifier.classify(*q.host, q.path);
+    target = canonical_target({"GET", "https", *q.host, "", q.path}, snap.requests, storage);
+    if (target.fault != RequestFault::kNone) return refused_target(q, target);
+    service = snap.classifier.classify(target.authority.host, target.path);
   }
   Decision d = snap.table.decide(who.account, service, q.at, who.location, q.healthy);
 
   nlohmann::ordered_json j;
+  if (q.host) j["target"] = explain_target(q, target);
   j["country"] = country_or_null(who.account);
   j["country_source"] = std::string(source_name(who.source));
   if (q.account) j["account"] = *q.account;

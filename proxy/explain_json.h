@@ -18,8 +18,8 @@ struct ExplainQuery {
   std::optional<std::string> ip;       // GeoIP: client location, and fallback country
   std::optional<std::string> country;  // given outright
   std::optional<std::string> service;  // by name...
-  std::optional<std::string> host;     // ...or classified from host and path
-  std::string path = "/";
+  std::optional<std::string> host;     // ...or classified from host and path,
+  std::string path = "/";              // both as a client would send them (made canonical first)
   UnixSeconds at = 0;
   DataCenterMask healthy = ~DataCenterMask{0};
 };

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   account->excludes(country);
   auto* service = explain_cmd->add_option("--service", explain.service, "service name");
   auto* host = explain_cmd->add_option("--host", explain.host, "request host (classifies)");
-  explain_cmd->add_option("--path", explain.path, "request path (with --host)")->needs(host);
+  explain_cmd->add_option("--path", explain.path, "request :path as a client sends it, made canonical as the gateway does (with --host)")->needs(host);
   service->excludes(host);
   explain_cmd->add_option("--at", explain.at, "instant, RFC 3339 (default: now)");
   explain_cmd->add_option("--down", explain.down, "treat this data centre as down (repeatable)");

@@ -38,9 +38,15 @@ IpAddress client_address(const IdentityConfig& identity, const IpAddress& peer,
   return peer;
 }
 
-RoutedRequest route_request(const Snapshot& snap, const RequestInput& in) {
+RoutedRequest route_request(const Snapshot& snap, const RequestInput& in, TargetStorage& storage) {
   RoutedRequest out;
-  out.service = snap.classifier.classify(in.authority, in.path);
+  if (in.header_fault != RequestFault::kNone) {
+    out.target.fault = in.header_fault;
+    return out;
+  }
+  out.target = canonical_target(in.target, snap.requests, storage);
+  if (out.target.fault != RequestFault::kNone) return out;
+  out.service = snap.classifier.classify(out.target.authority.host, out.target.path);
   out.client = client_address(snap.identity, in.peer, in.forwarded_for, &out.client_from_forwarded);
   RequestFacts facts;
   facts.account_id = in.account_id;

@@ -1,7 +1,9 @@
 #pragma once
-// What the gateway decides for one request, from what the request says:
-// the service (host and path), the account country (account header, client
-// address) and the residency decision. Pure: no I/O, no allocation.
+// What the gateway decides for one request, from what the request says: its
+// canonical target (or why it has none), the service (host and path), the
+// account country (account header, client address) and the residency
+// decision. Pure: no I/O; no allocation unless the target must be rewritten
+// into its canonical form (into the caller's TargetStorage).
 
 #include <string_view>
 
@@ -13,6 +15,9 @@ namespace regiongate {
 struct RequestFacts;
 
 struct RoutedRequest {
+  // What is classified and forwarded. When target.fault is set, the request
+  // is refused (400) and nothing else here is filled in.
+  CanonicalTarget target;
   ServiceId service = kNoService;
   ResolvedCountry country;
   IpAddress client;  // the address the decision used (peer, or x-forwarded-for from a trusted proxy)
@@ -21,8 +26,10 @@ struct RoutedRequest {
 };
 
 struct RequestInput {
-  std::string_view authority;
-  std::string_view path;
+  RawTarget target;                   // :method, :scheme, :authority, host, :path as received
+  // A fault the caller found in the headers that feed the decision (an
+  // account header twice, say): refused before anything is decided.
+  RequestFault header_fault = RequestFault::kNone;
   std::string_view account_id;       // the configured account header, or empty
   std::string_view forwarded_for;     // x-forwarded-for as received, or empty
   IpAddress peer;                     // the TCP peer
@@ -31,7 +38,10 @@ struct RequestInput {
   DataCenterMask healthy = ~DataCenterMask{0};
 };
 
-RoutedRequest route_request(const Snapshot& snapshot, const RequestInput& input);
+// The canonical forms are written into `storage` when they differ from the
+// input; the result's views point into it or into the input.
+RoutedRequest route_request(const Snapshot& snapshot, const RequestInput& input,
+                            TargetStorage& storage);
 
 // The client address to believe: the peer, unless the peer is a trusted
 // proxy, in which case the right-most x-forwarded-for entry that is not

@@ -249,7 +249,11 @@ void Worker::log_request(const ClientSession& session, const ClientStream& strea
                stream.datacenter == kNoDataCenterIndex ? "" : snap.datacenters.all[stream.datacenter].id,
                stream.datacenter == kNoDataCenterIndex);
   append_number(out, R"(,"status":)", static_cast<std::uint64_t>(stream.status));
-  append_field(out, R"(,"reason":)", reason_code(d.reason));
+  // A refusal the gateway made itself names its own reason (a malformed
+  // target, an origin failure); otherwise the decision's.
+  append_field(out, R"(,"reason":)",
+               stream.local_reason.empty() ? reason_code(d.reason) : stream.local_reason);
+  append_field(out, R"(,"outcome":)", stream.outcome.empty() ? "complete" : stream.outcome);
   append_number(out, R"(,"bytes_in":)", stream.bytes_in);
   append_number(out, R"(,"bytes_out":)", stream.bytes_out);
   append_number(out, R"(,"duration_us":)", (now_ns() - stream.started_ns) / 1000);

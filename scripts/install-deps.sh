@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks: HTTP/2 clients and servers, DNS, GeoIP tools
   curl nghttp2-client nghttp2-server nghttp2-proxy dnsmasq-base
+  # raw HTTP/2 frames for the residency and attack tests (Debian's /usr/bin/python3)
+  python3-h2
   mmdb-bin libmaxmind-db-writer-perl
   # small tools the scripts use
   python3 procps jq

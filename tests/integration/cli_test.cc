@@ -93,10 +93,34 @@ TEST_F(BrokenCopy, ListsEveryErrorWithFileLineAndColumn) {
   EXPECT_NE(r.err.find(policy + ":72:5: error: rule 'india-in-country' overlaps rule "
                                 "'india-cloud-sg-us' (" + policy + ":64:5)"),
             std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(config + ":39:12: error: server.workers: not a whole number: 'many'"),
+  EXPECT_NE(r.err.find(config + ":46:12: error: server.workers: not a whole number: 'many'"),
             std::string::npos) << r.err;
   EXPECT_NE(r.err.find("invalid: 6 error(s)"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
+}
+
+// A service path that is not canonical could never match a request (they are
+// matched after normalisation): `check` names it with file:line:col.
+TEST_F(BrokenCopy, NonCanonicalServicePathsAreErrors) {
+  edit_policy("        path: /shop\n", "        path: /x/../shop\n");
+  edit_policy("        path: /cloud\n", "        path: \"/cloud%2fphotos\"\n");
+  std::string config = (dir_ / "regiongate.yaml").string();
+  std::ifstream in(config);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text.replace(text.find("doubled_slashes: merge"), 22, "doubled_slashes: twice");
+  std::ofstream(config) << text;
+  ProcessResult r = run_process({kBinary, "check", "--config", config});
+  EXPECT_EQ(r.exit_code, 1);
+  std::string policy = (dir_ / "policy.yaml").string();
+  EXPECT_NE(r.err.find(policy + ":20:15: error: services.shop.match[1].path: '/x/../shop' is not "
+                                "canonical"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("so write '/shop'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("services.cloud.match[2].path: '/cloud%2fphotos' can never match a "
+                       "request: the path has an encoded slash"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("requests.doubled_slashes: 'merge' or 'refuse', not 'twice'"),
+            std::string::npos) << r.err;
 }
 
 TEST(CheckCommand, AMissingFileIsAnError) {
@@ -205,6 +229,37 @@ TEST(ExplainCommand, ClassifiesByHostAndPath) {
   nlohmann::json none = explain({"--country", "IN", "--host", "www.example.org", "--at", "2015-01-15"});
   EXPECT_EQ(none["status"], 404);
   EXPECT_TRUE(none["service"].is_null());
+}
+
+// The story: /cloud/../shop/cart on 2014-12-15 is shop (gone from
+// Beijing since 2014-10-31), not cloud (still in Beijing).
+TEST(ExplainCommand, ShowsTheRawAndTheCanonicalTargetAndDecidesOnTheCanonicalOne) {
+  nlohmann::json j = explain({"--account", "in-ravi", "--host", "API.example.com.", "--path",
+                              "/cloud/../shop/cart?x=%2F", "--at", "2014-12-15T00:00:00Z"});
+  EXPECT_EQ(j["target"]["raw"]["authority"], "API.example.com.");
+  EXPECT_EQ(j["target"]["raw"]["path"], "/cloud/../shop/cart?x=%2F");
+  EXPECT_EQ(j["target"]["canonical"]["authority"], "api.example.com");
+  EXPECT_EQ(j["target"]["canonical"]["path"], "/shop/cart?x=%2F");
+  EXPECT_EQ(j["service"], "shop");
+  EXPECT_EQ(j["rule"], "india-shop-sg-us");
+  EXPECT_NE(j["datacenter"], "beijing");
+  EXPECT_EQ(j["status"], 200);
+  nlohmann::json cloud = explain({"--account", "in-ravi", "--host", "api.example.com", "--path",
+                                  "/cloud/photos", "--at", "2014-12-15T00:00:00Z"});
+  EXPECT_EQ(cloud["datacenter"], "beijing");
+}
+
+TEST(ExplainCommand, ATargetThatCannotBeReadOneWayIsRefusedWith400) {
+  nlohmann::json j = explain({"--account", "in-ravi", "--host", "api.example.com", "--path",
+                              "/cloud/..%2fshop/cart", "--at", "2014-12-15T00:00:00Z"});
+  EXPECT_EQ(j["status"], 400);
+  EXPECT_EQ(j["reason_code"], "encoded-slash");
+  EXPECT_EQ(j["target"]["fault"], "encoded-slash");
+  EXPECT_TRUE(j["datacenter"].is_null());
+  EXPECT_TRUE(j["service"].is_null());
+  EXPECT_EQ(j["candidates"], nlohmann::json::array());
+  nlohmann::json u = explain({"--country", "IN", "--host", "user@api.example.com", "--at", "2015-01-15"});
+  EXPECT_EQ(u["reason_code"], "authority-userinfo");
 }
 
 TEST(ExplainCommand, FailsClosedWhenNoAllowedDataCentreIsUp) {
