@@ -72,12 +72,14 @@ void BM_DecideWithFailover(benchmark::State& state) {
 }
 BENCHMARK(BM_DecideWithFailover);
 
+// Canonical hosts and paths, as the data path hands them over
+// (request_target_bench.cc measures making them canonical).
 void BM_DecideClassify(benchmark::State& state) {
   const Snapshot& s = example();
   const std::pair<const char*, const char*> requests[] = {
       {"shop.example.com", "/cart"},
-      {"api.example.com:443", "/cloud/photos/1"},
-      {"Photos.Cloud.Example.com", "/"},
+      {"api.example.com", "/cloud/photos/1"},
+      {"photos.cloud.example.com", "/"},
       {"api.example.com", "/messaging/inbox?since=1"},
       {"unknown.example.org", "/"},
   };

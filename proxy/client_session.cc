@@ -277,7 +277,12 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
   if (!stream) return 0;
   std::string_view n = view(name), v = view(value);
   if (stream->headers_done) {  // trailers
-    if (n.empty() || n[0] == ':' || dropped_header(n)) return 0;
+    // What fed the decision came from the headers, once: a trailer must not
+    // hand an origin that merges trailers a second host or account.
+    if (n.empty() || n[0] == ':' || dropped_header(n) || n == "host" ||
+        n == worker_.snapshot_identity_header()) {
+      return 0;
+    }
     if (stream->request_trailers.size() >= 64) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     nghttp2_rcbuf_incref(name);
     nghttp2_rcbuf_incref(value);

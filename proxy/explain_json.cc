@@ -102,7 +102,6 @@ std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, cons
   Decision d = snap.table.decide(who.account, service, q.at, who.location, q.healthy);
 
   nlohmann::ordered_json j;
-  if (q.host) j["target"] = explain_target(q, target);
   j["country"] = country_or_null(who.account);
   j["country_source"] = std::string(source_name(who.source));
   if (q.account) j["account"] = *q.account;
@@ -111,6 +110,7 @@ std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, cons
   if (who.directory_asked) lookups["directory"] = directory_status_name(who.directory);
   if (who.geoip_asked) lookups["geoip"] = geoip_status_name(who.geoip);
   j["lookups"] = lookups;
+  if (q.host) j["target"] = explain_target(q, target);
   j["service"] = service == kNoService ? nlohmann::ordered_json(nullptr)
                                        : nlohmann::ordered_json(snap.policy.services[service].name);
   j["at"] = format_rfc3339(q.at);

@@ -235,7 +235,10 @@ void OriginSession::submit(ClientStream& stream) {
                           std::uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
     return static_cast<OriginSession*>(src->ptr)->read_request_body(id, buf, len, flags);
   };
-  bool has_body = !(stream.request_ended && stream.request_body.empty());
+  // Trailers travel after the (maybe empty) body: a request that ended with
+  // trailers and no body still needs the data provider that submits them.
+  bool has_body = !(stream.request_ended && stream.request_body.empty() &&
+                    stream.request_trailers.empty());
   std::int32_t id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(),
                                            has_body ? &body : nullptr, &stream);
   if (id < 0) {

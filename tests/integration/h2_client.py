@@ -7,7 +7,8 @@ cleartext connection, all at once.
 Usage: h2_client.py PORT REQUESTS.json [--close-after-headers]
 
 REQUESTS.json holds a list of requests, each a list of [name, value] header
-pairs (values as latin-1 text, so any byte can be sent). Prints one JSON
+pairs (values as latin-1 text, so any byte can be sent), or an object
+{"headers": [...], "trailers": [...]} for a request that ends with trailers. Prints one JSON
 list, a result per request in order:
   {"status": 200, "headers": {...}, "body": "...", "reset": null}
 where "reset" names the RST_STREAM error code, or "goaway" when the
@@ -44,10 +45,16 @@ def main():
     conn.initiate_connection()
     sock = socket.create_connection(("127.0.0.1", port), timeout=15)
     results, by_stream = [], {}
+    def encode(pairs):
+        return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in pairs]
+
     for request in requests:
         stream_id = conn.get_next_available_stream_id()
-        headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in request]
-        conn.send_headers(stream_id, headers, end_stream=True)
+        if isinstance(request, dict):
+            conn.send_headers(stream_id, encode(request["headers"]), end_stream=False)
+            conn.send_headers(stream_id, encode(request["trailers"]), end_stream=True)
+        else:
+            conn.send_headers(stream_id, encode(request), end_stream=True)
         result = {"status": None, "headers": {}, "body": "", "reset": None}
         results.append(result)
         by_stream[stream_id] = result

@@ -52,6 +52,7 @@ class Origin(asyncio.Protocol):
         self.conn = h2.connection.H2Connection(config=config)
         self.conn.initiate_connection()
         self.requests = {}
+        self.trailers = {}
         self.flush()
 
     def flush(self):
@@ -71,6 +72,9 @@ class Origin(asyncio.Protocol):
                 self.requests[event.stream_id] = event.headers
                 if event.stream_ended:
                     self.respond(event.stream_id)
+            elif isinstance(event, h2.events.TrailersReceived):
+                self.trailers[event.stream_id] = event.headers
+                self.respond(event.stream_id)
             elif isinstance(event, h2.events.DataReceived):
                 self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             elif isinstance(event, h2.events.StreamEnded):
@@ -91,6 +95,7 @@ class Origin(asyncio.Protocol):
             "authority": pseudo.get(":authority"),
             "served": served_path(path),
             "headers": [[n, v] for n, v in headers if not n.startswith(":")],
+            "trailers": [[text(n), text(v)] for n, v in self.trailers.pop(stream_id, [])],
         }
         print("request " + json.dumps(record), flush=True)
         body = (json.dumps(record) + "\n").encode()

@@ -25,6 +25,18 @@ const std::string kHere = REGIONGATE_SOURCE_DIR "/tests/integration/";
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// One request: its header block, and trailers when it has any.
+struct Request {
+  Request(Headers h, Headers t = {}) : headers(std::move(h)), trailers(std::move(t)) {}
+  Headers headers, trailers;
+};
+
+nlohmann::json pairs(const Headers& headers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [n, v] : headers) out.push_back({n, v});
+  return out;
+}
+
 Headers get(const std::string& path, const std::string& account = "in-ravi",
             const std::string& authority = "api.example.com") {
   Headers h = {{":method", "GET"}, {":scheme", "http"}, {":path", path}};
@@ -49,12 +61,14 @@ class ResidencyHolesTest : public GatewayFixture {
   }
 
   // Every request on its own stream of one connection; one result each.
-  nlohmann::json send(const std::vector<Headers>& requests, bool close_after_headers = false) {
+  nlohmann::json send(const std::vector<Request>& requests, bool close_after_headers = false) {
     nlohmann::json list = nlohmann::json::array();
-    for (const Headers& h : requests) {
-      nlohmann::json pairs = nlohmann::json::array();
-      for (const auto& [n, v] : h) pairs.push_back({n, v});
-      list.push_back(pairs);
+    for (const Request& r : requests) {
+      if (r.trailers.empty()) {
+        list.push_back(pairs(r.headers));
+      } else {
+        list.push_back({{"headers", pairs(r.headers)}, {"trailers", pairs(r.trailers)}});
+      }
     }
     std::string file = (dir_ / "requests.json").string();
     // Bytes >= 0x80 travel as latin-1 code points (h2_client.py encodes them back).
@@ -130,7 +144,7 @@ TEST_F(ResidencyHolesTest, TheStorysPathTrickNeverReachesBeijing) {
       "/cloud/.%2e/shop/cart",     "/cloud/photos/../../shop/cart", "/cloud/./../%73hop/cart",
       "//cloud/..//shop//cart",    "/cloud/%2e%2e/%73%68%6F%70/cart",
   };
-  std::vector<Headers> requests;
+  std::vector<Request> requests;
   for (const std::string& path : tricks) requests.push_back(get(path));
   requests.push_back(get("/cloud/photos"));  // the control: cloud still goes to Beijing
   nlohmann::json results = send(requests);
@@ -193,7 +207,7 @@ TEST_F(ResidencyHolesTest, EverySpellingOfADeniedPathIsRefused) {
       {"/secret/file%00", 400, "encoded-control"},
       {"/x/%zz/secret", 400, "malformed-escape"},
   };
-  std::vector<Headers> requests;
+  std::vector<Request> requests;
   for (const Vector& v : vectors) requests.push_back(get(v.path));
   // Allowed, and made canonical on the way; the query travels byte for byte.
   requests.push_back(get("/shop/cart/./../cart?next=/../secret%2F&X=%7e"));
@@ -258,10 +272,13 @@ TEST_F(ResidencyHolesTest, IdentityAndHostAreTakenFromExactlyOnePlace) {
   same_host.push_back({"te", "trailers"});
   Headers host_only = get("/cart", "cn-li", "");
   host_only.push_back({"host", "Shop.Example.com"});
+  // A second account (and host) in the trailers never reaches the origin.
+  Request trailing(get("/shop/trailers"),
+                   {{"x-account-id", "cn-li"}, {"host", "cn.example.com"}, {"x-checksum", "1"}});
 
   nlohmann::json r = send({twice, list, two_hosts, other_host, userinfo, two_forwarded, same_host,
-                           host_only});
-  ASSERT_EQ(r.size(), 8u);
+                           host_only, trailing});
+  ASSERT_EQ(r.size(), 9u);
   // nghttp2 itself resets a stream with two host headers (a malformed
   // request, RFC 9113 §8.1.1); the gateway refuses the rest with 400.
   EXPECT_EQ(r[2]["reset"], "PROTOCOL_ERROR") << r[2].dump();
@@ -277,10 +294,14 @@ TEST_F(ResidencyHolesTest, IdentityAndHostAreTakenFromExactlyOnePlace) {
   EXPECT_EQ(r[7]["status"], 200) << r[7].dump();
   EXPECT_EQ(r[7]["headers"]["x-regiongate-dc"], "beijing");  // cn-li's shop, by the host header
 
-  ASSERT_TRUE(wait_received(2));
-  EXPECT_EQ(received_anywhere(), 2u);
+  EXPECT_EQ(r[8]["status"], 200) << r[8].dump();
+
+  ASSERT_TRUE(wait_received(3));
+  EXPECT_EQ(received_anywhere(), 3u);
   std::vector<nlohmann::json> singapore = received("singapore");
-  ASSERT_EQ(singapore.size(), 1u);
+  ASSERT_EQ(singapore.size(), 2u);
+  if (singapore[0]["path"] != "/shop/cart") std::swap(singapore[0], singapore[1]);
+  EXPECT_EQ(singapore[1]["trailers"], nlohmann::json::parse(R"([["x-checksum","1"]])"));
   EXPECT_EQ(singapore[0]["authority"], "api.example.com");
   int accounts = 0, hosts = 0;
   bool te = false;
