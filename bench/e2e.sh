@@ -6,11 +6,13 @@
 # nghttpx.
 #
 #   bash bench/e2e.sh [--quick] [--rounds N] [--requests N] [--targets a,b,c]
-#                     [--modes cleartext,tls] [--regiongate PATH]
+#                     [--modes cleartext,tls] [--regiongate PATH] [--baseline PATH]
 #                     [--clients N] [--streams N] [--runs-out FILE]
 #                     [--cpus auto|LOAD,PROXY]
 #   --quick: 3 rounds of 50k requests (about 15 s); default 5 rounds of 200k.
 #   --runs-out FILE: also keep every measured run (one JSON line each).
+#   --baseline PATH: another regiongate build (the previous commit, say) as
+#     one more target, "baseline", interleaved with the others.
 #   --cpus LOAD,PROXY: CPU for h2load+origin and CPU for the proxy ("-": not
 #     pinned); auto = 0,1 when there are 2 CPUs and taskset, else -,-.
 #
@@ -51,12 +53,13 @@ REQUESTS=""
 TARGETS="direct,nghttpx,regiongate"
 MODES="cleartext,tls"
 REGIONGATE=${REGIONGATE:-$REPO/build/proxy/regiongate}
+BASELINE=""
 CLIENTS=8
 STREAMS=10
 RUNS_OUT=""
 CPUS=auto
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
@@ -65,6 +68,7 @@ while (($#)); do
     --targets) TARGETS=$2; shift ;;
     --modes) MODES=$2; shift ;;
     --regiongate) REGIONGATE=$2; shift ;;
+    --baseline) BASELINE=$2; shift ;;
     --clients) CLIENTS=$2; shift ;;
     --cpus) CPUS=$2; shift ;;
     --streams) STREAMS=$2; shift ;;
@@ -217,17 +221,21 @@ if has "$TARGETS" nghttpx; then
   URL[nghttpx/tls]=https://127.0.0.1:$NGX_TLS_PORT$URL_PATH
 fi
 
-if has "$TARGETS" regiongate; then
-  if rg_supported "$REGIONGATE"; then
-    rg_start "$REGIONGATE" "$ORIGIN_PORT" "$TMP/cert.pem" "$TMP/key.pem"
-    ACTIVE+=(regiongate)
-    PROXY_PID[regiongate]=$RG_PID
-    URL[regiongate/cleartext]=http://127.0.0.1:$RG_PORT$URL_PATH
-    [[ -n $RG_TLS_PORT ]] && URL[regiongate/tls]=https://127.0.0.1:$RG_TLS_PORT$URL_PATH
+# rg_target NAME BIN: a regiongate build as a target.
+rg_target() {
+  local name=$1 bin=$2
+  if rg_supported "$bin"; then
+    rg_start "$name" "$bin" "$ORIGIN_PORT" "$TMP/cert.pem" "$TMP/key.pem"
+    ACTIVE+=("$name")
+    PROXY_PID[$name]=$RG_PID
+    URL[$name/cleartext]=http://127.0.0.1:$RG_PORT$URL_PATH
+    [[ -n $RG_TLS_PORT ]] && URL[$name/tls]=https://127.0.0.1:$RG_TLS_PORT$URL_PATH
   else
-    note "regiongate skipped: $REGIONGATE has no 'serve' subcommand yet (or is not built)"
+    note "$name skipped: $bin has no 'serve' subcommand yet (or is not built)"
   fi
-fi
+}
+has "$TARGETS" regiongate && rg_target regiongate "$REGIONGATE"
+[[ -n $BASELINE ]] && rg_target baseline "$BASELINE"
 ((${#ACTIVE[@]})) || die "no target to measure"
 
 # --- runs -------------------------------------------------------------------------

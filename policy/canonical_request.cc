@@ -202,23 +202,55 @@ RequestFault check_query(std::string_view query) {
   return RequestFault::kNone;
 }
 
-// A reg-name of RFC 1123 labels (letters, digits, '-', '_'), any case, maybe
-// with one trailing dot; or an IPv4 literal, which has the same shape.
-bool valid_name(std::string_view host) {
-  if (host.empty() || host.size() > 254) return false;
-  if (host.back() == '.') host.remove_suffix(1);
-  std::size_t label = 0;
-  for (char c : host) {
+// Scans a reg-name of RFC 1123 labels (letters, digits, '-', '_'), any case,
+// maybe with one trailing dot (an IPv4 literal has the same shape), up to
+// the ':' of a port or the end. One pass: the data path calls it per request.
+// Returns the host's length, or npos when it is not such a name; *upper
+// tells whether it holds upper-case letters.
+std::size_t scan_name(std::string_view raw, bool* upper) {
+  std::size_t i = 0, label = 0;
+  bool any_upper = false;
+  for (; i < raw.size() && raw[i] != ':'; ++i) {
+    const char c = raw[i];
     if (c == '.') {
-      if (label == 0) return false;
+      if (label == 0) return std::string_view::npos;  // ".a", "a..b"
       label = 0;
-    } else if (is(c, kHostRaw) && ++label <= 63) {
-      continue;
+    } else if (!is(c, kHostRaw) || ++label > 63) {
+      return std::string_view::npos;
     } else {
-      return false;
+      any_upper |= c >= 'A' && c <= 'Z';
     }
   }
-  return label > 0;
+  if (i == 0 || i > 254) return std::string_view::npos;
+  *upper = any_upper;
+  return i;
+}
+
+// ":digits" (or ""), the port's value in *value (0 for none); false when malformed.
+bool parse_port(std::string_view port, unsigned* value) {
+  *value = 0;
+  if (port.empty()) return true;
+  if (port[0] != ':' || port.size() > 6) return false;
+  for (char c : port.substr(1)) {
+    if (c < '0' || c > '9') return false;
+    *value = *value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return *value <= 65535 && !(port.size() > 1 && *value == 0);
+}
+
+// "[v6]" as RFC 5952 spells it, into `out` (INET6_ADDRSTRLEN + 2 bytes);
+// false when it is not an IPv6 address (zone ids, IPvFuture included).
+bool canonical_ipv6(std::string_view bracketed, char* out) {
+  const std::size_t inner = bracketed.size() - 2;
+  if (inner == 0 || inner >= INET6_ADDRSTRLEN) return false;
+  char literal[INET6_ADDRSTRLEN] = {};
+  std::memcpy(literal, bracketed.data() + 1, inner);
+  in6_addr addr;
+  if (inet_pton(AF_INET6, literal, &addr) != 1) return false;
+  out[0] = '[';
+  inet_ntop(AF_INET6, &addr, out + 1, INET6_ADDRSTRLEN);
+  std::strcat(out, "]");
+  return true;
 }
 
 }  // namespace
@@ -348,54 +380,37 @@ RequestFault normalize_authority(std::string_view raw, std::string_view scheme,
   *out = {};
   if (raw.empty()) return RequestFault::kNone;
   if (raw.find('@') != std::string_view::npos) return RequestFault::kAuthorityUserinfo;
-  std::string_view host, port, raw_host;
-  char ip6[INET6_ADDRSTRLEN + 2] = {};
+  std::string_view host;  // canonical spelling, but for case and the trailing dot
+  std::size_t host_end;   // where the host ends in `raw`
+  bool upper = false;
+  char ip6[INET6_ADDRSTRLEN + 2];
   if (raw[0] == '[') {
-    const std::size_t close = raw.find(']');
-    if (close == std::string_view::npos || close - 1 >= INET6_ADDRSTRLEN) {
-      return RequestFault::kInvalidAuthority;
-    }
-    char literal[INET6_ADDRSTRLEN] = {};
-    std::memcpy(literal, raw.data() + 1, close - 1);
-    in6_addr addr;
-    if (inet_pton(AF_INET6, literal, &addr) != 1) return RequestFault::kInvalidAuthority;
-    // RFC 5952's text form, bracketed: one spelling per address.
-    ip6[0] = '[';
-    inet_ntop(AF_INET6, &addr, ip6 + 1, INET6_ADDRSTRLEN);
-    std::strcat(ip6, "]");
+    host_end = raw.find(']');
+    if (host_end == std::string_view::npos) return RequestFault::kInvalidAuthority;
+    ++host_end;
+    if (!canonical_ipv6(raw.substr(0, host_end), ip6)) return RequestFault::kInvalidAuthority;
     host = ip6;
-    raw_host = raw.substr(0, close + 1);
-    port = raw.substr(close + 1);
   } else {
-    const std::size_t colon = raw.find(':');
-    host = raw_host = raw.substr(0, colon);
-    port = colon == std::string_view::npos ? std::string_view() : raw.substr(colon);
-    if (!valid_name(host)) return RequestFault::kInvalidAuthority;
+    host_end = scan_name(raw, &upper);
+    if (host_end == std::string_view::npos) return RequestFault::kInvalidAuthority;
+    host = raw.substr(0, host_end);
   }
-  unsigned value = 0;
-  if (!port.empty()) {
-    if (port[0] != ':' || port.size() > 6) return RequestFault::kInvalidAuthority;
-    for (char c : port.substr(1)) {
-      if (c < '0' || c > '9') return RequestFault::kInvalidAuthority;
-      value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value > 65535 || (port.size() > 1 && value == 0)) return RequestFault::kInvalidAuthority;
-  }
+  const std::string_view port = raw.substr(host_end);
+  unsigned value;
+  if (!parse_port(port, &value)) return RequestFault::kInvalidAuthority;
   const bool default_port = (scheme == "http" && value == 80) || (scheme == "https" && value == 443);
   const bool keep_port = value != 0 && !default_port;
+  const bool trailing_dot = host.back() == '.';
+  if (trailing_dot) host.remove_suffix(1);
 
-  std::string_view bare = host;
-  if (bare.back() == '.') bare.remove_suffix(1);
-  bool canonical = bare.size() == host.size() && host == raw_host &&
-                   (keep_port ? port[1] != '0' : port.empty());
-  for (char c : bare) canonical = canonical && !(c >= 'A' && c <= 'Z');
-  if (canonical) {
+  if (!upper && !trailing_dot && host == raw.substr(0, host_end) &&
+      (keep_port ? port[1] != '0' : port.empty())) {
     out->authority = raw;
-    out->host = raw.substr(0, host.size());
+    out->host = raw.substr(0, host_end);
     return RequestFault::kNone;
   }
   storage.clear();
-  for (char c : bare) storage += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  for (char c : host) storage += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
   const std::size_t host_length = storage.size();
   if (keep_port) storage += ':' + std::to_string(value);
   out->authority = storage;

@@ -78,11 +78,13 @@ YAML
   } >"$dir/regiongate.yaml"
 }
 
-# rg_start BIN ORIGIN_PORT CERT KEY: starts `regiongate serve` on CPU_PROXY.
-# Sets RG_PID, RG_PORT and RG_TLS_PORT ("" when this build has no TLS
-# listener yet: that mode is then skipped with a message, not failed).
+# rg_start NAME BIN ORIGIN_PORT CERT KEY: starts `regiongate serve` on
+# CPU_PROXY, its files in $TMP/NAME (NAME: regiongate, or baseline for the
+# build it is compared with). Sets RG_PID, RG_PORT and RG_TLS_PORT (""
+# when this build has no TLS listener yet: that mode is then skipped with a
+# message, not failed).
 rg_start() {
-  local bin=$1 origin_port=$2 cert=$3 key=$4 dir="$TMP/regiongate" attempt
+  local name=$1 bin=$2 origin_port=$3 cert=$4 key=$5 dir="$TMP/$1" attempt
   RG_PORT=$(freeport)
   RG_TLS_PORT=$(freeport)
   for attempt in tls cleartext; do
@@ -95,10 +97,10 @@ rg_start() {
     fi
     stop_pid "$RG_PID"
     if [[ $attempt == tls ]] && grep -qi 'tls' "$dir/serve.log"; then
-      note "regiongate: TLS listener not available in this build ($(grep -i -m1 tls "$dir/serve.log")); tls mode skipped for regiongate"
+      note "$name: TLS listener not available in this build ($(grep -i -m1 tls "$dir/serve.log")); tls mode skipped for $name"
       continue
     fi
-    sed 's/^/  regiongate: /' "$dir/serve.log" >&2
-    die "regiongate serve did not start (log above)"
+    sed "s/^/  $name: /" "$dir/serve.log" >&2
+    die "$name: regiongate serve did not start (log above)"
   done
 }
