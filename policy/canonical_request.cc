@@ -104,8 +104,7 @@ bool already_canonical(std::string_view path) {
 
 // Step 1 (§6.2.2.1-2): validates every byte and escape, decodes unreserved
 // escapes and upper-cases the others, into `out`.
-RequestFault decode_escapes(std::string_view path, const TargetOptions& options,
-                            std::string& out) {
+RequestFault decode_escapes(std::string_view path, const TargetOptions& options, std::string& out) {
   out.clear();
   out.reserve(path.size());
   Utf8Check utf8;  // consulted only when UTF-8 is required
@@ -257,31 +256,50 @@ bool canonical_ipv6(std::string_view bracketed, char* out) {
 
 std::string_view fault_code(RequestFault fault) {
   switch (fault) {
-    case RequestFault::kNone: return "none";
-    case RequestFault::kPathMissing: return "path-missing";
-    case RequestFault::kPathNotOriginForm: return "path-not-origin-form";
-    case RequestFault::kMalformedEscape: return "malformed-escape";
-    case RequestFault::kEncodedSlash: return "encoded-slash";
-    case RequestFault::kEncodedControl: return "encoded-control";
-    case RequestFault::kDoubleEncoded: return "double-encoded";
-    case RequestFault::kNotUtf8: return "escape-not-utf8";
-    case RequestFault::kBackslash: return "backslash";
-    case RequestFault::kInvalidPathCharacter: return "invalid-path-character";
-    case RequestFault::kDoubledSlash: return "doubled-slash";
-    case RequestFault::kDotSegmentParameters: return "dot-segment-parameters";
-    case RequestFault::kInvalidQueryCharacter: return "invalid-query-character";
-    case RequestFault::kAuthorityUserinfo: return "authority-userinfo";
-    case RequestFault::kInvalidAuthority: return "invalid-authority";
-    case RequestFault::kHostMismatch: return "host-mismatch";
-    case RequestFault::kDuplicateHeader: return "duplicate-header";
-    case RequestFault::kListValue: return "list-value";
+    case RequestFault::kNone:
+      return "none";
+    case RequestFault::kPathMissing:
+      return "path-missing";
+    case RequestFault::kPathNotOriginForm:
+      return "path-not-origin-form";
+    case RequestFault::kMalformedEscape:
+      return "malformed-escape";
+    case RequestFault::kEncodedSlash:
+      return "encoded-slash";
+    case RequestFault::kEncodedControl:
+      return "encoded-control";
+    case RequestFault::kDoubleEncoded:
+      return "double-encoded";
+    case RequestFault::kNotUtf8:
+      return "escape-not-utf8";
+    case RequestFault::kBackslash:
+      return "backslash";
+    case RequestFault::kInvalidPathCharacter:
+      return "invalid-path-character";
+    case RequestFault::kDoubledSlash:
+      return "doubled-slash";
+    case RequestFault::kDotSegmentParameters:
+      return "dot-segment-parameters";
+    case RequestFault::kInvalidQueryCharacter:
+      return "invalid-query-character";
+    case RequestFault::kAuthorityUserinfo:
+      return "authority-userinfo";
+    case RequestFault::kInvalidAuthority:
+      return "invalid-authority";
+    case RequestFault::kHostMismatch:
+      return "host-mismatch";
+    case RequestFault::kDuplicateHeader:
+      return "duplicate-header";
+    case RequestFault::kListValue:
+      return "list-value";
   }
   return "invalid-request";
 }
 
 std::string_view fault_reason(RequestFault fault) {
   switch (fault) {
-    case RequestFault::kNone: return "";
+    case RequestFault::kNone:
+      return "";
     case RequestFault::kPathMissing:
       return "the request has no :path (CONNECT is not served)";
     case RequestFault::kPathNotOriginForm:
@@ -289,7 +307,8 @@ std::string_view fault_reason(RequestFault fault) {
     case RequestFault::kMalformedEscape:
       return "the path has a '%' not followed by two hex digits";
     case RequestFault::kEncodedSlash:
-      return "the path has an encoded slash or backslash (%2F, %5C), which servers read differently";
+      return "the path has an encoded slash or backslash (%2F, %5C), which servers read "
+             "differently";
     case RequestFault::kEncodedControl:
       return "the path has an encoded control character";
     case RequestFault::kDoubleEncoded:
@@ -320,8 +339,7 @@ std::string_view fault_reason(RequestFault fault) {
   return "the request is malformed";
 }
 
-TargetOptions read_target_options(const YAML::Node& node, std::string_view path,
-                                  YamlContext& ctx) {
+TargetOptions read_target_options(const YAML::Node& node, std::string_view path, YamlContext& ctx) {
   TargetOptions options;
   if (!check_map(node, kRequestKeys, path, ctx)) return options;
   if (node["doubled_slashes"]) {
@@ -398,7 +416,8 @@ RequestFault normalize_authority(std::string_view raw, std::string_view scheme,
   const std::string_view port = raw.substr(host_end);
   unsigned value;
   if (!parse_port(port, &value)) return RequestFault::kInvalidAuthority;
-  const bool default_port = (scheme == "http" && value == 80) || (scheme == "https" && value == 443);
+  const bool default_port =
+      (scheme == "http" && value == 80) || (scheme == "https" && value == 443);
   const bool keep_port = value != 0 && !default_port;
   const bool trailing_dot = host.back() == '.';
   if (trailing_dot) host.remove_suffix(1);

@@ -33,25 +33,25 @@ namespace regiongate {
 enum class RequestFault : std::uint8_t {
   kNone,
   // :path
-  kPathMissing,           // no :path, or an empty one
-  kPathNotOriginForm,     // does not start with '/' (nor is '*' for OPTIONS)
-  kMalformedEscape,       // '%' not followed by two hex digits
-  kEncodedSlash,          // %2F or %5C
-  kEncodedControl,        // %00-%1F or %7F
-  kDoubleEncoded,         // an escape of '%' that still forms an escape ("%252e")
-  kNotUtf8,               // escaped bytes >= 0x80 that are not UTF-8 (e.g. "%C0%AE")
-  kBackslash,             // a raw '\' (read as '/' by some servers)
-  kInvalidPathCharacter,  // a byte RFC 3986 does not allow in a path
-  kDoubledSlash,          // "//" while doubled slashes are refused
-  kDotSegmentParameters,  // ".;x" or "..;x" (read as a dot segment by some servers)
-  kInvalidQueryCharacter, // a control character, space or '#' in the query
+  kPathMissing,            // no :path, or an empty one
+  kPathNotOriginForm,      // does not start with '/' (nor is '*' for OPTIONS)
+  kMalformedEscape,        // '%' not followed by two hex digits
+  kEncodedSlash,           // %2F or %5C
+  kEncodedControl,         // %00-%1F or %7F
+  kDoubleEncoded,          // an escape of '%' that still forms an escape ("%252e")
+  kNotUtf8,                // escaped bytes >= 0x80 that are not UTF-8 (e.g. "%C0%AE")
+  kBackslash,              // a raw '\' (read as '/' by some servers)
+  kInvalidPathCharacter,   // a byte RFC 3986 does not allow in a path
+  kDoubledSlash,           // "//" while doubled slashes are refused
+  kDotSegmentParameters,   // ".;x" or "..;x" (read as a dot segment by some servers)
+  kInvalidQueryCharacter,  // a control character, space or '#' in the query
   // :authority and host
-  kAuthorityUserinfo,     // "user@host"
-  kInvalidAuthority,      // not host[:port]
-  kHostMismatch,          // the host header names another host than :authority
+  kAuthorityUserinfo,  // "user@host"
+  kInvalidAuthority,   // not host[:port]
+  kHostMismatch,       // the host header names another host than :authority
   // headers that feed the decision
-  kDuplicateHeader,       // the account header (or host, x-forwarded-for) more than once
-  kListValue,             // an account header carrying a list ("a, b")
+  kDuplicateHeader,  // the account header (or host, x-forwarded-for) more than once
+  kListValue,        // an account header carrying a list ("a, b")
 };
 
 // Short machine-readable code ("encoded-slash"), for the x-regiongate-reason
@@ -69,8 +69,7 @@ struct TargetOptions {
   // are kept as escapes, overlong forms included.
   bool require_utf8 = true;
 };
-TargetOptions read_target_options(const YAML::Node& node, std::string_view path,
-                                  YamlContext& ctx);
+TargetOptions read_target_options(const YAML::Node& node, std::string_view path, YamlContext& ctx);
 
 // Canonical :path (path and query). On success *out views `raw` when it is
 // already canonical, else `storage`.

@@ -60,7 +60,8 @@ void check_canonical_path(std::string_view full) {
   for (std::size_t i = 0; i < path.size(); ++i) {
     if (path[i] == '\\') __builtin_trap();
     if (path[i] != '%') continue;
-    if (i + 2 >= path.size() || !hex_upper(path[i + 1]) || !hex_upper(path[i + 2])) __builtin_trap();
+    if (i + 2 >= path.size() || !hex_upper(path[i + 1]) || !hex_upper(path[i + 2]))
+      __builtin_trap();
     char decoded = static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
     if (unreserved(decoded) || decoded == '/' || decoded == '\\') __builtin_trap();
     if (decoded == '%' && i + 4 < path.size() && hex_upper(path[i + 3]) && hex_upper(path[i + 4])) {
@@ -91,14 +92,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool options_method = data[0] & 4;
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::size_t newline = input.find('\n');
-  std::string_view raw_authority = newline == std::string_view::npos ? "" : input.substr(0, newline);
+  std::string_view raw_authority =
+      newline == std::string_view::npos ? "" : input.substr(0, newline);
   std::string_view raw_path = newline == std::string_view::npos ? input : input.substr(newline + 1);
 
   std::string storage, again_storage;
   std::string_view path, again;
   if (normalize_path(raw_path, options_method, options, storage, &path) == RequestFault::kNone) {
     check_canonical_path(path);
-    if (normalize_path(path, options_method, options, again_storage, &again) != RequestFault::kNone ||
+    if (normalize_path(path, options_method, options, again_storage, &again) !=
+            RequestFault::kNone ||
         again != path) {
       __builtin_trap();
     }

@@ -301,7 +301,9 @@ TEST(DemoCommand, RunsTheTourThroughTheGateway) {
   std::regex ravi(R"(Ravi \(India\), roaming in the US +/cloud/photos +-> mumbai)");
   std::regex li(R"(Li \(China\) +/messaging/inbox +-> beijing)");
   std::regex nobody(R"(no account, unknown place +/shop/cart +refused 451 unknown-account-country)");
-  for (const std::regex& re : {asha, ravi, li, nobody}) {
+  std::regex trick(R"(Asha \(India\), a path trick +/cloud/\.\./shop/cart +-> mumbai)");
+  std::regex slash(R"(Asha \(India\), an encoded slash +/cloud%2f\.\.%2fshop/cart +refused 400 encoded-slash)");
+  for (const std::regex& re : {asha, ravi, li, nobody, trick, slash}) {
     EXPECT_TRUE(std::regex_search(r.out, re)) << r.out;
   }
 }

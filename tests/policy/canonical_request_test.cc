@@ -48,16 +48,31 @@ void expect_all(const std::vector<PathCase>& cases, const TargetOptions& options
 // the reference; removing its dot segments must give the RFC's path.
 TEST(NormalizePath, Rfc3986Section54Examples) {
   const std::vector<std::pair<std::string, std::string>> examples = {
-      {"g", "/b/c/g"},          {"./g", "/b/c/g"},        {"g/", "/b/c/g/"},
-      {";x", "/b/c/;x"},        {"g;x", "/b/c/g;x"},      {".", "/b/c/"},
-      {"./", "/b/c/"},          {"..", "/b/"},            {"../", "/b/"},
-      {"../g", "/b/g"},         {"../..", "/"},           {"../../", "/"},
+      {"g", "/b/c/g"},
+      {"./g", "/b/c/g"},
+      {"g/", "/b/c/g/"},
+      {";x", "/b/c/;x"},
+      {"g;x", "/b/c/g;x"},
+      {".", "/b/c/"},
+      {"./", "/b/c/"},
+      {"..", "/b/"},
+      {"../", "/b/"},
+      {"../g", "/b/g"},
+      {"../..", "/"},
+      {"../../", "/"},
       {"../../g", "/g"},
       // §5.4.2, abnormal examples
-      {"../../../g", "/g"},     {"../../../../g", "/g"},  {"g.", "/b/c/g."},
-      {".g", "/b/c/.g"},        {"g..", "/b/c/g.."},      {"..g", "/b/c/..g"},
-      {"./../g", "/b/g"},       {"./g/.", "/b/c/g/"},     {"g/./h", "/b/c/g/h"},
-      {"g/../h", "/b/c/h"},     {"g;x=1/./y", "/b/c/g;x=1/y"},
+      {"../../../g", "/g"},
+      {"../../../../g", "/g"},
+      {"g.", "/b/c/g."},
+      {".g", "/b/c/.g"},
+      {"g..", "/b/c/g.."},
+      {"..g", "/b/c/..g"},
+      {"./../g", "/b/g"},
+      {"./g/.", "/b/c/g/"},
+      {"g/./h", "/b/c/g/h"},
+      {"g/../h", "/b/c/h"},
+      {"g;x=1/./y", "/b/c/g;x=1/y"},
       {"g;x=1/../y", "/b/c/y"},
   };
   for (const auto& [ref, want] : examples) {
@@ -71,12 +86,12 @@ TEST(NormalizePath, DecodesUnreservedAndUpperCasesTheRestOfTheEscapes) {
   expect_all({
       {"/%73ecret/file", "/secret/file"},
       {"/%7e%7E%41%5f%2D%2e/x", "/~~A_-./x"},
-      {"/a%3bb", "/a%3Bb"},   // reserved: kept escaped, upper-cased
+      {"/a%3bb", "/a%3Bb"},  // reserved: kept escaped, upper-cased
       {"/a%3Bb", "/a%3Bb"},
       {"/a%40b%3a", "/a%40b%3A"},
       {"/%e2%82%ac", "/%E2%82%AC"},  // the euro sign in UTF-8
       {"/caf%C3%a9", "/caf%C3%A9"},
-      {"/100%25", "/100%25"},          // a literal '%': nothing left to decode
+      {"/100%25", "/100%25"},  // a literal '%': nothing left to decode
       {"/100%25-off", "/100%25-off"},
       {"/%25zz", "/%25zz"},
       {"/a%20b", "/a%20b"},
@@ -114,14 +129,15 @@ TEST(NormalizePath, MergesOrRefusesDoubledSlashesAsConfigured) {
   });
   TargetOptions refuse;
   refuse.doubled_slashes = DoubledSlashes::kRefuse;
-  expect_all({
-      {"//secret/file", "!doubled-slash"},
-      {"/secret//file", "!doubled-slash"},
-      {"/secret/file//", "!doubled-slash"},
-      {"/secret/file/", "/secret/file/"},
-      {"/a/./b", "/a/b"},
-  },
-             refuse);
+  expect_all(
+      {
+          {"//secret/file", "!doubled-slash"},
+          {"/secret//file", "!doubled-slash"},
+          {"/secret/file//", "!doubled-slash"},
+          {"/secret/file/", "/secret/file/"},
+          {"/a/./b", "/a/b"},
+      },
+      refuse);
 }
 
 TEST(NormalizePath, RefusesEncodedSlashesAndBackslashes) {
@@ -151,10 +167,10 @@ TEST(NormalizePath, RefusesOverlongAndOtherNonUtf8Escapes) {
       {"/x/%c0%ae%c0%ae/secret", "!escape-not-utf8"},  // overlong '.'
       {"/x/%e0%80%ae/secret", "!escape-not-utf8"},
       {"/x/%f0%80%80%ae/secret", "!escape-not-utf8"},
-      {"/x/%c0%af/secret", "!escape-not-utf8"},        // overlong '/'
-      {"/%ed%a0%80", "!escape-not-utf8"},              // a surrogate
-      {"/%f4%90%80%80", "!escape-not-utf8"},           // past U+10FFFF
-      {"/%c3", "!escape-not-utf8"},                    // truncated
+      {"/x/%c0%af/secret", "!escape-not-utf8"},  // overlong '/'
+      {"/%ed%a0%80", "!escape-not-utf8"},        // a surrogate
+      {"/%f4%90%80%80", "!escape-not-utf8"},     // past U+10FFFF
+      {"/%c3", "!escape-not-utf8"},              // truncated
       {"/%c3/", "!escape-not-utf8"},
       {"/%c3%41", "!escape-not-utf8"},
       {"/%80", "!escape-not-utf8"},
@@ -278,9 +294,9 @@ TEST(NormalizeAuthority, RefusesUserinfoAndMalformedHosts) {
   for (const char* bad : {"user@api.example.com", "user:pw@api.example.com", "@api.example.com"}) {
     EXPECT_EQ(authority(bad), "!authority-userinfo") << bad;
   }
-  for (const char* bad : {"a..b", ".a", "a.b..", "a b", "a%2eb", "a/b", "a\\b", ":443", "a:443:1",
-                          "a:0", "a:65536", "a:123456", "a:x", "[::1", "[xyz]", "[]",
-                          "[fe80::1%25eth0]", "[::1]x", "a*.example.com"}) {
+  for (const char* bad :
+       {"a..b", ".a", "a.b..", "a b", "a%2eb", "a/b", "a\\b", ":443", "a:443:1", "a:0", "a:65536",
+        "a:123456", "a:x", "[::1", "[xyz]", "[]", "[fe80::1%25eth0]", "[::1]x", "a*.example.com"}) {
     EXPECT_EQ(authority(bad), "!invalid-authority") << bad;
   }
   EXPECT_EQ(authority(std::string(64, 'a') + ".example"), "!invalid-authority");
