@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "tests/integration/gateway_fixture.h"
-#include "tests/proxy/dns_test_server.h"
+#include "tests/proxy/dns/dns_test_server.h"
 
 namespace regiongate::testing {
 namespace {

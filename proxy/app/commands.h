@@ -1,0 +1,38 @@
+#pragma once
+// The subcommands of the regiongate binary. main.cc only parses arguments
+// (CLI11) and calls these; each returns the process exit code. (`demo` is
+// its own library: proxy/demo/demo.h.)
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace regiongate {
+
+struct CheckOptions {
+  std::string config;
+  bool coverage = true;
+  bool proof = true;
+};
+// 0 when everything is valid (warnings allowed), 1 otherwise.
+int run_check(const CheckOptions& options);
+
+struct ExplainOptions {
+  std::string config;
+  std::optional<std::string> account, ip, country;
+  std::optional<std::string> service, host, path;
+  std::optional<std::string> at;        // RFC 3339; default now
+  std::vector<std::string> down;        // data centres to treat as down
+};
+// Prints one JSON object; 0 when a decision was explained, 1 on bad config,
+// 2 on bad arguments.
+int run_explain(const ExplainOptions& options);
+
+struct ServeOptions {
+  std::string config;
+  std::optional<std::string> now;  // a pinned clock, RFC 3339
+};
+// Serves until SIGTERM/SIGINT; 1 on a configuration or listen error.
+int run_serve(const ServeOptions& options);
+
+}  // namespace regiongate

@@ -1,0 +1,64 @@
+// `regiongate explain`: one decision as one JSON object on stdout.
+
+#include <chrono>
+#include <iostream>
+
+#include "proxy/app/commands.h"
+#include "proxy/observe/explain_json.h"
+
+namespace regiongate {
+
+int run_explain(const ExplainOptions& o) {
+  ExplainQuery q;
+  q.account = o.account;
+  q.ip = o.ip;
+  q.country = o.country;
+  q.service = o.service;
+  q.host = o.host;
+  if (o.path) q.path = *o.path;
+  if (!o.service && !o.host) {
+    std::cerr << "explain: give --service NAME or --host H [--path P]\n";
+    return 2;
+  }
+  if (!o.account && !o.ip && !o.country) {
+    std::cerr << "explain: give --account ID, --ip ADDR or --country CC\n";
+    return 2;
+  }
+  if (o.at) {
+    auto t = parse_rfc3339(*o.at);
+    if (!t) {
+      std::cerr << "explain: --at: not an RFC 3339 date-time: '" << *o.at << "'\n";
+      return 2;
+    }
+    q.at = *t;
+  } else {
+    q.at = std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  }
+
+  Diagnostics diags;
+  auto snap = load_snapshot(o.config, diags);
+  if (!snap) {
+    std::cerr << diags.format_all();
+    return 1;
+  }
+  for (const std::string& id : o.down) {
+    auto dc = snap->datacenters.find(id);
+    if (!dc) {
+      std::cerr << "explain: --down: unknown data centre '" << id << "'\n";
+      return 2;
+    }
+    q.healthy &= ~dc_bit(*dc);
+  }
+  std::string error;
+  auto json = explain_request(*snap, q, &error);
+  if (!json) {
+    std::cerr << "explain: " << error << '\n';
+    return 2;
+  }
+  std::cout << json->dump() << '\n';
+  return 0;
+}
+
+}  // namespace regiongate

@@ -1,0 +1,54 @@
+// regiongate: the residency-aware HTTP/2 edge gateway. This file only wires
+// the command line to the subcommands (proxy/commands.h).
+
+#include <CLI/CLI.hpp>
+
+#include "proxy/app/commands.h"
+#include "proxy/demo/demo.h"
+
+int main(int argc, char** argv) {
+  using namespace regiongate;
+  CLI::App app{"regiongate: routes each request to a data centre its account's data may live in"};
+  app.require_subcommand(1);
+
+  CheckOptions check;
+  auto* check_cmd = app.add_subcommand("check", "validate the configuration, prove the policy, "
+                                                "print the coverage table");
+  check_cmd->add_option("--config", check.config, "configuration file")->required();
+  check_cmd->add_flag("!--no-coverage", check.coverage, "do not print the coverage table");
+  check_cmd->add_flag("!--no-proof", check.proof, "skip the exhaustive proof");
+
+  ExplainOptions explain;
+  auto* explain_cmd =
+      app.add_subcommand("explain", "print the decision for one request as a JSON object");
+  explain_cmd->add_option("--config", explain.config, "configuration file")->required();
+  auto* account = explain_cmd->add_option("--account", explain.account, "account id (directory)");
+  explain_cmd->add_option("--ip", explain.ip, "client address (GeoIP)");
+  auto* country = explain_cmd->add_option("--country", explain.country, "account country, given");
+  account->excludes(country);
+  auto* service = explain_cmd->add_option("--service", explain.service, "service name");
+  auto* host = explain_cmd->add_option("--host", explain.host, "request host (classifies)");
+  explain_cmd->add_option("--path", explain.path, "request :path as a client sends it, made canonical as the gateway does (with --host)")->needs(host);
+  service->excludes(host);
+  explain_cmd->add_option("--at", explain.at, "instant, RFC 3339 (default: now)");
+  explain_cmd->add_option("--down", explain.down, "treat this data centre as down (repeatable)");
+
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run the gateway");
+  serve_cmd->add_option("--config", serve.config, "configuration file")->required();
+  serve_cmd->add_option("--now", serve.now, "fixed clock, RFC 3339 (tests, rehearsals)");
+
+  DemoOptions demo;
+  demo.config = default_example_config();
+  auto* demo_cmd = app.add_subcommand("demo", "the embedded default: the example story, explained");
+  demo_cmd->add_option("--config", demo.config, "configuration file")->capture_default_str();
+  demo_cmd->add_option("--now", demo.now, "one fixed instant instead of the story's phases");
+  demo_cmd->add_flag("--exit-after-tour", demo.exit_after_tour, "do not keep serving");
+
+  CLI11_PARSE(app, argc, argv);
+  if (check_cmd->parsed()) return run_check(check);
+  if (explain_cmd->parsed()) return run_explain(explain);
+  if (demo_cmd->parsed()) return run_demo(demo);
+  if (serve_cmd->parsed()) return run_serve(serve);
+  return 2;
+}

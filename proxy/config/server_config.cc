@@ -1,0 +1,195 @@
+#include "proxy/config/server_config.h"
+
+#include <charconv>
+
+#include "maps/datacenter.h"
+#include "maps/ip_network.h"
+
+namespace regiongate {
+namespace {
+
+constexpr KeySpec kServerKeys[] = {
+    {"workers", YamlKind::kScalar, false},   {"listen", YamlKind::kSequence, false},
+    {"admin", YamlKind::kScalar, false},     {"http2", YamlKind::kMap, false},
+    {"timeouts", YamlKind::kMap, false},     {"origin", YamlKind::kMap, false},
+    {"dns", YamlKind::kMap, false},          {"access_log", YamlKind::kScalar, false},
+};
+constexpr KeySpec kListenKeys[] = {{"address", YamlKind::kScalar, true},
+                                   {"tls", YamlKind::kMap, false}};
+constexpr KeySpec kTlsKeys[] = {{"certificates", YamlKind::kSequence, true}};
+constexpr KeySpec kCertKeys[] = {{"cert", YamlKind::kScalar, true},
+                                 {"key", YamlKind::kScalar, true}};
+constexpr KeySpec kHttp2Keys[] = {
+    {"max_concurrent_streams", YamlKind::kScalar, false},
+    {"initial_window_size", YamlKind::kScalar, false},
+    {"connection_window_size", YamlKind::kScalar, false},
+    {"max_header_list_size", YamlKind::kScalar, false},
+    {"max_frame_size", YamlKind::kScalar, false},
+};
+constexpr KeySpec kTimeoutKeys[] = {
+    {"connect", YamlKind::kScalar, false},     {"response_headers", YamlKind::kScalar, false},
+    {"idle", YamlKind::kScalar, false},
+    {"origin_idle", YamlKind::kScalar, false}, {"drain", YamlKind::kScalar, false},
+};
+constexpr KeySpec kOriginKeys[] = {{"ca_file", YamlKind::kScalar, false},
+                                   {"max_connections_per_endpoint", YamlKind::kScalar, false}};
+constexpr KeySpec kDnsKeys[] = {
+    {"servers", YamlKind::kScalarOrSequence, false}, {"timeout", YamlKind::kScalar, false},
+    {"min_ttl", YamlKind::kScalar, false},           {"max_ttl", YamlKind::kScalar, false},
+};
+
+// Reads an optional unsigned setting into `out`, within [min, max].
+void read_u32(const YAML::Node& map, const char* key, const std::string& path, YamlContext& ctx,
+              std::uint32_t min, std::uint32_t max, std::uint32_t& out) {
+  if (!map[key]) return;
+  if (auto v = read_int(map[key], key_path(path, key), ctx, min, max)) {
+    out = static_cast<std::uint32_t>(*v);
+  }
+}
+
+void read_duration(const YAML::Node& map, const char* key, const std::string& path,
+                   YamlContext& ctx, Milliseconds& out) {
+  if (!map[key]) return;
+  auto text = read_string(map[key], key_path(path, key), ctx);
+  if (!text) return;
+  auto d = parse_duration(*text);
+  if (!d || d->count() <= 0) {
+    ctx.error(map[key], key_path(path, key), "a positive duration like 250ms, 2s, 5m or 1h");
+    return;
+  }
+  out = *d;
+}
+
+// "127.0.0.1:8080", "[::1]:8443": a literal address, so that listening never
+// depends on DNS.
+bool read_address(const YAML::Node& node, const std::string& path, YamlContext& ctx,
+                  std::string& host, std::uint16_t& port) {
+  auto text = read_string(node, path, ctx);
+  if (!text) return false;
+  std::string h;
+  std::uint16_t p = 0;
+  // Port 0 is allowed here (the kernel picks one): parse it separately.
+  bool zero = text->size() > 2 && text->substr(text->size() - 2) == ":0";
+  std::string probe = zero ? text->substr(0, text->size() - 1) + "1" : *text;
+  if (!parse_host_port(probe, &h, &p) || !IpAddress::parse(h)) {
+    ctx.error(node, path, "an IP address and port like 127.0.0.1:8080 or [::1]:8443, not '" +
+                              *text + "'");
+    return false;
+  }
+  host = h;
+  port = zero ? 0 : p;
+  return true;
+}
+
+void read_listener(const YAML::Node& node, const std::string& path, YamlContext& ctx,
+                   ServerConfig& out) {
+  if (!check_map(node, kListenKeys, path, ctx)) return;
+  ListenerConfig l;
+  if (!node["address"]) return;  // check_map has reported it
+  if (!read_address(node["address"], key_path(path, "address"), ctx, l.host, l.port)) return;
+  if (const YAML::Node& tls = node["tls"]; tls && tls.IsMap()) {
+    l.tls = true;
+    const std::string tls_path = key_path(path, "tls");
+    if (check_map(tls, kTlsKeys, tls_path, ctx) && tls["certificates"] &&
+        tls["certificates"].IsSequence()) {
+      const YAML::Node& certs = tls["certificates"];
+      if (certs.size() == 0) ctx.error(certs, tls_path, "needs a certificate");
+      for (std::size_t i = 0; i < certs.size(); ++i) {
+        const std::string cert_path = index_path(key_path(tls_path, "certificates"), i);
+        if (!check_map(certs[i], kCertKeys, cert_path, ctx)) continue;
+        auto cert = read_string(certs[i]["cert"], key_path(cert_path, "cert"), ctx);
+        auto key = read_string(certs[i]["key"], key_path(cert_path, "key"), ctx);
+        if (cert && key) {
+          l.certificates.push_back(
+              {resolve_relative(ctx.file(), *cert), resolve_relative(ctx.file(), *key)});
+        }
+      }
+    }
+  }
+  out.listeners.push_back(std::move(l));
+}
+
+}  // namespace
+
+std::optional<Milliseconds> parse_duration(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || value < 0 || value > 100'000'000) return std::nullopt;
+  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  if (unit == "ms") return Milliseconds(value);
+  if (unit == "s") return Milliseconds(value * 1000);
+  if (unit == "m") return Milliseconds(value * 60'000);
+  if (unit == "h") return Milliseconds(value * 3'600'000);
+  return std::nullopt;
+}
+
+ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
+  ServerConfig c;
+  if (!node || node.IsNull()) return c;
+  const std::string path = "server";
+  if (!check_map(node, kServerKeys, path, ctx)) return c;
+  if (node["workers"]) {
+    c.workers = static_cast<int>(read_int(node["workers"], "server.workers", ctx, 0, 256).value_or(0));
+  }
+  if (const YAML::Node& listen = node["listen"]; listen && listen.IsSequence()) {
+    for (std::size_t i = 0; i < listen.size(); ++i) {
+      read_listener(listen[i], index_path("server.listen", i), ctx, c);
+    }
+  }
+  if (node["admin"]) {
+    c.admin_enabled = read_address(node["admin"], "server.admin", ctx, c.admin_host, c.admin_port);
+    // Said, not silently ignored: an operator must not believe it is there.
+    ctx.warning(node["admin"], "server.admin",
+                "the admin listener (/metrics, /healthz) is not served by this version; ignored");
+  }
+  if (const YAML::Node& h2 = node["http2"]; h2 && check_map(h2, kHttp2Keys, "server.http2", ctx)) {
+    const std::string p = "server.http2";
+    read_u32(h2, "max_concurrent_streams", p, ctx, 1, 10000, c.http2.max_concurrent_streams);
+    // RFC 9113 6.5.2: window sizes up to 2^31-1, frame sizes 2^14..2^24-1.
+    read_u32(h2, "initial_window_size", p, ctx, 1024, 0x7fffffff, c.http2.initial_window_size);
+    read_u32(h2, "connection_window_size", p, ctx, 65535, 0x7fffffff,
+             c.http2.connection_window_size);
+    read_u32(h2, "max_header_list_size", p, ctx, 1024, 1 << 24, c.http2.max_header_list_size);
+    read_u32(h2, "max_frame_size", p, ctx, 1 << 14, (1 << 24) - 1, c.http2.max_frame_size);
+  }
+  if (const YAML::Node& t = node["timeouts"]; t && check_map(t, kTimeoutKeys, "server.timeouts", ctx)) {
+    const std::string p = "server.timeouts";
+    read_duration(t, "connect", p, ctx, c.timeouts.connect);
+    read_duration(t, "response_headers", p, ctx, c.timeouts.response_headers);
+    read_duration(t, "idle", p, ctx, c.timeouts.idle);
+    read_duration(t, "origin_idle", p, ctx, c.timeouts.origin_idle);
+    read_duration(t, "drain", p, ctx, c.timeouts.drain);
+  }
+  if (const YAML::Node& o = node["origin"]; o && check_map(o, kOriginKeys, "server.origin", ctx)) {
+    if (o["ca_file"]) {
+      c.origin.ca_file = resolve_relative(
+          ctx.file(), read_string(o["ca_file"], "server.origin.ca_file", ctx).value_or(""));
+    }
+    read_u32(o, "max_connections_per_endpoint", "server.origin", ctx, 1, 1024,
+             c.origin.max_connections_per_endpoint);
+  }
+  if (const YAML::Node& d = node["dns"]; d && check_map(d, kDnsKeys, "server.dns", ctx)) {
+    if (d["servers"]) {
+      for (const YamlString& s : read_string_list(d["servers"], "server.dns.servers", ctx)) {
+        std::string host;
+        std::uint16_t port = 0;
+        if (!parse_host_port(s.value, &host, &port) || !IpAddress::parse(host)) {
+          ctx.error(s.node, "server.dns.servers", "an IP address and port, not '" + s.value + "'");
+        } else {
+          c.dns.servers.push_back(s.value);
+        }
+      }
+    }
+    read_duration(d, "timeout", "server.dns", ctx, c.dns.timeout);
+    read_duration(d, "min_ttl", "server.dns", ctx, c.dns.min_ttl);
+    read_duration(d, "max_ttl", "server.dns", ctx, c.dns.max_ttl);
+    if (c.dns.min_ttl > c.dns.max_ttl) ctx.error(d, "server.dns", "min_ttl is above max_ttl");
+  }
+  if (node["access_log"]) {
+    std::string log = read_string(node["access_log"], "server.access_log", ctx).value_or("-");
+    c.access_log = (log == "-" || log == "off") ? log : resolve_relative(ctx.file(), log);
+  }
+  return c;
+}
+
+}  // namespace regiongate

@@ -1,0 +1,114 @@
+#include "proxy/net/transport.h"
+
+#include <ev.h>
+#include <openssl/err.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace regiongate {
+
+Transport::Transport(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
+
+Transport::~Transport() {
+  if (ssl_) {
+    // A quiet close: no blocking shutdown dance on a non-blocking socket.
+    SSL_set_quiet_shutdown(ssl_, 1);
+    SSL_free(ssl_);
+  }
+  if (fd_ >= 0) close(fd_);
+}
+
+Transport::Io Transport::tls_result(int ret) {
+  switch (SSL_get_error(ssl_, ret)) {
+    case SSL_ERROR_WANT_READ:
+      wants_ = EV_READ;
+      return Io::kAgain;
+    case SSL_ERROR_WANT_WRITE:
+      wants_ = EV_WRITE;
+      return Io::kAgain;
+    case SSL_ERROR_ZERO_RETURN:
+      return Io::kClosed;
+    case SSL_ERROR_SYSCALL:
+      error_ = errno ? std::strerror(errno) : "unexpected end of TLS stream";
+      ERR_clear_error();
+      return Io::kError;
+    default: {
+      char buf[256];
+      ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+      error_ = buf;
+      ERR_clear_error();
+      return Io::kError;
+    }
+  }
+}
+
+Transport::Io Transport::handshake() {
+  if (handshake_done()) return Io::kOk;
+  ERR_clear_error();
+  int ret = SSL_do_handshake(ssl_);
+  if (ret == 1) {
+    handshake_done_ = true;
+    wants_ = 0;
+    return Io::kOk;
+  }
+  return tls_result(ret);
+}
+
+Transport::Io Transport::read(std::uint8_t* buf, std::size_t cap, std::size_t* n) {
+  *n = 0;
+  if (ssl_) {
+    ERR_clear_error();
+    int ret = SSL_read(ssl_, buf, static_cast<int>(cap));
+    if (ret > 0) {
+      *n = static_cast<std::size_t>(ret);
+      return Io::kOk;
+    }
+    return tls_result(ret);
+  }
+  ssize_t ret;
+  do {
+    ret = ::read(fd_, buf, cap);
+  } while (ret < 0 && errno == EINTR);
+  if (ret > 0) {
+    *n = static_cast<std::size_t>(ret);
+    return Io::kOk;
+  }
+  if (ret == 0) return Io::kClosed;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    wants_ = EV_READ;
+    return Io::kAgain;
+  }
+  error_ = std::strerror(errno);
+  return Io::kError;
+}
+
+Transport::Io Transport::write(const std::uint8_t* buf, std::size_t len, std::size_t* n) {
+  *n = 0;
+  if (ssl_) {
+    ERR_clear_error();
+    int ret = SSL_write(ssl_, buf, static_cast<int>(len));
+    if (ret > 0) {
+      *n = static_cast<std::size_t>(ret);
+      return Io::kOk;
+    }
+    return tls_result(ret);
+  }
+  ssize_t ret;
+  do {
+    ret = ::write(fd_, buf, len);
+  } while (ret < 0 && errno == EINTR);
+  if (ret >= 0) {
+    *n = static_cast<std::size_t>(ret);
+    return Io::kOk;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    wants_ = EV_WRITE;
+    return Io::kAgain;
+  }
+  error_ = std::strerror(errno);
+  return Io::kError;
+}
+
+}  // namespace regiongate

@@ -1,0 +1,53 @@
+#include "proxy/runtime/gateway.h"
+
+#include <unistd.h>
+
+#include <thread>
+
+#include "proxy/net/sockets.h"
+
+namespace regiongate {
+
+bool Gateway::start(std::string* error) {
+  ServerConfig& config = shared_.server;
+  const int workers = config.workers > 0
+                          ? config.workers
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // TLS first: a bad certificate must fail before anything listens.
+  origin_tls_ = ClientTlsContext::create(config.origin.ca_file, true, error);
+  if (!origin_tls_) return false;
+  shared_.origin_tls = origin_tls_.get();
+  for (const ListenerConfig& l : config.listeners) {
+    listener_tls_.push_back(l.tls ? ServerTlsContext::create(l.certificates, error) : nullptr);
+    if (l.tls && !listener_tls_.back()) return false;
+  }
+  std::vector<std::vector<Worker::ListenSocket>> sockets(static_cast<std::size_t>(workers));
+  auto close_all = [&] {
+    for (auto& list : sockets) {
+      for (const Worker::ListenSocket& s : list) close(s.fd);
+    }
+  };
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+    ListenerConfig& l = config.listeners[i];
+    for (auto& list : sockets) {
+      int fd = listen_tcp(l.host, l.port, true, error);
+      if (fd < 0) {
+        close_all();
+        return false;
+      }
+      if (l.port == 0) l.port = local_port(fd);
+      list.push_back({fd, listener_tls_[i].get()});
+    }
+  }
+  for (auto& list : sockets) workers_.push_back(std::make_unique<Worker>(shared_, list));
+  for (auto& w : workers_) w->start();
+  return true;
+}
+
+void Gateway::stop() {
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+  workers_.clear();
+}
+
+}  // namespace regiongate

@@ -1,0 +1,47 @@
+#pragma once
+// A worker's origin connections, by endpoint. Hands out a connection with
+// room for one more stream, opening a new one (up to the configured limit
+// per endpoint) when every open one is full.
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "maps/datacenter.h"
+#include "proxy/net/event_loop.h"
+
+namespace regiongate {
+
+class OriginSession;
+class Worker;
+
+class OriginPool {
+ public:
+  explicit OriginPool(Worker& worker);
+  ~OriginPool();
+
+  // A connection to `endpoint` with room for a stream; nullptr (and *error)
+  // when none can be started (a cached DNS failure, no address could be
+  // connected to, limit reached). A new connection may still be resolving
+  // its host name: a stream attached to it waits.
+  OriginSession* acquire(const OriginEndpoint& endpoint, std::string* error);
+  // The session takes no more streams (its DNS answer expired): new
+  // streams get a new connection while it finishes its own.
+  void retire(OriginSession* session);
+  void session_closed(OriginSession* session, const std::string& why);
+  Worker& worker() { return worker_; }
+  std::size_t connection_count() const { return sessions_.size(); }
+  void close_all();
+
+ private:
+  void on_reap();
+
+  Worker& worker_;
+  std::unordered_map<OriginSession*, std::unique_ptr<OriginSession>> sessions_;
+  std::unordered_map<std::string, std::vector<OriginSession*>> by_endpoint_;
+  std::vector<std::unique_ptr<OriginSession>> closed_;
+  Timer reap_timer_;
+};
+
+}  // namespace regiongate

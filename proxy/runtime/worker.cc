@@ -1,0 +1,279 @@
+#include "proxy/runtime/worker.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+
+#include "proxy/observe/access_log.h"
+#include "proxy/runtime/client_session.h"
+#include "proxy/net/sockets.h"
+#include "proxy/net/tls_context.h"
+
+namespace regiongate {
+namespace {
+
+// Access log lines are gathered per worker and written in batches (STYLE 27).
+constexpr std::size_t kLogFlushBytes = 32 * 1024;
+constexpr double kLogFlushSeconds = 0.5;
+
+std::uint64_t now_ns() {
+  return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+// The resolver settings of the `server.dns` section.
+DnsResolverOptions dns_options(const DnsSettings& dns) {
+  using std::chrono::ceil;
+  using std::chrono::seconds;
+  DnsResolverOptions o;
+  o.servers = dns.servers;
+  o.timeout = dns.timeout;
+  o.min_ttl = ceil<seconds>(dns.min_ttl);
+  o.max_ttl = ceil<seconds>(dns.max_ttl);
+  return o;
+}
+
+}  // namespace
+
+Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
+    : shared_(shared),
+      loop_(event_loop_.get()),
+      flush_queue_(loop_),
+      snapshot_(shared.snapshot) {
+  for (const ListenSocket& socket : sockets) {
+    auto l = std::make_unique<Listener>();
+    l->fd = socket.fd;
+    l->tls = socket.tls;
+    int fd = socket.fd;
+    l->worker = this;
+    l->watcher.init<Listener, &Listener::on_accept>(loop_, fd, l.get());
+    listeners_.push_back(std::move(l));
+  }
+  dns_ = std::make_unique<DnsResolver>(loop_, dns_options(shared.server.dns));
+  origins_ = std::make_unique<OriginPool>(*this);
+  reap_timer_.init<Worker, &Worker::on_reap>(loop_, this);
+  drain_timer_.init<Worker, &Worker::on_drain_timeout>(loop_, this);
+  log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
+  wakeup_.init<Worker, &Worker::on_posted>(loop_, this);
+}
+
+Worker::~Worker() {
+  sessions_.clear();
+  closed_.clear();
+  origins_.reset();
+  dns_.reset();
+  flush_log();
+  for (auto& l : listeners_) {
+    l->watcher.stop();
+    if (l->fd >= 0) close(l->fd);
+  }
+  listeners_.clear();
+}
+
+void Worker::start() {
+  for (auto& l : listeners_) l->watcher.watch(EV_READ);
+  thread_ = std::thread([this] { ev_run(loop_, 0); });
+}
+
+void Worker::stop() {
+  post([this] {
+    if (stopping_) return;
+    stopping_ = true;
+    // Closed, not just unwatched: new connections are refused at once rather
+    // than left waiting in a backlog nobody accepts from.
+    for (auto& l : listeners_) {
+      l->watcher.stop();
+      close(l->fd);
+      l->fd = -1;
+    }
+    std::vector<ClientSession*> open;
+    for (auto& [ptr, session] : sessions_) open.push_back(ptr);
+    for (ClientSession* s : open) s->shut_down();
+    drain_timer_.arm(std::chrono::duration<double>(config().timeouts.drain).count());
+    end_if_drained();
+  });
+}
+
+void Worker::end_if_drained() {
+  if (!stopping_ || !sessions_.empty()) return;
+  drain_timer_.stop();
+  origins_->close_all();
+  ev_break(loop_, EVBREAK_ALL);
+}
+
+void Worker::on_drain_timeout() {
+  std::vector<ClientSession*> open;
+  for (auto& [ptr, session] : sessions_) open.push_back(ptr);
+  for (ClientSession* s : open) s->close("gateway stopping: drain timeout");
+  end_if_drained();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post(std::function<void()> work) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    queue_.push_back(std::move(work));
+  }
+  wakeup_.send();
+}
+
+void Worker::on_posted() {
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    work.swap(queue_);
+  }
+  for (auto& w : work) w();
+}
+
+UnixSeconds Worker::now() const {
+  if (shared_.fixed_now) return *shared_.fixed_now;
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Worker::Listener::on_accept(int) { worker->accept_from(*this); }
+
+void Worker::accept_from(Listener& listener) {
+  // Bounded per event so a connection storm cannot starve existing clients.
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&ss), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE, ECONNABORTED)
+    set_tcp_nodelay(fd);
+    auto peer = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+    SSL* ssl = nullptr;
+    if (listener.tls && !(ssl = listener.tls->new_connection(fd))) {
+      close(fd);
+      continue;
+    }
+    auto session = std::make_unique<ClientSession>(
+        *this, std::make_unique<Transport>(fd, ssl), peer.value_or(IpAddress{}));
+    ClientSession* raw = session.get();
+    sessions_.emplace(raw, std::move(session));
+    ++counters_.connections;
+    raw->begin();
+  }
+}
+
+void Worker::session_closed(ClientSession* session, const std::string&) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  // Not here: we are inside the session's own call stack.
+  closed_.push_back(std::move(it->second));
+  sessions_.erase(it);
+  if (!reap_timer_.active()) reap_timer_.arm(0);
+}
+
+void Worker::on_reap() {
+  reap_timer_.stop();
+  closed_.clear();
+  end_if_drained();  // the last client connection of a graceful stop is gone
+}
+
+namespace {
+
+// Appends a JSON string value (or null). Values here are ids, country codes
+// and addresses, but escape anyway: a log line must always parse.
+// A JSON string (names and codes from the configuration: escaping is rare,
+// so the common case is one append).
+void append_json(std::string& out, std::string_view value, bool null) {
+  if (null) {
+    out.append("null");
+    return;
+  }
+  out.push_back('"');
+  bool plain = true;
+  for (unsigned char c : value) plain &= c >= 0x20 && c != '"' && c != '\\';
+  if (plain) {
+    out.append(value);
+  } else {
+    for (char c : value) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+    }
+  }
+  out.push_back('"');
+}
+
+// `key` is the whole separator and name: R"(,"client":)".
+void append_field(std::string& out, std::string_view key, std::string_view value,
+                  bool null = false) {
+  out.append(key);
+  append_json(out, value, null);
+}
+
+void append_number(std::string& out, std::string_view key, std::uint64_t value) {
+  out.append(key);
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, end);
+}
+
+}  // namespace
+
+void Worker::log_request(const ClientSession& session, const ClientStream& stream) {
+  ++counters_.requests;
+  if (!shared_.access_log || !shared_.access_log->enabled()) return;
+  const Snapshot& snap = stream.snapshot ? *stream.snapshot : *snapshot_;
+  const RoutedRequest& r = stream.routed;
+  const Decision& d = r.decision;
+  // Formatted straight into the worker's batch: no allocation once it has grown.
+  std::string& out = log_buffer_;
+  out += "{\"time\":";
+  // The time changes once a second: format it then, not per line.
+  const UnixSeconds second = now();
+  if (second != log_second_) {
+    log_second_ = second;
+    log_time_length_ = format_rfc3339_into(second, log_time_, sizeof log_time_);
+  }
+  append_json(out, std::string_view(log_time_, log_time_length_), false);
+  append_field(out, R"(,"client":)", r.client_from_forwarded ? r.client.to_string() : session.peer_text());
+  append_field(out, R"(,"country":)",
+               r.country.account == kNoCountry ? "" : country_code(r.country.account),
+               r.country.account == kNoCountry);
+  append_field(out, R"(,"country_source":)", source_name(r.country.source));
+  append_field(out, R"(,"service":)", r.service == kNoService ? "" : snap.policy.services[r.service].name,
+               r.service == kNoService);
+  append_field(out, R"(,"rule":)", d.rule == kNoRule ? "" : snap.policy.rules[d.rule].id, d.rule == kNoRule);
+  append_field(out, R"(,"datacenter":)",
+               stream.datacenter == kNoDataCenterIndex ? "" : snap.datacenters.all[stream.datacenter].id,
+               stream.datacenter == kNoDataCenterIndex);
+  append_number(out, R"(,"status":)", static_cast<std::uint64_t>(stream.status));
+  // A refusal the gateway made itself names its own reason (a malformed
+  // target, an origin failure); otherwise the decision's.
+  append_field(out, R"(,"reason":)",
+               stream.local_reason.empty() ? reason_code(d.reason) : stream.local_reason);
+  append_field(out, R"(,"outcome":)", stream.outcome.empty() ? "complete" : stream.outcome);
+  append_number(out, R"(,"bytes_in":)", stream.bytes_in);
+  append_number(out, R"(,"bytes_out":)", stream.bytes_out);
+  append_number(out, R"(,"duration_us":)", (now_ns() - stream.started_ns) / 1000);
+  out += "}\n";
+  if (out.size() >= kLogFlushBytes) {
+    flush_log();
+  } else if (!log_timer_.active()) {
+    log_timer_.arm(kLogFlushSeconds);
+  }
+}
+
+void Worker::on_log_flush() {
+  log_timer_.stop();
+  flush_log();
+}
+
+void Worker::flush_log() {
+  if (log_buffer_.empty() || !shared_.access_log) return;
+  shared_.access_log->submit(log_buffer_);
+  log_buffer_.reserve(kLogFlushBytes + 1024);
+}
+
+}  // namespace regiongate

@@ -1,0 +1,139 @@
+#pragma once
+// A worker: one thread, one libev loop, its own listeners (SO_REUSEPORT),
+// client sessions, origin pool and DNS resolver. Nothing on the
+// request path is shared with other workers except immutable snapshots.
+//
+// Other threads talk to a worker only through post() (a locked queue plus a
+// loop wake-up, as nghttpx's Worker::send); the worker applies the work on
+// its own thread.
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "policy/snapshot.h"
+#include "proxy/dns/dns_resolver.h"
+#include "proxy/net/event_loop.h"
+#include "proxy/runtime/origin_pool.h"
+#include "proxy/config/server_config.h"
+
+namespace regiongate {
+
+class ClientSession;
+struct ClientStream;
+
+struct WorkerCounters {
+  std::uint64_t connections = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t http1_refused = 0;
+  std::uint64_t header_limit_resets = 0;
+};
+
+// What all workers share, set up before they start; read-only afterwards
+// except the snapshot, which is replaced whole.
+class AccessLog;
+class ClientTlsContext;
+class ServerTlsContext;
+
+struct GatewayShared {
+  ServerConfig server;
+  AccessLog* access_log = nullptr;             // null or disabled: no access log
+  const ClientTlsContext* origin_tls = nullptr;  // for TLS endpoints
+  std::optional<UnixSeconds> fixed_now;  // --now: a pinned clock
+  std::shared_ptr<const Snapshot> snapshot;
+};
+
+class Worker {
+ public:
+  // One of this worker's own listening sockets (each worker binds its own
+  // with SO_REUSEPORT); `tls` null for cleartext.
+  struct ListenSocket {
+    int fd;
+    const ServerTlsContext* tls;
+  };
+  Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();  // runs the loop on a new thread
+  // From any thread: close the listeners, send every client GOAWAY and let
+  // the requests in flight finish (up to timeouts.drain), then end the loop.
+  void stop();
+  void join();
+
+  // Runs `work` on the worker's thread. Thread-safe.
+  void post(std::function<void()> work);
+
+  // Worker-thread only.
+  struct ev_loop* loop() const { return loop_; }
+  const ServerConfig& config() const { return shared_.server; }
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  std::string_view snapshot_identity_header() const { return snapshot_->identity.account_header; }
+  UnixSeconds now() const;
+  DataCenterMask healthy_datacenters() const { return ~DataCenterMask{0}; }
+  WorkerCounters& counters() { return counters_; }
+  OriginPool& origins() { return *origins_; }
+  DnsResolver& dns() { return *dns_; }
+  // The endpoint of `center` (index `dc`) a new request starts at: its
+  // weighted rotation, turned one step per request on this worker.
+  std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) {
+    const std::vector<std::uint8_t>& rotation = center.endpoint_rotation;
+    if (rotation.size() <= 1) return 0;
+    return rotation[rotation_cursor_[dc]++ % rotation.size()];
+  }
+  const ClientTlsContext* origin_tls() const { return shared_.origin_tls; }
+  void session_closed(ClientSession* session, const std::string& why);
+  void log_request(const ClientSession& session, const ClientStream& stream);
+
+ private:
+  struct Listener {
+    int fd = -1;
+    const ServerTlsContext* tls = nullptr;
+    IoWatcher watcher;
+    Worker* worker = nullptr;
+    void on_accept(int revents);
+  };
+
+  void accept_from(Listener& listener);
+  void on_posted();
+  void on_reap();
+  void on_drain_timeout();
+  void end_if_drained();
+  void on_log_flush();
+  void flush_log();
+
+  const GatewayShared& shared_;
+  EventLoop event_loop_;  // before every watcher: destroyed after them
+  struct ev_loop* loop_;
+  FlushQueue flush_queue_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unique_ptr<DnsResolver> dns_;      // before origins_: their sessions hold queries
+  std::unique_ptr<OriginPool> origins_;  // before sessions_: streams point into it
+  std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
+  std::vector<std::unique_ptr<ClientSession>> closed_;  // destroyed on the next loop turn
+  Timer reap_timer_;
+  Timer drain_timer_;
+  bool stopping_ = false;
+  Timer log_timer_;
+  std::string log_buffer_;
+  UnixSeconds log_second_ = -1;
+  char log_time_[32] = {};
+  std::size_t log_time_length_ = 0;
+  AsyncWakeup wakeup_;
+  std::mutex queue_mutex_;
+  std::vector<std::function<void()>> queue_;
+  WorkerCounters counters_;
+  std::array<std::uint32_t, kMaxDataCenters> rotation_cursor_{};
+  std::thread thread_;
+};
+
+}  // namespace regiongate

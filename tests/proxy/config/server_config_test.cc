@@ -1,0 +1,117 @@
+#include "proxy/config/server_config.h"
+
+#include <gtest/gtest.h>
+
+namespace regiongate {
+namespace {
+
+struct Read {
+  ServerConfig config;
+  Diagnostics diags;
+};
+
+Read read(std::string_view yaml) {
+  Read r;
+  auto node = load_yaml_text(yaml, "/etc/regiongate/regiongate.yaml", r.diags);
+  YamlContext ctx("/etc/regiongate/regiongate.yaml", r.diags);
+  r.config = read_server_config((*node)["server"], ctx);
+  return r;
+}
+
+TEST(ServerConfig, DefaultsWithoutASection) {
+  Read r = read("policy: p.yaml\n");
+  EXPECT_FALSE(r.diags.has_errors());
+  EXPECT_EQ(r.config.workers, 0);
+  EXPECT_TRUE(r.config.listeners.empty());
+  EXPECT_EQ(r.config.http2.max_concurrent_streams, 128u);
+  EXPECT_EQ(r.config.timeouts.connect, Milliseconds(2000));
+}
+
+TEST(ServerConfig, ReadsEverySetting) {
+  Read r = read(R"(
+server:
+  workers: 1
+  listen:
+    - address: 127.0.0.1:0
+    - address: "[::1]:8443"
+      tls:
+        certificates:
+          - {cert: certs/a.pem, key: certs/a.key}
+          - {cert: /abs/b.pem, key: /abs/b.key}
+  admin: 127.0.0.1:9901
+  http2: {max_concurrent_streams: 64, initial_window_size: 65535, max_header_list_size: 8192}
+  timeouts: {connect: 500ms, response_headers: 10s, idle: 2m, origin_idle: 1h, drain: 3s}
+  origin: {ca_file: ca.pem, max_connections_per_endpoint: 2}
+  dns: {servers: ["127.0.0.1:5353"], timeout: 1s, min_ttl: 1s, max_ttl: 60s}
+  access_log: off
+)");
+  ASSERT_FALSE(r.diags.has_errors()) << r.diags.format_all();
+  const ServerConfig& c = r.config;
+  EXPECT_EQ(c.workers, 1);
+  ASSERT_EQ(c.listeners.size(), 2u);
+  EXPECT_EQ(c.listeners[0].host, "127.0.0.1");
+  EXPECT_EQ(c.listeners[0].port, 0);
+  EXPECT_FALSE(c.listeners[0].tls);
+  EXPECT_EQ(c.listeners[1].host, "::1");
+  EXPECT_EQ(c.listeners[1].port, 8443);
+  ASSERT_EQ(c.listeners[1].certificates.size(), 2u);
+  EXPECT_EQ(c.listeners[1].certificates[0].cert_file, "/etc/regiongate/certs/a.pem");
+  EXPECT_EQ(c.listeners[1].certificates[1].key_file, "/abs/b.key");
+  EXPECT_TRUE(c.admin_enabled);
+  EXPECT_EQ(c.admin_port, 9901);
+  EXPECT_EQ(c.http2.max_concurrent_streams, 64u);
+  EXPECT_EQ(c.http2.initial_window_size, 65535u);
+  EXPECT_EQ(c.timeouts.connect, Milliseconds(500));
+  EXPECT_EQ(c.timeouts.idle, Milliseconds(120000));
+  EXPECT_EQ(c.timeouts.origin_idle, Milliseconds(3600000));
+  EXPECT_EQ(c.timeouts.drain, Milliseconds(3000));
+  // Not served yet: a warning says so rather than nothing.
+  EXPECT_NE(r.diags.format_all().find("admin listener"), std::string::npos) << r.diags.format_all();
+  EXPECT_EQ(c.origin.ca_file, "/etc/regiongate/ca.pem");
+  EXPECT_EQ(c.dns.servers, std::vector<std::string>{"127.0.0.1:5353"});
+  EXPECT_EQ(c.dns.max_ttl, Milliseconds(60000));
+  EXPECT_EQ(c.access_log, "off");
+}
+
+TEST(ServerConfig, ErrorsNameThePlace) {
+  Read r = read(R"(
+server:
+  workers: many
+  listen:
+    - address: localhost:80
+    - {address: "127.0.0.1:443", tls: {certificates: []}}
+    - {adress: "127.0.0.1:1"}
+  http2: {max_frame_size: 100, initial_window_size: 4294967295}
+  timeouts: {connect: 2 seconds, idle: 0s}
+  dns: {servers: [dns.example:53], min_ttl: 10m, max_ttl: 1m}
+  colour: blue
+)");
+  std::string all = r.diags.format_all();
+  for (const char* want : {
+           ":3:12: error: server.workers: not a whole number: 'many'",
+           ":5:16: error: server.listen[0].address: an IP address and port",
+           ":6:54: error: server.listen[1].tls: needs a certificate",
+           ":7:8: error: server.listen[2]: unknown key 'adress'",
+           ":8:27: error: server.http2.max_frame_size: must be between 16384 and 16777215",
+           ":8:53: error: server.http2.initial_window_size: must be between 1024 and 2147483647",
+           ":9:23: error: server.timeouts.connect: a positive duration",
+           ":9:40: error: server.timeouts.idle: a positive duration",
+           ":10:19: error: server.dns.servers: an IP address and port, not 'dns.example:53'",
+           "error: server.dns: min_ttl is above max_ttl",
+           ":11:3: error: server: unknown key 'colour'",
+       }) {
+    EXPECT_NE(all.find(want), std::string::npos) << want << "\nin:\n" << all;
+  }
+}
+
+TEST(ServerConfig, Durations) {
+  EXPECT_EQ(parse_duration("250ms"), Milliseconds(250));
+  EXPECT_EQ(parse_duration("2s"), Milliseconds(2000));
+  EXPECT_EQ(parse_duration("5m"), Milliseconds(300000));
+  for (const char* bad : {"", "2", "s", "-1s", "2 s", "2sec", "1.5s", "2S"}) {
+    EXPECT_FALSE(parse_duration(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace regiongate
