@@ -5,6 +5,7 @@
 
 #include "proxy/app/commands.h"
 #include "proxy/observe/explain_json.h"
+#include "proxy/observe/json_text.h"
 
 namespace regiongate {
 
@@ -57,7 +58,7 @@ int run_explain(const ExplainOptions& o) {
     std::cerr << "explain: " << error << '\n';
     return 2;
   }
-  std::cout << json->dump() << '\n';
+  std::cout << json_text(*json) << '\n';
   return 0;
 }
 

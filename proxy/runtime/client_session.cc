@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "policy/explain.h"
+#include "util/json.h"
 #include "proxy/runtime/origin_pool.h"
 #include "proxy/runtime/origin_session.h"
 #include "proxy/runtime/worker.h"
@@ -17,6 +18,22 @@ constexpr std::size_t kPrefaceLength = sizeof(kPreface) - 1;
 std::string_view view(nghttp2_rcbuf* buf) {
   nghttp2_vec v = nghttp2_rcbuf_get_buf(buf);
   return {reinterpret_cast<const char*>(v.base), v.len};
+}
+
+// The answer to a client that speaks HTTP/1: its Content-Length counted
+// from the body itself, once.
+const std::string& http1_refusal() {
+  static const std::string response = [] {
+    const std::string body =
+        "regiongate speaks HTTP/2 only: use TLS with ALPN h2, or cleartext with prior "
+        "knowledge.\n";
+    return "HTTP/1.1 505 HTTP Version Not Supported\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n"
+           "X-Regiongate-Reason: http2-required\r\n"
+           "Connection: close\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  return response;
 }
 
 ClientSession* self(void* user_data) { return static_cast<ClientSession*>(user_data); }
@@ -61,21 +78,6 @@ nghttp2_session_callbacks* callbacks() {
     return c;
   }();
   return cbs;
-}
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      out += ' ';
-    } else {
-      out += ch;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -219,13 +221,7 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
     preface_checked_ += n;
     return true;
   }
-  write_raw_and_close(
-      "HTTP/1.1 505 HTTP Version Not Supported\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\n"
-      "X-Regiongate-Reason: http2-required\r\n"
-      "Connection: close\r\n"
-      "Content-Length: 89\r\n\r\n"
-      "regiongate speaks HTTP/2 only: use TLS with ALPN h2, or cleartext with prior knowledge.\n");
+  write_raw_and_close(http1_refusal());
   worker_.counters().http1_refused++;
   schedule_flush();
   return false;
@@ -283,7 +279,14 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
         n == worker_.snapshot_identity_header()) {
       return 0;
     }
-    if (stream->request_trailers.size() >= 64) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    // Bounded like the headers: in count and in size (RFC 9113 6.5.2's 32
+    // bytes of overhead per field), or a client could park megabytes here.
+    stream->trailer_bytes += n.size() + v.size() + 32;
+    if (stream->request_trailers.size() >= 64 ||
+        stream->trailer_bytes > worker_.config().http2.max_header_list_size) {
+      worker_.counters().header_limit_resets++;
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
     nghttp2_rcbuf_incref(name);
     nghttp2_rcbuf_incref(value);
     stream->request_trailers.push_back({name, value});
@@ -581,8 +584,8 @@ void ClientSession::respond_locally(ClientStream& stream, int status, std::strin
                                     const std::string& detail) {
   stream.bytes_out = 0;
   stream.local_reason = reason;
-  stream.local_body = "{\"status\":" + std::to_string(status) + ",\"reason\":\"" +
-                      std::string(reason) + "\",\"detail\":\"" + json_escape(detail) + "\"}\n";
+  stream.local_body = "{\"status\":" + std::to_string(status) + ",\"reason\":" +
+                      json_string(reason) + ",\"detail\":" + json_string(detail) + "}\n";
   stream.status = status;
   stream.response_submitted = true;
   // A body already buffered for an origin will not be sent: release its window.

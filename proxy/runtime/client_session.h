@@ -51,7 +51,7 @@ struct ClientStream {
   Headers headers;  // regular request headers to forward (hop-by-hop, x-regiongate-* dropped)
   // As received. Only routed.target (canonical) is classified and forwarded.
   std::string_view method, scheme, authority, host_header, path, account_id, forwarded_for;
-  std::size_t header_bytes = 0;
+  std::size_t header_bytes = 0, trailer_bytes = 0;
   bool headers_done = false;
   // Each header that feeds the decision is taken from one place: a second
   // one (or a list in the account header) refuses the request.

@@ -12,6 +12,7 @@
 #include "proxy/runtime/client_session.h"
 #include "proxy/net/sockets.h"
 #include "proxy/net/tls_context.h"
+#include "util/json.h"
 
 namespace regiongate {
 namespace {
@@ -182,27 +183,13 @@ void Worker::on_reap() {
 
 namespace {
 
-// Appends a JSON string value (or null). Values here are ids, country codes
-// and addresses, but escape anyway: a log line must always parse.
-// A JSON string (names and codes from the configuration: escaping is rare,
-// so the common case is one append).
+// A JSON string (util/json.h: valid JSON for any bytes), or null.
 void append_json(std::string& out, std::string_view value, bool null) {
   if (null) {
     out.append("null");
-    return;
-  }
-  out.push_back('"');
-  bool plain = true;
-  for (unsigned char c : value) plain &= c >= 0x20 && c != '"' && c != '\\';
-  if (plain) {
-    out.append(value);
   } else {
-    for (char c : value) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-    }
+    append_json_string(out, value);
   }
-  out.push_back('"');
 }
 
 // `key` is the whole separator and name: R"(,"client":)".

@@ -262,6 +262,18 @@ TEST(ExplainCommand, ATargetThatCannotBeReadOneWayIsRefusedWith400) {
   EXPECT_EQ(u["reason_code"], "authority-userinfo");
 }
 
+// Whatever bytes a query holds, the output is valid JSON (explain once
+// aborted on an account id that was not UTF-8).
+TEST(ExplainCommand, AnyBytesGiveValidJson) {
+  nlohmann::json j = explain({"--account", "in\xff\x01", "--service", "shop", "--at", "2015-01-15"});
+  EXPECT_EQ(j["account"], "in\xEF\xBF\xBD\x01");
+  EXPECT_EQ(j["status"], 451);  // no such account, no GeoIP: unknown country
+  nlohmann::json t = explain({"--country", "IN", "--host", "api.example.com", "--path",
+                              "/a\xc0\xae", "--at", "2015-01-15"});
+  EXPECT_EQ(t["target"]["raw"]["path"], "/a\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(t["status"], 400);
+}
+
 TEST(ExplainCommand, FailsClosedWhenNoAllowedDataCentreIsUp) {
   nlohmann::json j = explain({"--account", "in-asha", "--service", "shop", "--at", "2015-01-15",
                               "--down", "singapore", "--down", "oregon", "--down", "california"});
