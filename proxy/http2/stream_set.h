@@ -4,6 +4,7 @@
 // once the vector has grown. Used for the open streams of a connection.
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 namespace regiongate {
@@ -38,6 +39,40 @@ class StreamSet {
 
  private:
   std::vector<T*> items_;
+};
+
+// The same, owning its items: the one owner of a connection's streams.
+// Destroying the set destroys what is left in it.
+template <typename T, std::size_t T::*Slot>
+class OwnedStreamSet {
+ public:
+  T* insert(std::unique_ptr<T> item) {
+    T* raw = item.get();
+    raw->*Slot = items_.size();
+    items_.push_back(std::move(item));
+    return raw;
+  }
+  // Hands `item` (which must be in the set) back to the caller to destroy.
+  std::unique_ptr<T> erase(T* item) {
+    std::size_t i = item->*Slot;
+    std::unique_ptr<T> out = std::move(items_[i]);
+    if (i + 1 < items_.size()) {
+      items_[i] = std::move(items_.back());
+      items_[i].get()->*Slot = i;
+    }
+    items_.pop_back();
+    return out;
+  }
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  std::vector<std::unique_ptr<T>> take() {
+    std::vector<std::unique_ptr<T>> out;
+    out.swap(items_);
+    return out;
+  }
+
+ private:
+  std::vector<std::unique_ptr<T>> items_;
 };
 
 }  // namespace regiongate

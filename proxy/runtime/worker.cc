@@ -4,15 +4,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 
-#include "proxy/observe/access_log.h"
-#include "proxy/runtime/client_session.h"
+#include "proxy/client/client_session.h"
 #include "proxy/net/sockets.h"
 #include "proxy/net/tls_context.h"
-#include "util/json.h"
+#include "proxy/observe/access_log.h"
+#include "proxy/observe/request_record.h"
 
 namespace regiongate {
 namespace {
@@ -20,10 +19,6 @@ namespace {
 // Access log lines are gathered per worker and written in batches (STYLE 27).
 constexpr std::size_t kLogFlushBytes = 32 * 1024;
 constexpr double kLogFlushSeconds = 0.5;
-
-std::uint64_t now_ns() {
-  return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-}
 
 // The resolver settings of the `server.dns` section.
 DnsResolverOptions dns_options(const DnsSettings& dns) {
@@ -54,7 +49,8 @@ Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
     listeners_.push_back(std::move(l));
   }
   dns_ = std::make_unique<DnsResolver>(loop_, dns_options(shared.server.dns));
-  origins_ = std::make_unique<OriginPool>(*this);
+  origins_ = std::make_unique<OriginPool>(
+      OriginContext{loop_, &shared_.server, dns_.get(), shared_.origin_tls});
   reap_timer_.init<Worker, &Worker::on_reap>(loop_, this);
   drain_timer_.init<Worker, &Worker::on_drain_timeout>(loop_, this);
   log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
@@ -181,71 +177,18 @@ void Worker::on_reap() {
   end_if_drained();  // the last client connection of a graceful stop is gone
 }
 
-namespace {
-
-// A JSON string (util/json.h: valid JSON for any bytes), or null.
-void append_json(std::string& out, std::string_view value, bool null) {
-  if (null) {
-    out.append("null");
-  } else {
-    append_json_string(out, value);
-  }
-}
-
-// `key` is the whole separator and name: R"(,"client":)".
-void append_field(std::string& out, std::string_view key, std::string_view value,
-                  bool null = false) {
-  out.append(key);
-  append_json(out, value, null);
-}
-
-void append_number(std::string& out, std::string_view key, std::uint64_t value) {
-  out.append(key);
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  out.append(buf, end);
-}
-
-}  // namespace
-
-void Worker::log_request(const ClientSession& session, const ClientStream& stream) {
+void Worker::log_request(const RequestRecord& record) {
   ++counters_.requests;
   if (!shared_.access_log || !shared_.access_log->enabled()) return;
-  const Snapshot& snap = stream.snapshot ? *stream.snapshot : *snapshot_;
-  const RoutedRequest& r = stream.routed;
-  const Decision& d = r.decision;
-  // Formatted straight into the worker's batch: no allocation once it has grown.
-  std::string& out = log_buffer_;
-  out += "{\"time\":";
   // The time changes once a second: format it then, not per line.
   const UnixSeconds second = now();
   if (second != log_second_) {
     log_second_ = second;
     log_time_length_ = format_rfc3339_into(second, log_time_, sizeof log_time_);
   }
-  append_json(out, std::string_view(log_time_, log_time_length_), false);
-  append_field(out, R"(,"client":)", r.client_from_forwarded ? r.client.to_string() : session.peer_text());
-  append_field(out, R"(,"country":)",
-               r.country.account == kNoCountry ? "" : country_code(r.country.account),
-               r.country.account == kNoCountry);
-  append_field(out, R"(,"country_source":)", source_name(r.country.source));
-  append_field(out, R"(,"service":)", r.service == kNoService ? "" : snap.policy.services[r.service].name,
-               r.service == kNoService);
-  append_field(out, R"(,"rule":)", d.rule == kNoRule ? "" : snap.policy.rules[d.rule].id, d.rule == kNoRule);
-  append_field(out, R"(,"datacenter":)",
-               stream.datacenter == kNoDataCenterIndex ? "" : snap.datacenters.all[stream.datacenter].id,
-               stream.datacenter == kNoDataCenterIndex);
-  append_number(out, R"(,"status":)", static_cast<std::uint64_t>(stream.status));
-  // A refusal the gateway made itself names its own reason (a malformed
-  // target, an origin failure); otherwise the decision's.
-  append_field(out, R"(,"reason":)",
-               stream.local_reason.empty() ? reason_code(d.reason) : stream.local_reason);
-  append_field(out, R"(,"outcome":)", stream.outcome.empty() ? "complete" : stream.outcome);
-  append_number(out, R"(,"bytes_in":)", stream.bytes_in);
-  append_number(out, R"(,"bytes_out":)", stream.bytes_out);
-  append_number(out, R"(,"duration_us":)", (now_ns() - stream.started_ns) / 1000);
-  out += "}\n";
-  if (out.size() >= kLogFlushBytes) {
+  // Formatted straight into the worker's batch: no allocation once it has grown.
+  append_access_log_line(log_buffer_, std::string_view(log_time_, log_time_length_), record);
+  if (log_buffer_.size() >= kLogFlushBytes) {
     flush_log();
   } else if (!log_timer_.active()) {
     log_timer_.arm(kLogFlushSeconds);

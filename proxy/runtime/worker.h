@@ -19,22 +19,15 @@
 #include <vector>
 
 #include "policy/snapshot.h"
+#include "proxy/client/client_host.h"
+#include "proxy/config/server_config.h"
 #include "proxy/dns/dns_resolver.h"
 #include "proxy/net/event_loop.h"
-#include "proxy/runtime/origin_pool.h"
-#include "proxy/config/server_config.h"
+#include "proxy/origin/origin_pool.h"
 
 namespace regiongate {
 
 class ClientSession;
-struct ClientStream;
-
-struct WorkerCounters {
-  std::uint64_t connections = 0;
-  std::uint64_t requests = 0;
-  std::uint64_t http1_refused = 0;
-  std::uint64_t header_limit_resets = 0;
-};
 
 // What all workers share, set up before they start; read-only afterwards
 // except the snapshot, which is replaced whole.
@@ -50,7 +43,8 @@ struct GatewayShared {
   std::shared_ptr<const Snapshot> snapshot;
 };
 
-class Worker {
+// The runtime of its client sessions (ClientHost): they see only that.
+class Worker final : public ClientHost {
  public:
   // One of this worker's own listening sockets (each worker binds its own
   // with SO_REUSEPORT); `tls` null for cleartext.
@@ -72,26 +66,23 @@ class Worker {
   // Runs `work` on the worker's thread. Thread-safe.
   void post(std::function<void()> work);
 
-  // Worker-thread only.
-  struct ev_loop* loop() const { return loop_; }
-  const ServerConfig& config() const { return shared_.server; }
-  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
-  std::string_view snapshot_identity_header() const { return snapshot_->identity.account_header; }
-  UnixSeconds now() const;
-  DataCenterMask healthy_datacenters() const { return ~DataCenterMask{0}; }
-  WorkerCounters& counters() { return counters_; }
-  OriginPool& origins() { return *origins_; }
-  DnsResolver& dns() { return *dns_; }
+  // Worker-thread only: the ClientHost its sessions see.
+  struct ev_loop* loop() const override { return loop_; }
+  const ServerConfig& config() const override { return shared_.server; }
+  const std::shared_ptr<const Snapshot>& snapshot() const override { return snapshot_; }
+  UnixSeconds now() const override;
+  DataCenterMask healthy_datacenters() const override { return ~DataCenterMask{0}; }
+  ClientCounters& counters() override { return counters_; }
+  OriginPool& origins() override { return *origins_; }
   // The endpoint of `center` (index `dc`) a new request starts at: its
   // weighted rotation, turned one step per request on this worker.
-  std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) {
+  std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) override {
     const std::vector<std::uint8_t>& rotation = center.endpoint_rotation;
     if (rotation.size() <= 1) return 0;
     return rotation[rotation_cursor_[dc]++ % rotation.size()];
   }
-  const ClientTlsContext* origin_tls() const { return shared_.origin_tls; }
-  void session_closed(ClientSession* session, const std::string& why);
-  void log_request(const ClientSession& session, const ClientStream& stream);
+  void session_closed(ClientSession* session, const std::string& why) override;
+  void log_request(const RequestRecord& record) override;
 
  private:
   struct Listener {
@@ -131,7 +122,7 @@ class Worker {
   AsyncWakeup wakeup_;
   std::mutex queue_mutex_;
   std::vector<std::function<void()>> queue_;
-  WorkerCounters counters_;
+  ClientCounters counters_;
   std::array<std::uint32_t, kMaxDataCenters> rotation_cursor_{};
   std::thread thread_;
 };

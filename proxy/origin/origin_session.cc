@@ -1,60 +1,30 @@
-#include "proxy/runtime/origin_session.h"
+#include "proxy/origin/origin_session.h"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 
-#include "proxy/runtime/client_session.h"
+#include "proxy/http2/callbacks.h"
 #include "proxy/net/sockets.h"
 #include "proxy/net/tls_context.h"
-#include "proxy/runtime/origin_pool.h"
-#include "proxy/runtime/worker.h"
+#include "proxy/origin/origin_pool.h"
 
 namespace regiongate {
 namespace {
 
-OriginSession* self(void* user_data) { return static_cast<OriginSession*>(user_data); }
-
 double seconds(Milliseconds ms) { return std::chrono::duration<double>(ms).count(); }
-
-nghttp2_session_callbacks* callbacks() {
-  static nghttp2_session_callbacks* cbs = [] {
-    nghttp2_session_callbacks* c;
-    nghttp2_session_callbacks_new(&c);
-    nghttp2_session_callbacks_set_on_begin_headers_callback(
-        c, [](nghttp2_session*, const nghttp2_frame* f, void* u) {
-          return self(u)->on_begin_headers(f);
-        });
-    nghttp2_session_callbacks_set_on_header_callback2(
-        c, [](nghttp2_session*, const nghttp2_frame* f, nghttp2_rcbuf* n, nghttp2_rcbuf* v,
-              std::uint8_t, void* u) { return self(u)->on_header(f, n, v); });
-    nghttp2_session_callbacks_set_on_frame_recv_callback(
-        c, [](nghttp2_session*, const nghttp2_frame* f, void* u) {
-          return self(u)->on_frame_recv(f);
-        });
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
-        c, [](nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* d,
-              std::size_t len, void* u) { return self(u)->on_data_chunk(id, d, len); });
-    nghttp2_session_callbacks_set_on_stream_close_callback(
-        c, [](nghttp2_session*, std::int32_t id, std::uint32_t code, void* u) {
-          return self(u)->on_stream_close(id, code);
-        });
-    return c;
-  }();
-  return cbs;
-}
 
 }  // namespace
 
 OriginSession::OriginSession(OriginPool& pool, const OriginEndpoint& endpoint)
-    : H2Connection(pool.worker().loop(), nullptr), pool_(pool), endpoint_(endpoint) {
+    : H2Connection(pool.context().loop, nullptr), pool_(pool), endpoint_(endpoint) {
   nghttp2_option* option;
   nghttp2_option_new(&option);
   // The client side opens our receive window as it takes response bytes.
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_max_settings(option, 32);
-  nghttp2_session_client_new2(&session_, callbacks(), this, option);
+  nghttp2_session_client_new2(&session_, session_callbacks<OriginSession>(), this, option);
   nghttp2_option_del(option);
   idle_timer_.init<OriginSession, &OriginSession::on_idle_timeout>(loop_, this);
   connect_timer_.init<OriginSession, &OriginSession::on_connect_timeout>(loop_, this);
@@ -62,13 +32,13 @@ OriginSession::OriginSession(OriginPool& pool, const OriginEndpoint& endpoint)
 }
 
 OriginSession::~OriginSession() {
-  if (dns_query_ != DnsResolver::kNoQuery) pool_.worker().dns().cancel(dns_query_);
+  if (dns_query_ != DnsResolver::kNoQuery) pool_.context().dns->cancel(dns_query_);
 }
 
 void OriginSession::begin() {
   // An IP literal or a cached answer calls back before resolve() returns
   // (which then returns kNoQuery).
-  dns_query_ = pool_.worker().dns().resolve(
+  dns_query_ = pool_.context().dns->resolve(
       endpoint_.host, [this](const DnsResult& result) { on_resolved(result); });
 }
 
@@ -102,7 +72,7 @@ bool OriginSession::connect_next(std::string* error) {
     if (fd < 0) continue;
     SSL* ssl = nullptr;
     if (endpoint_.tls) {
-      ssl = pool_.worker().origin_tls()->new_connection(fd, endpoint_.host, endpoint_.sni);
+      ssl = pool_.context().tls->new_connection(fd, endpoint_.host, endpoint_.sni);
       if (!ssl) {
         ::close(fd);
         *error = "TLS: cannot create a connection";
@@ -111,7 +81,7 @@ bool OriginSession::connect_next(std::string* error) {
     }
     connected_address_ = address;
     connect_with(std::make_unique<Transport>(fd, ssl));
-    connect_timer_.arm(seconds(pool_.worker().config().timeouts.connect));
+    connect_timer_.arm(seconds(pool_.context().config->timeouts.connect));
     return true;
   }
   if (error->empty()) *error = "no address for " + endpoint_.host;
@@ -134,7 +104,7 @@ void OriginSession::on_connect_timeout() {
 // for a record that did not change); otherwise, or when the name no longer
 // resolves, it takes no new streams.
 void OriginSession::on_dns_expired() {
-  dns_query_ = pool_.worker().dns().resolve(
+  dns_query_ = pool_.context().dns->resolve(
       endpoint_.host, [this](const DnsResult& result) { on_dns_refreshed(result); });
 }
 
@@ -175,8 +145,8 @@ std::size_t OriginSession::stream_limit() const {
                                  : 100;
 }
 
-ClientStream* OriginSession::stream_of(std::int32_t stream_id) const {
-  return static_cast<ClientStream*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+OriginExchange* OriginSession::exchange_of(std::int32_t stream_id) const {
+  return static_cast<OriginExchange*>(nghttp2_session_get_stream_user_data(session_, stream_id));
 }
 
 // The transport is up: our SETTINGS go out. Streams wait for the origin's
@@ -184,7 +154,7 @@ ClientStream* OriginSession::stream_of(std::int32_t stream_id) const {
 // SETTINGS_MAX_CONCURRENT_STREAMS only to be refused: nghttp2 holds those
 // past the limit until a slot frees.
 void OriginSession::on_ready() {
-  const Http2Settings& h2 = pool_.worker().config().http2;
+  const Http2Settings& h2 = pool_.context().config->http2;
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_window_size},
@@ -200,9 +170,9 @@ void OriginSession::on_ready() {
 void OriginSession::on_origin_settings() {
   connect_timer_.stop();
   state_ = State::kReady;
-  std::vector<ClientStream*> waiting;
+  std::vector<OriginExchange*> waiting;
   waiting.swap(waiting_);
-  for (ClientStream* s : waiting) submit(*s);
+  for (OriginExchange* e : waiting) submit(*e);
   schedule_flush();
 }
 
@@ -214,88 +184,94 @@ void OriginSession::on_idle_timeout() {
   }
 }
 
-void OriginSession::attach(ClientStream& stream) {
+void OriginSession::attach(OriginExchange& exchange) {
   idle_timer_.stop();
-  stream.origin = this;
+  exchange.origin_ = this;
+  exchange.request_sent_ = false;
   if (state_ == State::kReady) {
-    submit(stream);
+    submit(exchange);
     schedule_flush();
   } else {
-    waiting_.push_back(&stream);
+    waiting_.push_back(&exchange);
   }
 }
 
-void OriginSession::submit(ClientStream& stream) {
+void OriginSession::submit(OriginExchange& exchange) {
   std::vector<nghttp2_nv>& nv = nv_scratch_;
   nv.clear();
-  stream.origin_request_headers(&nv);
+  exchange.origin_request_headers(&nv);
   nghttp2_data_provider body;
   body.source.ptr = this;
   body.read_callback = [](nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t len,
-                          std::uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
-    return static_cast<OriginSession*>(src->ptr)->read_request_body(id, buf, len, flags);
+                          std::uint32_t* flags, nghttp2_data_source* src, void*) noexcept {
+    return guarded(
+        [&] { return static_cast<OriginSession*>(src->ptr)->read_request_body(id, buf, len, flags); },
+        static_cast<ssize_t>(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE));
   };
   // Trailers travel after the (maybe empty) body: a request that ended with
   // trailers and no body still needs the data provider that submits them.
-  bool has_body = !(stream.request_ended && stream.request_body.empty() &&
-                    stream.request_trailers.empty());
+  const bool has_body = !(exchange.origin_request_ended() && exchange.origin_request_body().empty() &&
+                          exchange.origin_request_trailers().empty());
   std::int32_t id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(),
-                                           has_body ? &body : nullptr, &stream);
+                                           has_body ? &body : nullptr, &exchange);
   if (id < 0) {
-    stream.session->origin_failed(stream, std::string("submit: ") + nghttp2_strerror(id),
-                                  /*retryable=*/true);
+    let_go(exchange);
+    exchange.origin_failed(std::string("submit: ") + nghttp2_strerror(id), /*retryable=*/true);
     return;
   }
-  stream.origin_stream_id = id;
-  stream.request_sent = true;
-  active_.insert(&stream);
-  stream.session->request_submitted(stream);
+  exchange.origin_stream_id_ = id;
+  exchange.request_sent_ = true;
+  active_.insert(&exchange);
+  exchange.origin_request_submitted();
 }
 
-void OriginSession::detach(ClientStream& stream) {
-  stream.origin = nullptr;
-  for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
-    if (*it == &stream) {
-      waiting_.erase(it);
-      return;
-    }
+void OriginSession::let_go(OriginExchange& exchange) {
+  exchange.origin_ = nullptr;
+  if (active_.contains(&exchange)) {
+    active_.erase(&exchange);
+    nghttp2_session_set_stream_user_data(session_, exchange.origin_stream_id_, nullptr);
+    return;
   }
-  if (!active_.contains(&stream)) return;
-  active_.erase(&stream);
-  // Nobody will take what is buffered: give its share of the connection
-  // window back, or the connection would slowly run out of window.
-  if (std::size_t n = stream.response_body.clear()) nghttp2_session_consume_connection(session_, n);
-  nghttp2_session_set_stream_user_data(session_, stream.origin_stream_id, nullptr);
-  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.origin_stream_id,
-                            NGHTTP2_CANCEL);
-  schedule_flush();
-  became_idle_if_empty();
+  waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &exchange), waiting_.end());
 }
 
-void OriginSession::consume(std::int32_t stream_id, std::size_t n) {
-  nghttp2_session_consume(session_, stream_id, n);
+void OriginSession::detach(OriginExchange& exchange, std::size_t unsent) {
+  const bool sent = active_.contains(&exchange);
+  let_go(exchange);
+  if (sent) {
+    // Nobody will take what is buffered: give its share of the connection
+    // window back, or the connection would slowly run out of window.
+    if (unsent) nghttp2_session_consume_connection(session_, unsent);
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, exchange.origin_stream_id_,
+                              NGHTTP2_CANCEL);
+    schedule_flush();
+    became_idle_if_empty();
+  }
+}
+
+void OriginSession::consume(const OriginExchange& exchange, std::size_t n) {
+  nghttp2_session_consume(session_, exchange.origin_stream_id_, n);
   schedule_flush();
 }
 
-void OriginSession::resume(std::int32_t stream_id) {
-  nghttp2_session_resume_data(session_, stream_id);
+void OriginSession::resume(const OriginExchange& exchange) {
+  nghttp2_session_resume_data(session_, exchange.origin_stream_id_);
   schedule_flush();
 }
 
 ssize_t OriginSession::read_request_body(std::int32_t stream_id, std::uint8_t* buf,
                                          std::size_t len, std::uint32_t* flags) {
-  ClientStream* stream = stream_of(stream_id);
-  if (!stream) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  ClientStream& s = *stream;
-  std::size_t n = s.request_body.take(buf, len);
-  s.request_bytes_sent += n;
-  if (n > 0) s.session->request_body_taken(s, n);
-  if (s.request_body.empty() && s.request_ended) {
+  OriginExchange* e = exchange_of(stream_id);
+  if (!e) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  BodyBuffer& body = e->origin_request_body();
+  std::size_t n = body.take(buf, len);
+  if (n > 0) e->origin_request_body_taken(n);
+  if (body.empty() && e->origin_request_ended()) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (!s.request_trailers.empty()) {
+    if (!e->origin_request_trailers().empty()) {
       *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
       std::vector<nghttp2_nv> nv;
-      s.trailer_nv(s.request_trailers, &nv);
+      e->origin_request_trailers().append_nv(&nv);
       nghttp2_submit_trailer(session_, stream_id, nv.data(), nv.size());
     }
     return static_cast<ssize_t>(n);
@@ -308,9 +284,9 @@ int OriginSession::on_begin_headers(const nghttp2_frame*) { return 0; }
 
 int OriginSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                              nghttp2_rcbuf* value) {
-  ClientStream* s = stream_of(frame->hd.stream_id);
-  if (!s) return 0;
-  return s->add_response_header(name, value) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  OriginExchange* e = exchange_of(frame->hd.stream_id);
+  if (!e) return 0;
+  return e->origin_header(name, value) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 }
 
 int OriginSession::on_frame_recv(const nghttp2_frame* frame) {
@@ -326,48 +302,45 @@ int OriginSession::on_frame_recv(const nghttp2_frame* frame) {
     if (!(frame->hd.flags & NGHTTP2_FLAG_ACK) && state_ == State::kConnecting) on_origin_settings();
     return 0;
   }
-  ClientStream* stream = stream_of(frame->hd.stream_id);
-  if (!stream) return 0;
-  ClientStream& s = *stream;
+  OriginExchange* e = exchange_of(frame->hd.stream_id);
+  if (!e) return 0;
   bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
   if (frame->hd.type == NGHTTP2_HEADERS) {
     if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
-      s.session->origin_response(s, end);
+      e->origin_response(end);
     } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS && end) {
-      s.session->origin_body_end(s);  // trailers were collected by add_response_header
+      e->origin_body_end();  // the trailers came through origin_header()
     } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
       // A 1xx response was followed by the final one: nothing to do.
     }
   } else if (frame->hd.type == NGHTTP2_DATA && end) {
-    s.session->origin_body_end(s);
+    e->origin_body_end();
   }
   return 0;
 }
 
 int OriginSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
                                  std::size_t len) {
-  ClientStream* s = stream_of(stream_id);
-  if (!s) {
+  OriginExchange* e = exchange_of(stream_id);
+  if (!e) {
     // Nobody wants it any more: give the window back at once.
     nghttp2_session_consume(session_, stream_id, len);
     return 0;
   }
-  s->session->origin_body(*s, data, len);
+  e->origin_body(data, len);
   return 0;
 }
 
 int OriginSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
-  if (ClientStream* stream = stream_of(stream_id)) {
-    ClientStream& s = *stream;
-    active_.erase(stream);
+  if (OriginExchange* e = exchange_of(stream_id)) {
     // The stream is over: what the client has not taken yet no longer needs
     // to hold the connection window (it stays bounded by the stream window).
-    if (!s.response_body.empty()) {
-      nghttp2_session_consume_connection(session_, s.response_body.size());
+    if (std::size_t n = e->origin_response_buffered()) {
+      nghttp2_session_consume_connection(session_, n);
       schedule_flush();
     }
-    s.origin = nullptr;
-    s.session->origin_closed(s, error_code);
+    let_go(*e);
+    e->origin_closed(error_code);
   }
   became_idle_if_empty();
   return 0;
@@ -378,7 +351,7 @@ void OriginSession::became_idle_if_empty() {
   if (retired_) {
     close_if_retired();
   } else {
-    idle_timer_.arm(seconds(pool_.worker().config().timeouts.origin_idle));
+    idle_timer_.arm(seconds(pool_.context().config->timeouts.origin_idle));
   }
 }
 
@@ -388,19 +361,20 @@ void OriginSession::on_closed(const std::string& why) {
   connect_timer_.stop();
   dns_timer_.stop();
   if (dns_query_ != DnsResolver::kNoQuery) {
-    pool_.worker().dns().cancel(dns_query_);
+    pool_.context().dns->cancel(dns_query_);
     dns_query_ = DnsResolver::kNoQuery;
   }
   // Streams that never reached the wire may go elsewhere; the others fail.
-  std::vector<ClientStream*> waiting;
+  std::vector<OriginExchange*> waiting;
   waiting.swap(waiting_);
-  for (ClientStream* s : waiting) {
-    s->origin = nullptr;
-    s->session->origin_failed(*s, why, /*retryable=*/true);
+  for (OriginExchange* e : waiting) {
+    e->origin_ = nullptr;
+    e->origin_failed(why, /*retryable=*/true);
   }
-  for (ClientStream* s : active_.take()) {
-    s->origin = nullptr;
-    s->session->origin_failed(*s, why, /*retryable=*/false);
+  for (OriginExchange* e : active_.take()) {
+    e->origin_ = nullptr;
+    nghttp2_session_set_stream_user_data(session_, e->origin_stream_id_, nullptr);
+    e->origin_failed(why, /*retryable=*/false);
   }
   pool_.session_closed(this, why);
 }

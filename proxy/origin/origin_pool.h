@@ -10,15 +10,15 @@
 
 #include "maps/datacenter.h"
 #include "proxy/net/event_loop.h"
+#include "proxy/origin/origin_context.h"
 
 namespace regiongate {
 
 class OriginSession;
-class Worker;
 
 class OriginPool {
  public:
-  explicit OriginPool(Worker& worker);
+  explicit OriginPool(const OriginContext& context);
   ~OriginPool();
 
   // A connection to `endpoint` with room for a stream; nullptr (and *error)
@@ -30,14 +30,14 @@ class OriginPool {
   // streams get a new connection while it finishes its own.
   void retire(OriginSession* session);
   void session_closed(OriginSession* session, const std::string& why);
-  Worker& worker() { return worker_; }
+  const OriginContext& context() const { return context_; }
   std::size_t connection_count() const { return sessions_.size(); }
   void close_all();
 
  private:
   void on_reap();
 
-  Worker& worker_;
+  OriginContext context_;
   std::unordered_map<OriginSession*, std::unique_ptr<OriginSession>> sessions_;
   std::unordered_map<std::string, std::vector<OriginSession*>> by_endpoint_;
   std::vector<std::unique_ptr<OriginSession>> closed_;

@@ -22,15 +22,14 @@
 
 #include "maps/datacenter.h"
 #include "maps/ip_network.h"
-#include "proxy/runtime/client_session.h"
 #include "proxy/dns/dns_resolver.h"
 #include "proxy/http2/h2_connection.h"
 #include "proxy/http2/stream_set.h"
+#include "proxy/origin/origin_exchange.h"
 
 namespace regiongate {
 
 class OriginPool;
-struct ClientStream;
 
 class OriginSession final : public H2Connection {
  public:
@@ -57,15 +56,18 @@ class OriginSession final : public H2Connection {
   static constexpr std::size_t kMaxQueuedStreams = 256;
   std::size_t active_streams() const { return active_.size() + waiting_.size(); }
 
-  // Sends the request (at once, or when connected). The stream is told of
-  // the response, the body and the end through its ClientSession.
-  void attach(ClientStream& stream);
-  // The client side is gone: cancel the origin stream (RST_STREAM CANCEL).
-  void detach(ClientStream& stream);
+  // Sends the request (at once, or when connected); the exchange is told of
+  // the response, the body and the end (origin_exchange.h).
+  void attach(OriginExchange& exchange);
+  // The request side ends the link first (the client went away, or the
+  // gateway answered itself): the origin stream, if any, is cancelled
+  // (RST_STREAM CANCEL). `unsent`: response bytes it had not taken, whose
+  // share of the connection window comes back.
+  void detach(OriginExchange& exchange, std::size_t unsent);
   // Opens the window for `n` more bytes of the response (the client took them).
-  void consume(std::int32_t stream_id, std::size_t n);
-  // More request body (or its end) is available for this stream.
-  void resume(std::int32_t stream_id);
+  void consume(const OriginExchange& exchange, std::size_t n);
+  // More request body (or its end) is available.
+  void resume(const OriginExchange& exchange);
 
   // nghttp2 callbacks.
   int on_begin_headers(const nghttp2_frame* frame);
@@ -89,7 +91,9 @@ class OriginSession final : public H2Connection {
   void on_resolved(const DnsResult& result);
   // Starts a connect to the next address; false (and *error) when none is left.
   bool connect_next(std::string* error);
-  void submit(ClientStream& stream);
+  void submit(OriginExchange& exchange);
+  // Unmakes the link from this side (the one place it does).
+  void let_go(OriginExchange& exchange);
   void close_if_retired();
   bool open_for_streams() const;
   std::size_t stream_limit() const;
@@ -108,10 +112,10 @@ class OriginSession final : public H2Connection {
   Timer idle_timer_;
   Timer connect_timer_;
   Timer dns_timer_;
-  std::vector<ClientStream*> waiting_;                       // attached before connected
+  std::vector<OriginExchange*> waiting_;  // attached before connected
   // Streams sent on this connection; each is also the nghttp2 stream user data.
-  StreamSet<ClientStream, &ClientStream::origin_slot> active_;
-  ClientStream* stream_of(std::int32_t stream_id) const;
+  StreamSet<OriginExchange, &OriginExchange::origin_slot_> active_;
+  OriginExchange* exchange_of(std::int32_t stream_id) const;
   std::vector<nghttp2_nv> nv_scratch_;  // reused for every request's headers
 };
 

@@ -1,14 +1,13 @@
-#include "proxy/runtime/origin_pool.h"
+#include "proxy/origin/origin_pool.h"
 
 #include <algorithm>
 
-#include "proxy/runtime/origin_session.h"
-#include "proxy/runtime/worker.h"
+#include "proxy/origin/origin_session.h"
 
 namespace regiongate {
 
-OriginPool::OriginPool(Worker& worker) : worker_(worker) {
-  reap_timer_.init<OriginPool, &OriginPool::on_reap>(worker_.loop(), this);
+OriginPool::OriginPool(const OriginContext& context) : context_(context) {
+  reap_timer_.init<OriginPool, &OriginPool::on_reap>(context_.loop, this);
 }
 
 OriginPool::~OriginPool() {
@@ -27,7 +26,7 @@ OriginSession* OriginPool::acquire(const OriginEndpoint& endpoint, std::string* 
       least_loaded = s;
     }
   }
-  if (open.size() >= worker_.config().origin.max_connections_per_endpoint) {
+  if (open.size() >= context_.config->origin.max_connections_per_endpoint) {
     // Every connection is at the origin's stream limit and no more may be
     // opened: wait for a slot on the least loaded one (bounded; the
     // response_headers timeout covers the wait).

@@ -1,0 +1,50 @@
+#pragma once
+// What a client session and its requests need of the runtime they run in
+// (a worker), and nothing more. The worker implements it; the client side
+// never sees the worker itself. Worker-thread only.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "policy/snapshot.h"
+#include "proxy/config/server_config.h"
+#include "proxy/observe/request_record.h"
+
+struct ev_loop;
+
+namespace regiongate {
+
+class ClientSession;
+class OriginPool;
+
+struct ClientCounters {
+  std::uint64_t connections = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t http1_refused = 0;
+  std::uint64_t header_limit_resets = 0;
+};
+
+class ClientHost {
+ public:
+  virtual struct ev_loop* loop() const = 0;
+  // Fixed for the process (listeners and workers cannot change without a restart).
+  virtual const ServerConfig& config() const = 0;
+  // The current snapshot; a request keeps the one it started with.
+  virtual const std::shared_ptr<const Snapshot>& snapshot() const = 0;
+  virtual UnixSeconds now() const = 0;
+  virtual DataCenterMask healthy_datacenters() const = 0;
+  virtual OriginPool& origins() = 0;
+  // The endpoint of `center` a new request starts at (its weighted rotation).
+  virtual std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) = 0;
+  virtual ClientCounters& counters() = 0;
+  // One access-log line; the record's views need to live only for the call.
+  virtual void log_request(const RequestRecord& record) = 0;
+  // The session is finished: the host destroys it, later (not inside its call).
+  virtual void session_closed(ClientSession* session, const std::string& why) = 0;
+
+ protected:
+  ~ClientHost() = default;
+};
+
+}  // namespace regiongate

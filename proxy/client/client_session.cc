@@ -1,0 +1,247 @@
+#include "proxy/client/client_session.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "proxy/http2/callbacks.h"
+
+namespace regiongate {
+namespace {
+
+constexpr char kPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr std::size_t kPrefaceLength = sizeof(kPreface) - 1;
+constexpr std::size_t kMaxRequestHeaders = 256;
+
+// The answer to a client that speaks HTTP/1: its Content-Length counted
+// from the body itself, once.
+const std::string& http1_refusal() {
+  static const std::string response = [] {
+    const std::string body =
+        "regiongate speaks HTTP/2 only: use TLS with ALPN h2, or cleartext with prior "
+        "knowledge.\n";
+    return "HTTP/1.1 505 HTTP Version Not Supported\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n"
+           "X-Regiongate-Reason: http2-required\r\n"
+           "Connection: close\r\n"
+           "Content-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  return response;
+}
+
+double seconds(Milliseconds ms) { return std::chrono::duration<double>(ms).count(); }
+
+}  // namespace
+
+ClientSession::ClientSession(ClientHost& host, std::unique_ptr<Transport> transport,
+                             const IpAddress& peer)
+    : H2Connection(host.loop(), std::move(transport)),
+      host_(host),
+      peer_(peer),
+      peer_text_(peer.to_string()) {
+  nghttp2_option* option;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_max_send_header_block_length(option, 64 * 1024);
+  // Request bodies: the window opens as the origin takes the bytes (bounded memory).
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_max_settings(option, 32);
+  nghttp2_session_server_new2(&session_, session_callbacks<ClientSession>(), this, option);
+  nghttp2_option_del(option);
+  idle_timer_.init<ClientSession, &ClientSession::on_idle_timeout>(loop_, this);
+  idle_since_ = ev_now(loop_);
+  idle_timer_.arm(seconds(host_.config().timeouts.idle));
+}
+
+ClientSession::~ClientSession() { drop_requests(); }
+
+void ClientSession::drop_requests() {
+  for (std::unique_ptr<ProxiedRequest>& r : requests_.take()) {
+    nghttp2_session_set_stream_user_data(session_, r->stream_id(), nullptr);
+    if (r->headers_done()) r->closed("connection-closed");
+  }  // each destroyed here, unlinked from its origin stream
+}
+
+ProxiedRequest* ClientSession::request_of(std::int32_t stream_id) const {
+  return static_cast<ProxiedRequest*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+}
+
+const GeoipResult* ClientSession::peer_geoip(const Snapshot& snap) {
+  if (!snap.geoip) return nullptr;
+  if (snap.geoip != peer_geoip_database_) {  // first request, or a reloaded database
+    sockaddr_storage ss;
+    peer_.to_sockaddr(&ss);
+    peer_geoip_ = snap.geoip->lookup(reinterpret_cast<const sockaddr*>(&ss));
+    peer_geoip_database_ = snap.geoip;
+  }
+  return &peer_geoip_;
+}
+
+void ClientSession::on_ready() {
+  const Http2Settings& h2 = host_.config().http2;
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h2.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_window_size},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, h2.max_header_list_size},
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, h2.max_frame_size},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  if (h2.connection_window_size > 65535) {
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<std::int32_t>(h2.connection_window_size));
+  }
+}
+
+bool ClientSession::may_send() const { return preface_checked_ == kPrefaceLength; }
+
+bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
+  if (preface_checked_ == kPrefaceLength) return true;
+  // Check the client preface ourselves, so that an HTTP/1 client gets an
+  // answer it can read instead of a silent close.
+  std::size_t n = std::min(len, kPrefaceLength - preface_checked_);
+  if (std::memcmp(data, kPreface + preface_checked_, n) == 0) {
+    preface_checked_ += n;
+    return true;
+  }
+  write_raw_and_close(http1_refusal());
+  host_.counters().http1_refused++;
+  schedule_flush();
+  return false;
+}
+
+void ClientSession::on_closed(const std::string& why) {
+  idle_timer_.stop();
+  drop_requests();
+  host_.session_closed(this, why);
+}
+
+void ClientSession::shut_down() {
+  if (closed()) return;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  schedule_flush();
+}
+
+// The timer is not moved per request (two heap operations each): it fires
+// at least every `idle` and closes the connection only when it has had no
+// stream for that long; otherwise it waits for the rest.
+void ClientSession::on_idle_timeout() {
+  const double idle = seconds(host_.config().timeouts.idle);
+  const double quiet = requests_.empty() ? ev_now(loop_) - idle_since_ : 0;
+  if (quiet < idle) {
+    idle_timer_.arm(idle - quiet);
+    return;
+  }
+  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+  schedule_flush();
+}
+
+int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  ProxiedRequest* r =
+      requests_.insert(std::make_unique<ProxiedRequest>(*this, host_, frame->hd.stream_id));
+  nghttp2_session_set_stream_user_data(session_, frame->hd.stream_id, r);
+  return 0;
+}
+
+// Header limits are the codec's: RFC 9113 6.5.2 counts 32 bytes of overhead
+// per field against SETTINGS_MAX_HEADER_LIST_SIZE. Past them, this stream
+// only is reset.
+int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                             nghttp2_rcbuf* value) {
+  ProxiedRequest* r = request_of(frame->hd.stream_id);
+  if (!r) return 0;
+  if (r->headers_done()) {  // trailers
+    if (r->add_trailer(name, value)) return 0;
+    host_.counters().header_limit_resets++;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  const std::size_t size = rcbuf_view(name).size() + rcbuf_view(value).size() + 32;
+  r->header_bytes += size;
+  if (r->header_bytes > host_.config().http2.max_header_list_size ||
+      ++r->header_fields > kMaxRequestHeaders) {
+    host_.counters().header_limit_resets++;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  r->add_header(name, value);
+  return 0;
+}
+
+int ClientSession::on_frame_recv(const nghttp2_frame* frame) {
+  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+  ProxiedRequest* r = request_of(frame->hd.stream_id);
+  if (!r) return 0;
+  const bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  if (frame->hd.type == NGHTTP2_HEADERS && !r->headers_done() &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
+    if (end) r->ended();
+    r->headers_complete();
+    return 0;
+  }
+  if (end) r->ended();
+  return 0;
+}
+
+int ClientSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
+                                 std::size_t len) {
+  ProxiedRequest* r = request_of(stream_id);
+  if (!r || !r->wants_body()) {
+    // Nobody will forward it: discard, and keep the window open.
+    nghttp2_session_consume(session_, stream_id, len);
+    return 0;
+  }
+  r->body(data, len);
+  return 0;
+}
+
+int ClientSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
+  ProxiedRequest* r = request_of(stream_id);
+  if (!r) return 0;
+  nghttp2_session_set_stream_user_data(session_, stream_id, nullptr);
+  r->closed(error_code == NGHTTP2_NO_ERROR ? "complete" : "reset");
+  requests_.erase(r);  // destroyed here
+  if (requests_.empty()) idle_since_ = ev_now(loop_);
+  return 0;
+}
+
+void ClientSession::submit_response(ProxiedRequest& request, const std::vector<nghttp2_nv>& nv,
+                                    bool with_body) {
+  nghttp2_data_provider body;
+  body.source.ptr = &request;
+  body.read_callback = [](nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t len,
+                          std::uint32_t* flags, nghttp2_data_source* src, void*) noexcept {
+    return guarded(
+        [&] { return static_cast<ProxiedRequest*>(src->ptr)->read_response(buf, len, flags); },
+        static_cast<ssize_t>(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE));
+  };
+  nghttp2_submit_response(session_, request.stream_id(), nv.data(), nv.size(),
+                          with_body ? &body : nullptr);
+  schedule_flush();
+}
+
+void ClientSession::submit_trailer(std::int32_t stream_id, const HeaderList& trailers) {
+  std::vector<nghttp2_nv> nv;
+  trailers.append_nv(&nv);
+  nghttp2_submit_trailer(session_, stream_id, nv.data(), nv.size());
+}
+
+void ClientSession::resume_response(std::int32_t stream_id) {
+  nghttp2_session_resume_data(session_, stream_id);
+  schedule_flush();
+}
+
+void ClientSession::reset_stream(std::int32_t stream_id, std::uint32_t error_code) {
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, error_code);
+  schedule_flush();
+}
+
+void ClientSession::consume(std::int32_t stream_id, std::size_t n) {
+  nghttp2_session_consume(session_, stream_id, n);
+  schedule_flush();
+}
+
+void ClientSession::consume_connection(std::size_t n) {
+  nghttp2_session_consume_connection(session_, n);
+}
+
+}  // namespace regiongate

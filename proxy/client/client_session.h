@@ -1,0 +1,94 @@
+#pragma once
+// The client side of one connection: a phone (or a load balancer) speaking
+// HTTP/2 to the gateway. Only the codec: it checks the client preface,
+// parses frames with nghttp2, enforces the header limits while headers
+// arrive, keeps flow control and sends what its requests answer. What one
+// request does (decide, forward, answer, log) is its ProxiedRequest's.
+//
+// Owned by its runtime (a ClientHost) and destroyed by it after
+// session_closed(); lives on the host's loop. Each request is created in
+// on_begin_headers, owned by the session's set (the one owner), attached
+// as nghttp2's stream user data, and destroyed in on_stream_close or with
+// the connection (STYLE 8).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "maps/geoip.h"
+#include "maps/ip_network.h"
+#include "policy/snapshot.h"
+#include "proxy/client/client_host.h"
+#include "proxy/client/proxied_request.h"
+#include "proxy/http2/h2_connection.h"
+#include "proxy/http2/header_list.h"
+#include "proxy/http2/stream_set.h"
+#include "proxy/net/event_loop.h"
+
+namespace regiongate {
+
+class ClientSession final : public H2Connection {
+ public:
+  ClientSession(ClientHost& host, std::unique_ptr<Transport> transport, const IpAddress& peer);
+  ~ClientSession() override;
+
+  void begin() { start(); }
+  // Graceful stop: GOAWAY (NO_ERROR) naming the last stream taken; the
+  // connection closes once those streams are done.
+  void shut_down();
+  const IpAddress& peer() const { return peer_; }
+  const std::string& peer_text() const { return peer_text_; }
+  // GeoIP of the peer in `snapshot`'s database, looked up once per
+  // connection (and per database); null without a database.
+  const GeoipResult* peer_geoip(const Snapshot& snapshot);
+  std::size_t open_requests() const { return requests_.size(); }
+
+  // --- For its requests. ------------------------------------------------------
+  // Sends response headers (nv) for the request; with_body: its
+  // read_response() provides the body (and trailers).
+  void submit_response(ProxiedRequest& request, const std::vector<nghttp2_nv>& nv, bool with_body);
+  void submit_trailer(std::int32_t stream_id, const HeaderList& trailers);
+  // More response body is available.
+  void resume_response(std::int32_t stream_id);
+  void reset_stream(std::int32_t stream_id, std::uint32_t error_code);
+  // Opens the stream's (and the connection's) receive window for `n` bytes
+  // the request has passed on.
+  void consume(std::int32_t stream_id, std::size_t n);
+  // Opens only the connection's window (bytes of a stream that is gone).
+  void consume_connection(std::size_t n);
+  // Reused for every response's headers.
+  std::vector<nghttp2_nv>& nv_scratch() { return nv_scratch_; }
+
+  // nghttp2 callbacks (called through the static table; never throw).
+  int on_begin_headers(const nghttp2_frame* frame);
+  int on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name, nghttp2_rcbuf* value);
+  int on_frame_recv(const nghttp2_frame* frame);
+  int on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, std::size_t len);
+  int on_stream_close(std::int32_t stream_id, std::uint32_t error_code);
+
+ private:
+  bool on_raw_input(const std::uint8_t* data, std::size_t len) override;
+  void on_ready() override;
+  bool may_send() const override;
+  void on_closed(const std::string& why) override;
+  void on_idle_timeout();
+  ProxiedRequest* request_of(std::int32_t stream_id) const;
+  // Every open request: nghttp2_session_del does not close them for us. Each
+  // one that was decided is logged as "connection-closed".
+  void drop_requests();
+
+  ClientHost& host_;
+  IpAddress peer_;
+  OwnedStreamSet<ProxiedRequest, &ProxiedRequest::session_slot> requests_;
+  std::string peer_text_;  // peer_ as text, for x-forwarded-for and the log
+  // Held, not just compared: a pointer to a freed database could come back
+  // as a new one at the same address.
+  std::shared_ptr<const GeoipDatabase> peer_geoip_database_;
+  GeoipResult peer_geoip_;
+  std::vector<nghttp2_nv> nv_scratch_;
+  Timer idle_timer_;
+  double idle_since_ = 0;  // ev_now() when the last stream closed (or the connection opened)
+  std::size_t preface_checked_ = 0;  // bytes of the client preface verified so far
+};
+
+}  // namespace regiongate

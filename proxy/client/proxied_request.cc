@@ -1,0 +1,439 @@
+#include "proxy/client/proxied_request.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "policy/explain.h"
+#include "proxy/client/client_host.h"
+#include "proxy/client/client_session.h"
+#include "proxy/origin/origin_pool.h"
+#include "proxy/origin/origin_session.h"
+#include "util/json.h"
+
+namespace regiongate {
+namespace {
+
+std::uint64_t now_ns() {
+  return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+// Headers that describe one hop, not the request (RFC 9113 8.2.2; nghttp2
+// already rejects most of them in HTTP/2), and our own internal ones, which a
+// client must never be able to set. `te` passes: nghttp2 lets only
+// "te: trailers" through, which gRPC needs.
+bool dropped_request_header(std::string_view name) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
+         name == "transfer-encoding" || name == "upgrade" || name == "x-forwarded-for" ||
+         name.rfind("x-regiongate-", 0) == 0;
+}
+
+// Response headers that describe the origin hop only.
+bool dropped_response_header(std::string_view name) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
+         name == "transfer-encoding" || name == "upgrade" || name.rfind("x-regiongate-", 0) == 0;
+}
+
+constexpr std::size_t kMaxTrailers = 64;
+constexpr std::size_t kMaxResponseHeaderBytes = 256 * 1024;
+constexpr std::size_t kMaxResponseHeaders = 512;
+
+}  // namespace
+
+std::string_view ProxiedRequest::state_name(State state) {
+  switch (state) {
+    case State::kReceivingHeaders: return "receiving-headers";
+    case State::kResolving: return "resolving";
+    case State::kDeciding: return "deciding";
+    case State::kConnecting: return "connecting";
+    case State::kForwarding: return "forwarding";
+    case State::kResponding: return "responding";
+    case State::kDone: return "done";
+  }
+  return "?";
+}
+
+ProxiedRequest::ProxiedRequest(ClientSession& session, ClientHost& host, std::int32_t stream_id)
+    : session_(session), host_(host), stream_id_(stream_id), started_ns_(now_ns()) {
+  // Room for a typical request and response: one allocation each instead of
+  // a vector doubling per header.
+  headers_.reserve(16);
+  response_headers_.reserve(16);
+  held_.reserve(8);
+  response_timer_.init<ProxiedRequest, &ProxiedRequest::on_response_timeout>(host.loop(), this);
+}
+
+ProxiedRequest::~ProxiedRequest() {
+  leave_origin();  // closed() did, unless the session is being torn down
+  for (nghttp2_rcbuf* b : held_) nghttp2_rcbuf_decref(b);
+}
+
+void ProxiedRequest::leave_origin() {
+  if (OriginSession* origin = this->origin()) origin->detach(*this, response_body_.clear());
+}
+
+// --- Receiving the request ------------------------------------------------
+
+void ProxiedRequest::count_decision_header(std::uint8_t* seen) {
+  if (++*seen > 1 && header_fault_ == RequestFault::kNone) {
+    header_fault_ = RequestFault::kDuplicateHeader;
+  }
+  if (*seen > 2) *seen = 2;  // no wrap-around, however many come
+}
+
+void ProxiedRequest::add_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
+  std::string_view n = rcbuf_view(name), v = rcbuf_view(value);
+  auto hold = [&](std::string_view* into) {
+    nghttp2_rcbuf_incref(value);
+    held_.push_back(value);
+    *into = v;
+  };
+  std::string_view* pseudo = n == ":method"      ? &method_
+                             : n == ":scheme"    ? &scheme_
+                             : n == ":authority" ? &authority_
+                             : n == ":path"      ? &path_
+                                                 : nullptr;
+  if (pseudo) {
+    hold(pseudo);
+    return;
+  }
+  // Never forwarded: :authority (canonical) is.
+  if (n == "host") {
+    count_decision_header(&host_headers_);
+    hold(&host_header_);
+    return;
+  }
+  const bool account = n == host_.snapshot()->identity.account_header;
+  if (account || n == "x-forwarded-for") {
+    count_decision_header(account ? &account_headers_ : &forwarded_for_headers_);
+    if (account && v.find(',') != std::string_view::npos &&
+        header_fault_ == RequestFault::kNone) {
+      header_fault_ = RequestFault::kListValue;
+    }
+    hold(account ? &account_id_ : &forwarded_for_);
+  }
+  if (!dropped_request_header(n)) headers_.add(name, value);
+}
+
+bool ProxiedRequest::add_trailer(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
+  std::string_view n = rcbuf_view(name), v = rcbuf_view(value);
+  // What fed the decision came from the headers, once: a trailer must not
+  // hand an origin that merges trailers a second host or account.
+  if (n.empty() || n[0] == ':' || dropped_request_header(n) || n == "host" ||
+      n == snapshot_->identity.account_header) {
+    return true;
+  }
+  // Bounded like the headers: in count and in size (RFC 9113 6.5.2's 32
+  // bytes of overhead per field), or a client could park megabytes here.
+  trailer_bytes_ += n.size() + v.size() + 32;
+  if (request_trailers_.size() >= kMaxTrailers ||
+      trailer_bytes_ > host_.config().http2.max_header_list_size) {
+    return false;
+  }
+  request_trailers_.add(name, value);
+  return true;
+}
+
+void ProxiedRequest::headers_complete() {
+  state_ = State::kResolving;
+  snapshot_ = host_.snapshot();
+  decide();
+}
+
+void ProxiedRequest::body(const std::uint8_t* data, std::size_t len) {
+  bytes_in_ += len;
+  request_body_.append(data, len);
+  if (OriginSession* origin = this->origin(); origin && request_sent()) origin->resume(*this);
+}
+
+void ProxiedRequest::ended() {
+  request_ended_ = true;
+  if (OriginSession* origin = this->origin(); origin && request_sent()) origin->resume(*this);
+}
+
+bool ProxiedRequest::wants_body() const {
+  // Held (bounded by the stream's flow-control window) while the request
+  // waits for its decision or its origin; discarded once the gateway answers.
+  return state_ == State::kResolving || state_ == State::kDeciding ||
+         state_ == State::kConnecting || state_ == State::kForwarding;
+}
+
+// --- Deciding --------------------------------------------------------------
+
+void ProxiedRequest::decide() {
+  const Snapshot& snap = *snapshot_;
+  RequestInput in;
+  in.target = {method_, scheme_, authority_, host_header_, path_};
+  in.header_fault = header_fault_;
+  in.account_id = account_id_;
+  in.forwarded_for = forwarded_for_;
+  in.peer = session_.peer();
+  in.peer_geoip = session_.peer_geoip(snap);
+  in.now = host_.now();
+  in.healthy = host_.healthy_datacenters();
+  // route_request resolves the account country (every source answers at
+  // once today: see the header) and then decides.
+  routed_ = route_request(snap, in, target_storage_);
+  state_ = State::kDeciding;
+  if (RequestFault fault = routed_.target.fault; fault != RequestFault::kNone) {
+    // Refused before any decision: nothing about it can be read one way only.
+    respond_locally(400, fault_code(fault), std::string(fault_reason(fault)));
+    return;
+  }
+  const Decision& d = routed_.decision;
+  if (!d.routed()) {
+    respond_locally(d.status(), reason_code(d.reason),
+                    describe_decision(snap, routed_.country.account, routed_.service, d));
+    return;
+  }
+  candidate_ = 0;
+  forward();
+}
+
+void ProxiedRequest::forward() {
+  const Snapshot& snap = *snapshot_;
+  const Decision& d = routed_.decision;
+  const DataCenterMask healthy = host_.healthy_datacenters();
+  // Only the decision's candidates, in order: never anywhere else. Inside a
+  // data centre, every endpoint from its weighted starting point on.
+  for (; candidate_ < d.candidate_count; ++candidate_, endpoint_try_ = 0) {
+    DataCenterIndex dc = d.candidates[candidate_];
+    if (!(healthy & dc_bit(dc))) continue;
+    const DataCenter& center = snap.datacenters.all[dc];
+    const std::size_t n = center.endpoints.size();
+    if (endpoint_try_ == 0) endpoint_first_ = host_.first_endpoint(dc, center);
+    for (; endpoint_try_ < n; ++endpoint_try_) {
+      const OriginEndpoint& endpoint = center.endpoints[(endpoint_first_ + endpoint_try_) % n];
+      std::string error;
+      OriginSession* origin = host_.origins().acquire(endpoint, &error);
+      if (!origin) {
+        origin_error_ = error;
+        continue;
+      }
+      datacenter_ = dc;
+      state_ = State::kConnecting;
+      origin->attach(*this);  // may submit (kForwarding) or fail over before it returns
+      return;
+    }
+  }
+  Decision down = d;
+  down.reason = DecisionReason::kAllDown;
+  down.chosen = kNoDataCenterIndex;
+  datacenter_ = kNoDataCenterIndex;
+  // The origin error stays inside: addresses and TLS details are not the client's business.
+  respond_locally(503, reason_code(DecisionReason::kAllDown),
+                  describe_decision(snap, routed_.country.account, routed_.service, down));
+}
+
+// --- The origin side -------------------------------------------------------
+
+void ProxiedRequest::origin_request_headers(std::vector<nghttp2_nv>* nv) {
+  const Snapshot& snap = *snapshot_;
+  nv->reserve(headers_.size() + 8);
+  // The canonical target: exactly what the decision was made on.
+  nv->push_back(make_nv(":method", method_));
+  nv->push_back(make_nv(":scheme", scheme_.empty() ? "http" : scheme_));
+  if (!routed_.target.authority.authority.empty()) {
+    nv->push_back(make_nv(":authority", routed_.target.authority.authority));
+  }
+  nv->push_back(make_nv(":path", routed_.target.path));
+  headers_.append_nv(nv);
+  // x-forwarded-for: what a trusted proxy sent (an untrusted peer's is
+  // dropped), plus the peer we saw.
+  forwarded_for_out_.clear();
+  if (!forwarded_for_.empty() && routed_.client_from_forwarded) {
+    forwarded_for_out_ = std::string(forwarded_for_) + ", ";
+  }
+  forwarded_for_out_ += session_.peer_text();
+  nv->push_back(make_nv("x-forwarded-for", forwarded_for_out_));
+  country_out_ = std::string(country_code(routed_.country.account));
+  nv->push_back(make_nv("x-regiongate-country", country_out_));
+  nv->push_back(make_nv("x-regiongate-dc", snap.datacenters.all[datacenter_].id));
+}
+
+void ProxiedRequest::origin_request_body_taken(std::size_t n) {
+  request_bytes_sent_ += n;
+  session_.consume(stream_id_, n);
+}
+
+void ProxiedRequest::origin_request_submitted() {
+  state_ = State::kForwarding;
+  response_timer_.arm(
+      std::chrono::duration<double>(host_.config().timeouts.response_headers).count());
+}
+
+bool ProxiedRequest::origin_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
+  std::string_view n = rcbuf_view(name);
+  response_header_bytes_ += n.size() + rcbuf_view(value).size() + 32;
+  if (response_header_bytes_ > kMaxResponseHeaderBytes ||
+      response_headers_.size() > kMaxResponseHeaders) {
+    return false;
+  }
+  if (n == ":status") {
+    nghttp2_rcbuf_incref(value);
+    held_.push_back(value);
+    response_status_ = rcbuf_view(value);
+    return true;
+  }
+  if (dropped_response_header(n)) return true;
+  (response_submitted_ ? response_trailers_ : response_headers_).add(name, value);
+  return true;
+}
+
+void ProxiedRequest::origin_response(bool end_stream) {
+  response_timer_.stop();
+  if (response_submitted_) return;  // we answered already (a timeout)
+  std::vector<nghttp2_nv>& nv = session_.nv_scratch();
+  nv.clear();
+  nv.push_back(make_nv(":status", response_status_));
+  response_headers_.append_nv(&nv);
+  nv.push_back(make_nv("x-regiongate-dc", snapshot_->datacenters.all[datacenter_].id));
+  status_ = 0;
+  for (char c : response_status_) status_ = status_ * 10 + (c - '0');
+  response_submitted_ = true;
+  if (end_stream) response_ended_ = true;
+  session_.submit_response(*this, nv, /*with_body=*/!end_stream);
+}
+
+void ProxiedRequest::origin_body(const std::uint8_t* data, std::size_t len) {
+  response_body_.append(data, len);
+  session_.resume_response(stream_id_);
+}
+
+void ProxiedRequest::origin_body_end() {
+  response_ended_ = true;
+  if (response_submitted_) session_.resume_response(stream_id_);
+}
+
+void ProxiedRequest::origin_failed(const std::string& why, bool retryable) {
+  response_timer_.stop();
+  origin_error_ = why;
+  if (response_submitted_) {
+    session_.reset_stream(stream_id_, NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  if (retryable && !request_sent()) {
+    ++endpoint_try_;  // this endpoint failed: the next, then the next allowed data centre
+    forward();
+    return;
+  }
+  respond_locally(502, "origin-failed", "the data centre failed mid-request");
+}
+
+void ProxiedRequest::origin_closed(std::uint32_t error_code) {
+  response_timer_.stop();
+  if (response_ended_) return;
+  // REFUSED_STREAM (or a GOAWAY above it) means the origin did not process
+  // it: safe to send elsewhere if no body byte is gone.
+  if (error_code == NGHTTP2_REFUSED_STREAM && !response_submitted_ && request_bytes_sent_ == 0 &&
+      ++refusals_ <= 2) {
+    forward();
+    return;
+  }
+  if (!response_submitted_) {
+    respond_locally(502, "origin-failed",
+                    "the data centre reset the stream (" +
+                        std::string(nghttp2_http2_strerror(error_code)) + ")");
+  } else {
+    session_.reset_stream(stream_id_, NGHTTP2_INTERNAL_ERROR);
+  }
+}
+
+void ProxiedRequest::on_response_timeout() {
+  response_timer_.stop();
+  if (response_submitted_) return;
+  leave_origin();
+  respond_locally(504, "origin-timeout", "the data centre sent no response headers in time");
+}
+
+// --- Answering ---------------------------------------------------------------
+
+ssize_t ProxiedRequest::read_response(std::uint8_t* buf, std::size_t len, std::uint32_t* flags) {
+  if (state_ == State::kResponding) {  // the gateway's own answer
+    std::size_t n = std::min(len, local_body_.size() - bytes_out_);
+    std::memcpy(buf, local_body_.data() + bytes_out_, n);
+    bytes_out_ += n;
+    if (bytes_out_ == local_body_.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+  std::size_t n = response_body_.take(buf, len);
+  bytes_out_ += n;
+  if (n > 0) {
+    if (OriginSession* origin = this->origin()) origin->consume(*this, n);
+  }
+  if (response_body_.empty() && response_ended_) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!response_trailers_.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      session_.submit_trailer(stream_id_, response_trailers_);
+    }
+    return static_cast<ssize_t>(n);
+  }
+  if (n == 0) return NGHTTP2_ERR_DEFERRED;
+  return static_cast<ssize_t>(n);
+}
+
+void ProxiedRequest::respond_locally(int status, std::string_view reason,
+                                     const std::string& detail) {
+  leave_origin();
+  state_ = State::kResponding;
+  bytes_out_ = 0;
+  local_reason_ = reason;
+  local_body_ = "{\"status\":" + std::to_string(status) + ",\"reason\":" + json_string(reason) +
+                ",\"detail\":" + json_string(detail) + "}\n";
+  status_ = status;
+  response_submitted_ = true;
+  // A body already buffered for an origin will not be sent: release its window.
+  if (std::size_t n = request_body_.clear()) session_.consume(stream_id_, n);
+  const std::string status_text = std::to_string(status);
+  const std::string length = std::to_string(local_body_.size());
+  std::vector<nghttp2_nv>& nv = session_.nv_scratch();
+  nv.assign({
+      make_nv(":status", status_text),
+      make_nv("content-type", "application/json"),
+      make_nv("content-length", length),
+      make_nv("x-regiongate-reason", reason),
+  });
+  session_.submit_response(*this, nv, /*with_body=*/true);
+}
+
+// --- The end -------------------------------------------------------------------
+
+void ProxiedRequest::closed(std::string_view outcome) {
+  response_timer_.stop();
+  leave_origin();  // the client reset or went away
+  // Body bytes nobody will forward: return them to the connection window.
+  if (std::size_t n = request_body_.clear()) session_.consume_connection(n);
+  const bool decided = headers_done();
+  state_ = State::kDone;
+  if (decided) log(outcome);
+}
+
+void ProxiedRequest::log(std::string_view outcome) const {
+  const Snapshot& snap = *snapshot_;
+  const Decision& d = routed_.decision;
+  RequestRecord r;
+  std::string client;
+  if (routed_.client_from_forwarded) {
+    client = routed_.client.to_string();
+    r.client = client;
+  } else {
+    r.client = session_.peer_text();
+  }
+  if (routed_.country.account != kNoCountry) r.country = country_code(routed_.country.account);
+  r.country_source = source_name(routed_.country.source);
+  if (routed_.service != kNoService) r.service = snap.policy.services[routed_.service].name;
+  if (d.rule != kNoRule) r.rule = snap.policy.rules[d.rule].id;
+  if (datacenter_ != kNoDataCenterIndex) r.datacenter = snap.datacenters.all[datacenter_].id;
+  r.status = status_;
+  // A refusal the gateway made itself names its own reason (a malformed
+  // target, an origin failure, all allowed data centres down); otherwise
+  // the decision's.
+  r.reason = local_reason_.empty() ? reason_code(d.reason) : local_reason_;
+  r.outcome = outcome;
+  r.bytes_in = bytes_in_;
+  r.bytes_out = bytes_out_;
+  r.duration_us = (now_ns() - started_ns_) / 1000;
+  host_.log_request(r);
+}
+
+}  // namespace regiongate

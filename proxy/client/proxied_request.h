@@ -1,0 +1,173 @@
+#pragma once
+// One request through the gateway, from its HEADERS on the client side to
+// its access-log line: it classifies the canonical target, resolves the
+// account country, decides, picks an origin, forwards, answers and logs.
+// The client session (client_session.h) is only its codec: frames, header
+// limits, flow control. The origin side sees it as an OriginExchange.
+//
+// States (state()):
+//
+//   kReceivingHeaders --headers_complete()--> kResolving --> kDeciding
+//   kDeciding --refused (400 target, 451, 404)--------------> kResponding
+//   kDeciding --allowed--> kConnecting --submitted--> kForwarding
+//   kConnecting/kForwarding --connect failed, nothing sent--> kConnecting
+//                                         (the next endpoint, then the next
+//                                          allowed data centre)
+//   kConnecting --no allowed data centre left up------------> kResponding (503)
+//   kForwarding --origin failed or timed out, no response yet--> kResponding (502, 504)
+//   any state --closed()-------------------------------------> kDone
+//
+// kResolving holds the request while its account country is resolved. Today
+// every source answers at once (token claims, the file directory, GeoIP), so
+// the request passes through; an asynchronous directory (Redis) will leave
+// it waiting there, and closed() (the client reset, or the connection went
+// away) cancels it. closed() is the one end of every request: it unlinks the
+// origin stream if there is one (OriginSession::detach, RST_STREAM CANCEL),
+// returns unforwarded body bytes to the client connection's window, and
+// writes the access-log line (every request that reached kResolving is
+// logged, whatever its state; the outcome says how it ended).
+//
+// Owned by its ClientSession (one per client stream), worker-thread only.
+// Header values are held as nghttp2's reference-counted buffers, never copied.
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/canonical_request.h"
+#include "policy/request_decision.h"
+#include "policy/snapshot.h"
+#include "proxy/http2/body_buffer.h"
+#include "proxy/http2/header_list.h"
+#include "proxy/net/event_loop.h"
+#include "proxy/origin/origin_exchange.h"
+
+namespace regiongate {
+
+class ClientHost;
+class ClientSession;
+
+class ProxiedRequest final : public OriginExchange {
+ public:
+  enum class State : std::uint8_t {
+    kReceivingHeaders,
+    kResolving,
+    kDeciding,
+    kConnecting,
+    kForwarding,
+    kResponding,
+    kDone,
+  };
+  static std::string_view state_name(State state);
+
+  ProxiedRequest(ClientSession& session, ClientHost& host, std::int32_t stream_id);
+  ~ProxiedRequest();
+  ProxiedRequest(const ProxiedRequest&) = delete;
+  ProxiedRequest& operator=(const ProxiedRequest&) = delete;
+
+  std::int32_t stream_id() const { return stream_id_; }
+  State state() const { return state_; }
+  bool headers_done() const { return state_ != State::kReceivingHeaders; }
+
+  // --- From the client session. -------------------------------------------
+  // One request header field (the session has checked the limits).
+  void add_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value);
+  // One trailer field; false when it is one too many (the stream is reset).
+  bool add_trailer(nghttp2_rcbuf* name, nghttp2_rcbuf* value);
+  // The request's header block is complete: resolve, decide, forward.
+  void headers_complete();
+  // Request body bytes, and its end (END_STREAM).
+  void body(const std::uint8_t* data, std::size_t len);
+  void ended();
+  // False when nobody will forward the body: the session discards it and
+  // keeps the window open.
+  bool wants_body() const;
+  // The response body for nghttp2's data provider.
+  ssize_t read_response(std::uint8_t* buf, std::size_t len, std::uint32_t* flags);
+  // The client stream is over ("complete", "reset" or "connection-closed"):
+  // the last call. Logs the request if it got as far as kResolving.
+  void closed(std::string_view outcome);
+
+  std::size_t session_slot = 0;  // in ClientSession's set of requests
+  // The header block's size and field count so far: the session's limits.
+  std::size_t header_bytes = 0, header_fields = 0;
+
+  // --- OriginExchange. -------------------------------------------------------
+  void origin_request_headers(std::vector<nghttp2_nv>* nv) override;
+  BodyBuffer& origin_request_body() override { return request_body_; }
+  bool origin_request_ended() const override { return request_ended_; }
+  const HeaderList& origin_request_trailers() const override { return request_trailers_; }
+  void origin_request_body_taken(std::size_t n) override;
+  void origin_request_submitted() override;
+  bool origin_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) override;
+  void origin_response(bool end_stream) override;
+  void origin_body(const std::uint8_t* data, std::size_t len) override;
+  void origin_body_end() override;
+  std::size_t origin_response_buffered() const override { return response_body_.size(); }
+  void origin_failed(const std::string& why, bool retryable) override;
+  void origin_closed(std::uint32_t error_code) override;
+
+ private:
+  void decide();
+  // Tries the decision's candidates from candidate_ on.
+  void forward();
+  void respond_locally(int status, std::string_view reason, const std::string& detail);
+  void on_response_timeout();
+  // Unlinks the origin stream, if any, dropping what it had buffered.
+  void leave_origin();
+  void count_decision_header(std::uint8_t* seen);
+  void log(std::string_view outcome) const;
+
+  ClientSession& session_;
+  ClientHost& host_;
+  const std::int32_t stream_id_;
+  State state_ = State::kReceivingHeaders;
+  std::uint64_t started_ns_;
+
+  // The request as received. Only routed_.target (canonical) is classified
+  // and forwarded.
+  HeaderList headers_;          // regular headers to forward
+  HeaderList request_trailers_;
+  std::vector<nghttp2_rcbuf*> held_;  // buffers behind the views below
+  std::string_view method_, scheme_, authority_, host_header_, path_, account_id_, forwarded_for_;
+  // Each header that feeds the decision is taken from one place: a second
+  // one (or a list in the account header) refuses the request.
+  std::uint8_t host_headers_ = 0, account_headers_ = 0, forwarded_for_headers_ = 0;
+  RequestFault header_fault_ = RequestFault::kNone;
+  std::size_t trailer_bytes_ = 0;
+  BodyBuffer request_body_;
+  bool request_ended_ = false;
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t request_bytes_sent_ = 0;  // to the origin; a refused stream is retried only at 0
+
+  // The decision, on the snapshot the request started with.
+  std::shared_ptr<const Snapshot> snapshot_;
+  TargetStorage target_storage_;
+  RoutedRequest routed_;
+  std::uint8_t candidate_ = 0;       // index into routed_.decision.candidates being tried
+  std::uint8_t endpoint_first_ = 0;  // where this data centre's endpoints start (weighted)
+  std::uint8_t endpoint_try_ = 0;    // endpoints of this data centre tried so far
+  std::uint8_t refusals_ = 0;        // REFUSED_STREAM retries so far (bounded)
+  DataCenterIndex datacenter_ = kNoDataCenterIndex;
+  std::string origin_error_;
+  std::string forwarded_for_out_, country_out_;  // storage for the origin's headers
+
+  // The response.
+  std::string_view response_status_;
+  HeaderList response_headers_, response_trailers_;
+  std::size_t response_header_bytes_ = 0;
+  BodyBuffer response_body_;
+  bool response_ended_ = false;
+  bool response_submitted_ = false;
+  std::string local_body_;         // a response the gateway makes itself
+  std::string_view local_reason_;  // its x-regiongate-reason (static storage)
+  int status_ = 0;                 // the status sent to the client
+  std::uint64_t bytes_out_ = 0;
+  Timer response_timer_;  // armed when the request is sent; response headers stop it
+};
+
+}  // namespace regiongate

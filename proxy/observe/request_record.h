@@ -1,0 +1,30 @@
+#pragma once
+// One request's access-log line, as plain facts: the client side fills it
+// when a request ends, observe/ formats it (access_log_line.h). Views into
+// the request and the snapshot, valid for the call that carries it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace regiongate {
+
+struct RequestRecord {
+  std::string_view client;          // the address the decision used
+  std::string_view country;         // ISO code; empty: unknown (null in the line)
+  std::string_view country_source;  // "directory", "geoip", ...
+  std::string_view service;         // empty: none (null)
+  std::string_view rule;            // empty: none (null)
+  std::string_view datacenter;      // empty: none (null)
+  int status = 0;                   // sent to the client; 0 when nothing was
+  std::string_view reason;          // the reason code the client was given
+  std::string_view outcome;         // "complete", "reset", "connection-closed"
+  std::uint64_t bytes_in = 0;       // request body bytes received
+  std::uint64_t bytes_out = 0;      // response body bytes sent
+  std::uint64_t duration_us = 0;
+};
+
+// Appends one JSON line (with its newline) for `record` at `time` (RFC 3339).
+void append_access_log_line(std::string& out, std::string_view time, const RequestRecord& record);
+
+}  // namespace regiongate
