@@ -8,7 +8,10 @@ Usage: h2_client.py PORT REQUESTS.json [--one-at-a-time] [--close-after-headers]
 
 REQUESTS.json holds a list of requests, each a list of [name, value] header
 pairs (values as latin-1 text, so any byte can be sent), or an object
-{"headers": [...], "trailers": [...]} for a request that ends with trailers.
+  {"headers": [...], "body": "...", "trailers": [...], "reset": "..."}
+with any of body (sent as DATA), trailers (ending the request), and reset:
+"at-once" (RST_STREAM CANCEL right after what the request sends, the
+request left open) or "after-response-headers" (once they arrive).
 Prints one JSON list, a result per request in order:
   {"status": 200, "headers": {...}, "body": "...", "reset": null}
 where "reset" names the RST_STREAM error code, or "goaway" when the
@@ -32,6 +35,7 @@ import time
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 
 
@@ -50,20 +54,37 @@ class Client:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
         self.by_stream = {}
         self.open_streams = set()
+        self.cancel_on_response = set()
         self.deadline = time.monotonic() + 15
 
     def send(self, request):
         stream_id = self.conn.get_next_available_stream_id()
-        if isinstance(request, dict):
-            self.conn.send_headers(stream_id, encode(request["headers"]), end_stream=False)
-            self.conn.send_headers(stream_id, encode(request["trailers"]), end_stream=True)
-        else:
-            self.conn.send_headers(stream_id, encode(request), end_stream=True)
+        if not isinstance(request, dict):
+            request = {"headers": request}
+        body, trailers, reset = request.get("body"), request.get("trailers"), request.get("reset")
+        # "at-once" leaves the request open: the reset ends it.
+        left_open = reset == "at-once"
+        self.conn.send_headers(stream_id, encode(request["headers"]),
+                               end_stream=not (body or trailers or left_open))
+        if body:
+            self.conn.send_data(stream_id, body.encode("latin-1"),
+                                end_stream=not trailers and not left_open)
+        if trailers:
+            self.conn.send_headers(stream_id, encode(trailers), end_stream=True)
         result = {"status": None, "headers": {}, "body": "", "reset": None}
         self.by_stream[stream_id] = result
         self.open_streams.add(stream_id)
+        if reset == "at-once":
+            self.cancel(stream_id)
+        elif reset == "after-response-headers":
+            self.cancel_on_response.add(stream_id)
         self.sock.sendall(self.conn.data_to_send())
         return result
+
+    def cancel(self, stream_id):
+        self.conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+        self.by_stream[stream_id]["reset"] = "sent CANCEL"
+        self.open_streams.discard(stream_id)
 
     def pump(self, done):
         """Reads and handles frames until done() holds; False at the deadline
@@ -90,10 +111,17 @@ class Client:
                     result["status"] = int(v)
                 else:
                     result["headers"][n] = v
+            if event.stream_id in self.cancel_on_response:
+                self.cancel(event.stream_id)
         elif isinstance(event, h2.events.DataReceived):
+            if result["reset"]:  # we cancelled it: late bytes
+                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                return
             result["body"] += event.data.decode("latin-1")
             self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         elif isinstance(event, h2.events.StreamReset):
+            if result is None:
+                return
             result["reset"] = str(getattr(event.error_code, "name", event.error_code))
             self.open_streams.discard(event.stream_id)
         elif isinstance(event, h2.events.StreamEnded):

@@ -6,7 +6,7 @@ parameters (';jsessionid=1', as Tomcat and Spring do), removes dot segments
 and merges slashes. A gateway that classified a path one way while this
 server serves it another way would be caught by the tests that use it.
 
-Usage: normalising_origin.py NAME
+Usage: normalising_origin.py NAME [--silent]
 
 Binds port 0 and prints "listening on PORT" once it accepts connections,
 then one line per request: "request " + JSON with the data centre's name,
@@ -14,7 +14,11 @@ the :path and :authority exactly as received, the path it would serve and
 every other header (bytes as latin-1). Answers each request with that JSON.
 A request for a path with a slow/ segment gets its headers and a first chunk of
 body, then nothing more until the client goes away (a stream left open).
-A stream the client resets prints "reset STREAM_ID ERROR_CODE".
+A request for a path with a hang/ segment gets no response at all. A stream
+the client resets prints "reset STREAM_ID ERROR_CODE". With --silent the
+server accepts connections (printing "accepted") and reads them, but never
+says anything: no SETTINGS, no response (a data centre whose HTTP/2
+never comes up).
 """
 
 import asyncio
@@ -29,6 +33,7 @@ import h2.events
 import h2.exceptions
 
 NAME = sys.argv[1] if len(sys.argv) > 1 else "origin"
+SILENT = "--silent" in sys.argv[2:]
 
 
 def served_path(raw):
@@ -53,10 +58,14 @@ class Origin(asyncio.Protocol):
         self.conn.initiate_connection()
         self.requests = {}
         self.trailers = {}
+        if SILENT:
+            print("accepted", flush=True)
         self.flush()
 
     def flush(self):
         data = self.conn.data_to_send()
+        if SILENT:
+            return
         if data:
             self.transport.write(data)
 
@@ -99,6 +108,8 @@ class Origin(asyncio.Protocol):
         }
         print("request " + json.dumps(record), flush=True)
         body = (json.dumps(record) + "\n").encode()
+        if "/hang/" in record["served"] or SILENT:
+            return
         slow = "/slow/" in record["served"]
         response = [(":status", "200"), ("content-type", "application/json")]
         if not slow:

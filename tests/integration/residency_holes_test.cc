@@ -16,44 +16,24 @@
 #include <thread>
 
 #include "tests/integration/gateway_fixture.h"
+#include "tests/integration/python_peers.h"
 
 namespace regiongate::testing {
 namespace {
 
-const std::string kPython = "/usr/bin/python3";
-const std::string kHere = REGIONGATE_SOURCE_DIR "/tests/integration/";
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-// One request: its header block, and trailers when it has any.
-struct Request {
-  Request(Headers h, Headers t = {}) : headers(std::move(h)), trailers(std::move(t)) {}
-  Headers headers, trailers;
-};
-
-nlohmann::json pairs(const Headers& headers) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& [n, v] : headers) out.push_back({n, v});
-  return out;
-}
-
 Headers get(const std::string& path, const std::string& account = "in-ravi",
             const std::string& authority = "api.example.com") {
-  Headers h = {{":method", "GET"}, {":scheme", "http"}, {":path", path}};
-  if (!authority.empty()) h.push_back({":authority", authority});
-  if (!account.empty()) h.push_back({"x-account-id", account});
-  return h;
+  return get_request(path, account, authority);
 }
 
 class ResidencyHolesTest : public GatewayFixture {
  protected:
   // A normalising origin for `dc` on a port it chose itself.
   void start_normalising_origin(const std::string& dc) {
-    origins_[dc] = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{kPython, kHere + "normalising_origin.py", dc});
-    auto port = origins_[dc]->wait_for(std::regex(R"(listening on (\d+))"));
-    ASSERT_TRUE(port) << origins_[dc]->output();
-    set_endpoint(dc, "127.0.0.1:" + *port);
+    std::string port;
+    origins_[dc] = start_python_origin(dc, &port);
+    ASSERT_FALSE(port.empty());
+    set_endpoint(dc, "127.0.0.1:" + port);
   }
 
   void start_every_origin() {
@@ -61,38 +41,12 @@ class ResidencyHolesTest : public GatewayFixture {
   }
 
   // Every request on its own stream of one connection; one result each.
-  // `flag`: h2_client.py's --one-at-a-time or --close-after-headers.
   nlohmann::json send(const std::vector<Request>& requests, const std::string& flag = "") {
-    nlohmann::json list = nlohmann::json::array();
-    for (const Request& r : requests) {
-      if (r.trailers.empty()) {
-        list.push_back(pairs(r.headers));
-      } else {
-        list.push_back({{"headers", pairs(r.headers)}, {"trailers", pairs(r.trailers)}});
-      }
-    }
-    std::string file = (dir_ / "requests.json").string();
-    // Bytes >= 0x80 travel as latin-1 code points (h2_client.py encodes them back).
-    std::ofstream(file) << list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::string port = base_.substr(base_.rfind(':') + 1);
-    std::vector<std::string> argv = {kPython, kHere + "h2_client.py", port, file};
-    if (!flag.empty()) argv.push_back(flag);
-    ProcessResult r = run_process(argv, 30);
-    EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
-    auto results = nlohmann::json::parse(r.out.empty() ? "[]" : r.out);
-    EXPECT_EQ(results.size(), requests.size()) << r.out;
-    return results;
+    return send_requests(base_.substr(base_.rfind(':') + 1), requests, dir_, flag);
   }
 
-  // Every request line each origin printed: data centre -> what it received.
   std::vector<nlohmann::json> received(const std::string& dc) {
-    std::vector<nlohmann::json> out;
-    std::string log = origin_log(dc);
-    std::istringstream in(log);
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind("request ", 0) == 0) out.push_back(nlohmann::json::parse(line.substr(8)));
-    }
-    return out;
+    return origin_requests(origin_log(dc));
   }
   std::size_t received_anywhere() {
     std::size_t n = 0;
