@@ -84,11 +84,7 @@ void ClientSession::on_ready() {
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, h2.max_header_list_size},
       {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, h2.max_frame_size},
   };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  if (h2.connection_window_size > 65535) {
-    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                          static_cast<std::int32_t>(h2.connection_window_size));
-  }
+  send_settings(settings, std::size(settings), h2.connection_window_size);
 }
 
 bool ClientSession::may_send() const { return preface_checked_ == kPrefaceLength; }

@@ -8,8 +8,10 @@
 #include <map>
 
 #include "maps/ip_network.h"
+#include "proxy/http2/callbacks.h"
 #include "proxy/http2/h2_connection.h"
 #include "proxy/net/sockets.h"
+#include "util/json.h"
 
 namespace regiongate {
 namespace {
@@ -29,30 +31,36 @@ struct DemoOrigins::Connection final : H2Connection {
     nghttp2_session_callbacks_new(&cbs);
     nghttp2_session_callbacks_set_on_header_callback(
         cbs, [](nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* n, std::size_t nl,
-                const std::uint8_t* v, std::size_t vl, std::uint8_t, void* u) {
-          auto* self = static_cast<Connection*>(u);
-          std::string_view name(reinterpret_cast<const char*>(n), nl);
-          std::string_view value(reinterpret_cast<const char*>(v), vl);
-          if (name == "x-regiongate-country") self->country_[f->hd.stream_id] = std::string(value);
-          if (name == ":path") self->path_[f->hd.stream_id] = std::string(value);
-          return 0;
+                const std::uint8_t* v, std::size_t vl, std::uint8_t, void* u) noexcept {
+          return guarded([&] {
+            auto* self = static_cast<Connection*>(u);
+            std::string_view name(reinterpret_cast<const char*>(n), nl);
+            std::string_view value(reinterpret_cast<const char*>(v), vl);
+            if (name == "x-regiongate-country") self->country_[f->hd.stream_id] = std::string(value);
+            if (name == ":path") self->path_[f->hd.stream_id] = std::string(value);
+            return 0;
+          });
         });
     nghttp2_session_callbacks_set_on_frame_recv_callback(
-        cbs, [](nghttp2_session*, const nghttp2_frame* f, void* u) {
-          auto* self = static_cast<Connection*>(u);
-          if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
-              (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-            self->reply(f->hd.stream_id);
-          }
-          return 0;
+        cbs, [](nghttp2_session*, const nghttp2_frame* f, void* u) noexcept {
+          return guarded([&] {
+            auto* self = static_cast<Connection*>(u);
+            if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
+                (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+              self->reply(f->hd.stream_id);
+            }
+            return 0;
+          });
         });
     nghttp2_session_callbacks_set_on_stream_close_callback(
-        cbs, [](nghttp2_session*, std::int32_t id, std::uint32_t, void* u) {
-          auto* self = static_cast<Connection*>(u);
-          self->replies_.erase(id);
-          self->country_.erase(id);
-          self->path_.erase(id);
-          return 0;
+        cbs, [](nghttp2_session*, std::int32_t id, std::uint32_t, void* u) noexcept {
+          return guarded([&] {
+            auto* self = static_cast<Connection*>(u);
+            self->replies_.erase(id);
+            self->country_.erase(id);
+            self->path_.erase(id);
+            return 0;
+          });
         });
     nghttp2_session_server_new(&session_, cbs, this);
     nghttp2_session_callbacks_del(cbs);
@@ -62,8 +70,8 @@ struct DemoOrigins::Connection final : H2Connection {
 
   void reply(std::int32_t id) {
     Reply& r = replies_[id];
-    r.body = "{\"datacenter\":\"" + label_ + "\",\"account_country\":\"" + country_[id] +
-             "\",\"path\":\"" + path_[id] + "\"}\n";
+    r.body = "{\"datacenter\":" + json_string(label_) + ",\"account_country\":" +
+             json_string(country_[id]) + ",\"path\":" + json_string(path_[id]) + "}\n";
     const nghttp2_nv nv[] = {
         {(std::uint8_t*)":status", (std::uint8_t*)"200", 7, 3, NGHTTP2_NV_FLAG_NONE},
         {(std::uint8_t*)"content-type", (std::uint8_t*)"application/json", 12, 16,
@@ -72,7 +80,7 @@ struct DemoOrigins::Connection final : H2Connection {
     nghttp2_data_provider p;
     p.source.ptr = &r;
     p.read_callback = [](nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t len,
-                         std::uint32_t* flags, nghttp2_data_source* src, void*) -> ssize_t {
+                         std::uint32_t* flags, nghttp2_data_source* src, void*) noexcept -> ssize_t {
       auto* rr = static_cast<Reply*>(src->ptr);
       std::size_t n = std::min(len, rr->body.size() - rr->sent);
       std::memcpy(buf, rr->body.data() + rr->sent, n);

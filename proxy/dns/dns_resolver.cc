@@ -8,6 +8,8 @@
 #include <mutex>
 #include <utility>
 
+#include "util/c_boundary.h"
+
 namespace regiongate {
 namespace {
 
@@ -211,9 +213,11 @@ void DnsResolver::clear_cache() {
   cache_order_.clear();
 }
 
-void DnsResolver::on_addrinfo(void* arg, int status, int /*timeouts*/, struct ares_addrinfo* res) {
-  auto* q = static_cast<Query*>(arg);
-  q->owner->finish(q, status, res);
+void DnsResolver::on_addrinfo(void* arg, int status, int /*timeouts*/, struct ares_addrinfo* res) noexcept {
+  fail_stop("a c-ares answer", [&] {
+    auto* q = static_cast<Query*>(arg);
+    q->owner->finish(q, status, res);
+  });
 }
 
 // Runs inside c-ares: records the answer, caches it and queues the waiters
@@ -313,45 +317,51 @@ void DnsResolver::cache_store(const std::string& name, std::shared_ptr<const Dns
   cache_.emplace(name, CacheEntry{std::move(result), expires, order});
 }
 
-void DnsResolver::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) {
-  auto* self = static_cast<DnsResolver*>(data);
-  auto it = self->watchers_.find(fd);
-  if (!readable && !writable) {
-    if (it != self->watchers_.end()) {
-      ev_io_stop(self->loop_, &it->second->io);
-      self->watchers_.erase(it);  // may be the watcher whose callback is running: not touched after
+void DnsResolver::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept {
+  fail_stop("c-ares socket state", [&] {
+    auto* self = static_cast<DnsResolver*>(data);
+    auto it = self->watchers_.find(fd);
+    if (!readable && !writable) {
+      if (it != self->watchers_.end()) {
+        ev_io_stop(self->loop_, &it->second->io);
+        self->watchers_.erase(it);  // may be the watcher whose callback is running: not touched after
+      }
+      return;
     }
-    return;
-  }
-  int events = (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
-  if (it == self->watchers_.end()) {
-    auto w = std::make_unique<IoWatcher>();
-    ev_io_init(&w->io, on_io, fd, events);
-    w->io.data = self;
-    ev_io_start(self->loop_, &w->io);
-    self->watchers_.emplace(fd, std::move(w));
-    return;
-  }
-  ev_io* io = &it->second->io;
-  ev_io_stop(self->loop_, io);
-  ev_io_set(io, fd, events);
-  ev_io_start(self->loop_, io);
+    int events = (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
+    if (it == self->watchers_.end()) {
+      auto w = std::make_unique<IoWatcher>();
+      ev_io_init(&w->io, on_io, fd, events);
+      w->io.data = self;
+      ev_io_start(self->loop_, &w->io);
+      self->watchers_.emplace(fd, std::move(w));
+      return;
+    }
+    ev_io* io = &it->second->io;
+    ev_io_stop(self->loop_, io);
+    ev_io_set(io, fd, events);
+    ev_io_start(self->loop_, io);
+  });
 }
 
-void DnsResolver::on_io(struct ev_loop* /*loop*/, ev_io* w, int revents) {
-  auto* self = static_cast<DnsResolver*>(w->data);
-  ares_socket_t fd = w->fd;  // w may be freed inside ares_process_fd
-  ares_process_fd(self->channel_, (revents & EV_READ) ? fd : ARES_SOCKET_BAD,
-                  (revents & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-  self->rearm_timer();
-  self->deliver_completed();
+void DnsResolver::on_io(struct ev_loop* /*loop*/, ev_io* w, int revents) noexcept {
+  fail_stop("a c-ares socket", [&] {
+    auto* self = static_cast<DnsResolver*>(w->data);
+    ares_socket_t fd = w->fd;  // w may be freed inside ares_process_fd
+    ares_process_fd(self->channel_, (revents & EV_READ) ? fd : ARES_SOCKET_BAD,
+                    (revents & EV_WRITE) ? fd : ARES_SOCKET_BAD);
+    self->rearm_timer();
+    self->deliver_completed();
+  });
 }
 
-void DnsResolver::on_timer(struct ev_loop* /*loop*/, ev_timer* w, int /*revents*/) {
-  auto* self = static_cast<DnsResolver*>(w->data);
-  ares_process_fd(self->channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-  self->rearm_timer();
-  self->deliver_completed();
+void DnsResolver::on_timer(struct ev_loop* /*loop*/, ev_timer* w, int /*revents*/) noexcept {
+  fail_stop("the c-ares timer", [&] {
+    auto* self = static_cast<DnsResolver*>(w->data);
+    ares_process_fd(self->channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    self->rearm_timer();
+    self->deliver_completed();
+  });
 }
 
 void DnsResolver::rearm_timer() {

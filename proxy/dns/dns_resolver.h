@@ -146,10 +146,11 @@ class DnsResolver {
     ev_io io;  // data = the resolver
   };
 
-  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
-  static void on_addrinfo(void* arg, int status, int timeouts, struct ares_addrinfo* res);
-  static void on_io(struct ev_loop* loop, ev_io* w, int revents);
-  static void on_timer(struct ev_loop* loop, ev_timer* w, int revents);
+  // c-ares and libev call these (the C boundary: util/c_boundary.h).
+  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
+  static void on_addrinfo(void* arg, int status, int timeouts, struct ares_addrinfo* res) noexcept;
+  static void on_io(struct ev_loop* loop, ev_io* w, int revents) noexcept;
+  static void on_timer(struct ev_loop* loop, ev_timer* w, int revents) noexcept;
 
   void init_channel();
   void finish(Query* query, int status, struct ares_addrinfo* res);

@@ -9,6 +9,9 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
+#include <utility>
+
+#include "util/c_boundary.h"
 
 namespace regiongate {
 
@@ -17,11 +20,7 @@ namespace regiongate {
 template <typename F>
 auto guarded(F&& f, decltype(f()) on_exception = NGHTTP2_ERR_CALLBACK_FAILURE) noexcept
     -> decltype(f()) {
-  try {
-    return f();
-  } catch (...) {
-    return on_exception;
-  }
+  return or_on_exception(on_exception, std::forward<F>(f));
 }
 
 // Session: a class with on_begin_headers, on_header, on_frame_recv,

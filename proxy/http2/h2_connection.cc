@@ -194,4 +194,14 @@ void H2Connection::update_interest() {
   io_.watch(events);
 }
 
+void H2Connection::send_settings(const nghttp2_settings_entry* entries, std::size_t count,
+                                 std::uint32_t connection_window) {
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, count);
+  if (connection_window > 65535) {
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<std::int32_t>(connection_window));
+  }
+  schedule_flush();
+}
+
 }  // namespace regiongate

@@ -62,6 +62,10 @@ class H2Connection : private FlushQueue::Client {
   // False holds back HTTP/2 output (the server side waits for the client's
   // preface, so that an HTTP/1 client's refusal is not preceded by binary).
   virtual bool may_send() const { return true; }
+  // Our SETTINGS, and the connection's receive window when it is to be
+  // larger than the initial 65,535 (both sides do this the same way).
+  void send_settings(const nghttp2_settings_entry* entries, std::size_t count,
+                     std::uint32_t connection_window);
   // Writes raw bytes before/instead of HTTP/2 (a refusal to an HTTP/1 client).
   void write_raw_and_close(const std::string& bytes);
 

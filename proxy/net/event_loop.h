@@ -6,7 +6,11 @@
 
 #include <ev.h>
 
+#include <functional>
+#include <memory>
 #include <vector>
+
+#include "util/c_boundary.h"
 
 namespace regiongate {
 
@@ -25,17 +29,18 @@ class EventLoop {
 };
 
 namespace detail {
+// libev calls these (the C boundary: util/c_boundary.h).
 template <class T, void (T::*Method)(int)>
-void io_trampoline(struct ev_loop*, ev_io* w, int revents) {
-  (static_cast<T*>(w->data)->*Method)(revents);
+void io_trampoline(struct ev_loop*, ev_io* w, int revents) noexcept {
+  fail_stop("an I/O watcher", [&] { (static_cast<T*>(w->data)->*Method)(revents); });
 }
 template <class T, void (T::*Method)()>
-void timer_trampoline(struct ev_loop*, ev_timer* w, int) {
-  (static_cast<T*>(w->data)->*Method)();
+void timer_trampoline(struct ev_loop*, ev_timer* w, int) noexcept {
+  fail_stop("a timer", [&] { (static_cast<T*>(w->data)->*Method)(); });
 }
 template <class T, void (T::*Method)()>
-void async_trampoline(struct ev_loop*, ev_async* w, int) {
-  (static_cast<T*>(w->data)->*Method)();
+void async_trampoline(struct ev_loop*, ev_async* w, int) noexcept {
+  fail_stop("a wake-up", [&] { (static_cast<T*>(w->data)->*Method)(); });
 }
 }  // namespace detail
 
@@ -101,6 +106,36 @@ class Timer {
  private:
   struct ev_loop* loop_ = nullptr;
   ev_timer timer_{};
+};
+
+// Objects that finished inside their own call stack (a session that closed
+// in one of its callbacks) and are destroyed on the next loop turn instead.
+// `after`, when given, runs once each time the graveyard has been emptied.
+template <class T>
+class Graveyard {
+ public:
+  Graveyard(struct ev_loop* loop, std::function<void()> after = {}) : after_(std::move(after)) {
+    timer_.init<Graveyard, &Graveyard::empty>(loop, this);
+  }
+  void bury(std::unique_ptr<T> item) {
+    dead_.push_back(std::move(item));
+    if (!timer_.active()) timer_.arm(0);
+  }
+  // Destroys them now, without `after` (the owner's teardown).
+  void clear() {
+    timer_.stop();
+    dead_.clear();
+  }
+
+ private:
+  void empty() {
+    clear();
+    if (after_) after_();
+  }
+
+  std::vector<std::unique_ptr<T>> dead_;
+  std::function<void()> after_;
+  Timer timer_;
 };
 
 // Wakes a loop from another thread (the only thread-safe call here: send()).
@@ -174,13 +209,15 @@ class FlushQueue {
   }
 
  private:
-  static void on_prepare(struct ev_loop*, ev_prepare* w, int) {
-    auto* self = static_cast<FlushQueue*>(w->data);
+  static void on_prepare(struct ev_loop*, ev_prepare* w, int) noexcept {
+    fail_stop("the flush queue", [&] { static_cast<FlushQueue*>(w->data)->flush_all(); });
+  }
+  void flush_all() {
     // Flushing may queue more (a write that frees window): loop until empty.
     // Both vectors keep their capacity: no allocation per iteration.
-    while (!self->queued_.empty()) {
-      std::vector<Client*>& batch = self->batch_;
-      batch.swap(self->queued_);
+    while (!queued_.empty()) {
+      std::vector<Client*>& batch = batch_;
+      batch.swap(queued_);
       for (Client* c : batch) {
         if (!c) continue;
         c->queued_ = false;

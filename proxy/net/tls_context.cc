@@ -21,8 +21,9 @@ std::string openssl_error() {
   return buf;
 }
 
+// OpenSSL calls these (the C boundary: noexcept, nothing can throw here).
 int select_h2(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-              unsigned int inlen, void*) {
+              unsigned int inlen, void*) noexcept {
   unsigned char* selected = nullptr;
   if (SSL_select_next_proto(&selected, outlen, kAlpnH2, sizeof kAlpnH2, in, inlen) !=
       OPENSSL_NPN_NEGOTIATED) {
@@ -82,7 +83,7 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(
   return out;
 }
 
-int ServerTlsContext::on_server_name(SSL* ssl, int*, void* arg) {
+int ServerTlsContext::on_server_name(SSL* ssl, int*, void* arg) noexcept {
   auto* self = static_cast<ServerTlsContext*>(arg);
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   if (!name || self->contexts_.size() == 1) return SSL_TLSEXT_ERR_OK;

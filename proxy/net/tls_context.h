@@ -38,7 +38,7 @@ class ServerTlsContext {
   SSL* new_connection(int fd) const;
 
  private:
-  static int on_server_name(SSL* ssl, int* alert, void* arg);
+  static int on_server_name(SSL* ssl, int* alert, void* arg) noexcept;
   std::vector<SslCtxPtr> contexts_;  // [0] is the default
 };
 

@@ -6,9 +6,8 @@
 
 namespace regiongate {
 
-OriginPool::OriginPool(const OriginContext& context) : context_(context) {
-  reap_timer_.init<OriginPool, &OriginPool::on_reap>(context_.loop, this);
-}
+OriginPool::OriginPool(const OriginContext& context)
+    : context_(context), closed_(context.loop) {}
 
 OriginPool::~OriginPool() {
   sessions_.clear();
@@ -55,9 +54,8 @@ void OriginPool::session_closed(OriginSession* session, const std::string&) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   retire(session);
-  closed_.push_back(std::move(it->second));
+  closed_.bury(std::move(it->second));
   sessions_.erase(it);
-  if (!reap_timer_.active()) reap_timer_.arm(0);
 }
 
 void OriginPool::close_all() {
@@ -66,9 +64,5 @@ void OriginPool::close_all() {
   for (OriginSession* s : all) s->close("gateway stopping");
 }
 
-void OriginPool::on_reap() {
-  reap_timer_.stop();
-  closed_.clear();
-}
 
 }  // namespace regiongate

@@ -35,13 +35,11 @@ class OriginPool {
   void close_all();
 
  private:
-  void on_reap();
 
   OriginContext context_;
   std::unordered_map<OriginSession*, std::unique_ptr<OriginSession>> sessions_;
   std::unordered_map<std::string, std::vector<OriginSession*>> by_endpoint_;
-  std::vector<std::unique_ptr<OriginSession>> closed_;
-  Timer reap_timer_;
+  Graveyard<OriginSession> closed_;  // destroyed on the next loop turn
 };
 
 }  // namespace regiongate

@@ -159,12 +159,7 @@ void OriginSession::on_ready() {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_window_size},
   };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  if (h2.connection_window_size > 65535) {
-    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                          static_cast<std::int32_t>(h2.connection_window_size));
-  }
-  schedule_flush();
+  send_settings(settings, std::size(settings), h2.connection_window_size);
 }
 
 void OriginSession::on_origin_settings() {

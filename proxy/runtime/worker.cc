@@ -38,7 +38,9 @@ Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
     : shared_(shared),
       loop_(event_loop_.get()),
       flush_queue_(loop_),
-      snapshot_(shared.snapshot) {
+      snapshot_(shared.snapshot),
+      // The last client connection of a graceful stop may be among the dead.
+      closed_(loop_, [this] { end_if_drained(); }) {
   for (const ListenSocket& socket : sockets) {
     auto l = std::make_unique<Listener>();
     l->fd = socket.fd;
@@ -51,7 +53,6 @@ Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
   dns_ = std::make_unique<DnsResolver>(loop_, dns_options(shared.server.dns));
   origins_ = std::make_unique<OriginPool>(
       OriginContext{loop_, &shared_.server, dns_.get(), shared_.origin_tls});
-  reap_timer_.init<Worker, &Worker::on_reap>(loop_, this);
   drain_timer_.init<Worker, &Worker::on_drain_timeout>(loop_, this);
   log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
   wakeup_.init<Worker, &Worker::on_posted>(loop_, this);
@@ -166,15 +167,8 @@ void Worker::session_closed(ClientSession* session, const std::string&) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   // Not here: we are inside the session's own call stack.
-  closed_.push_back(std::move(it->second));
+  closed_.bury(std::move(it->second));
   sessions_.erase(it);
-  if (!reap_timer_.active()) reap_timer_.arm(0);
-}
-
-void Worker::on_reap() {
-  reap_timer_.stop();
-  closed_.clear();
-  end_if_drained();  // the last client connection of a graceful stop is gone
 }
 
 void Worker::log_request(const RequestRecord& record) {

@@ -95,7 +95,6 @@ class Worker final : public ClientHost {
 
   void accept_from(Listener& listener);
   void on_posted();
-  void on_reap();
   void on_drain_timeout();
   void end_if_drained();
   void on_log_flush();
@@ -110,8 +109,7 @@ class Worker final : public ClientHost {
   std::unique_ptr<DnsResolver> dns_;      // before origins_: their sessions hold queries
   std::unique_ptr<OriginPool> origins_;  // before sessions_: streams point into it
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
-  std::vector<std::unique_ptr<ClientSession>> closed_;  // destroyed on the next loop turn
-  Timer reap_timer_;
+  Graveyard<ClientSession> closed_;  // sessions that closed: destroyed on the next loop turn
   Timer drain_timer_;
   bool stopping_ = false;
   Timer log_timer_;
