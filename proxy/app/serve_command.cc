@@ -13,23 +13,25 @@
 namespace regiongate {
 
 int run_serve(const ServeOptions& options) {
-  GatewayShared shared;
+  GatewaySettings settings;
   Diagnostics diags;
-  shared.snapshot = load_snapshot(options.config, diags, [&](const YAML::Node& node, YamlContext& ctx) {
-    shared.server = read_server_config(node, ctx);
-  });
+  settings.snapshot =
+      load_snapshot(options.config, diags, [&](const YAML::Node& node, YamlContext& ctx) {
+        settings.server = read_server_config(node, ctx);
+      });
   std::cerr << diags.format_all();
-  if (!shared.snapshot) return 1;
-  if (shared.server.listeners.empty()) {
+  if (!settings.snapshot) return 1;
+  if (settings.server.listeners.empty()) {
     std::cerr << "regiongate: " << options.config << ": server.listen names no listener\n";
     return 1;
   }
   if (options.now) {
-    shared.fixed_now = parse_rfc3339(*options.now);
-    if (!shared.fixed_now) {
+    auto at = parse_rfc3339(*options.now);
+    if (!at) {
       std::cerr << "regiongate: --now: not an RFC 3339 date-time: '" << *options.now << "'\n";
       return 2;
     }
+    settings.clock = Clock::fixed(*at);
   }
 
   // Signals are taken by this thread only (sigwait); workers never see them.
@@ -43,17 +45,17 @@ int run_serve(const ServeOptions& options) {
 
   AccessLog access_log;
   std::string error;
-  if (!access_log.open(shared.server.access_log, &error)) {
+  if (!access_log.open(settings.server.access_log, &error)) {
     std::cerr << "regiongate: " << error << '\n';
     return 1;
   }
-  shared.access_log = &access_log;
-  Gateway gateway(shared);
+  settings.access_log = &access_log;
+  Gateway gateway(std::move(settings));
   if (!gateway.start(&error)) {
     std::cerr << "regiongate: " << error << '\n';
     return 1;
   }
-  for (const ListenerConfig& l : shared.server.listeners) {
+  for (const BoundListener& l : gateway.listening()) {
     std::string shown = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
     std::cerr << "regiongate: listening on " << (l.tls ? "tls " : "cleartext ") << shown << ':'
               << l.port << '\n';

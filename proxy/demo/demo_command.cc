@@ -77,33 +77,33 @@ std::string ask(int port, const TourStop& stop) {
 std::string default_example_config() { return REGIONGATE_SOURCE_DIR "/examples/regiongate.yaml"; }
 
 int run_demo(const DemoOptions& options) {
-  GatewayShared shared;
+  GatewaySettings settings;
   Diagnostics diags;
-  shared.snapshot = load_snapshot(options.config, diags, [&](const YAML::Node& node, YamlContext& ctx) {
-    shared.server = read_server_config(node, ctx);
+  settings.snapshot = load_snapshot(options.config, diags, [&](const YAML::Node& node, YamlContext& ctx) {
+    settings.server = read_server_config(node, ctx);
   });
-  if (!shared.snapshot) {
+  if (!settings.snapshot) {
     std::cerr << diags.format_all();
     return 1;
   }
-  if (shared.server.listeners.empty() || shared.server.listeners[0].tls) {
+  if (settings.server.listeners.empty() || settings.server.listeners[0].tls) {
     std::cerr << "demo: the configuration needs a cleartext listener first in server.listen\n";
     return 1;
   }
-  shared.server.access_log = "off";
+  settings.server.access_log = "off";
   signal(SIGPIPE, SIG_IGN);
 
   std::cout << "regiongate demo: " << options.config << "\n"
-            << prove_policy(shared.snapshot->policy, shared.snapshot->datacenters,
-                            shared.snapshot->table).summary()
+            << prove_policy(settings.snapshot->policy, settings.snapshot->datacenters,
+                            settings.snapshot->table).summary()
             << "\n\nStarting the demo data centres on loopback: ";
-  for (const DataCenter& dc : shared.snapshot->datacenters.all) {
+  for (const DataCenter& dc : settings.snapshot->datacenters.all) {
     std::cout << dc.id << " " << dc.endpoints[0].authority() << "  ";
   }
   std::cout << "\n";
   DemoOrigins origins;
   std::string error;
-  if (!origins.start(shared.snapshot->datacenters, &error)) {
+  if (!origins.start(settings.snapshot->datacenters, &error)) {
     std::cerr << "demo: " << error << '\n';
     return 1;
   }
@@ -111,17 +111,20 @@ int run_demo(const DemoOptions& options) {
   std::vector<std::string> phases(std::begin(kPhases), std::end(kPhases));
   if (options.now) phases = {*options.now};
   for (const std::string& at : phases) {
-    shared.fixed_now = parse_rfc3339(at);
-    if (!shared.fixed_now) {
+    auto instant = parse_rfc3339(at);
+    if (!instant) {
       std::cerr << "demo: --now: not an RFC 3339 date-time: '" << at << "'\n";
       return 2;
     }
-    Gateway gateway(shared);
+    // A gateway per phase, each with its own fixed clock.
+    GatewaySettings phase = settings;
+    phase.clock = Clock::fixed(*instant);
+    Gateway gateway(std::move(phase));
     if (!gateway.start(&error)) {
       std::cerr << "demo: " << error << '\n';
       return 1;
     }
-    int port = shared.server.listeners[0].port;
+    int port = gateway.listening()[0].port;
     std::cout << "\n== the gateway at " << at << "\n";
     for (const TourStop& stop : kTour) {
       std::cout << "  " << std::left << std::setw(34) << stop.who << std::setw(26) << stop.url_path
@@ -129,12 +132,15 @@ int run_demo(const DemoOptions& options) {
     }
   }
   std::cout << "\nTry it yourself while the gateway runs (at the last instant above):\n";
-  Gateway gateway(shared);
+  // The last phase's clock goes on (or the --now given).
+  GatewaySettings last = settings;
+  last.clock = Clock::fixed(*parse_rfc3339(phases.back()));
+  Gateway gateway(std::move(last));
   if (!gateway.start(&error)) {
     std::cerr << "demo: " << error << '\n';
     return 1;
   }
-  int port = shared.server.listeners[0].port;
+  int port = gateway.listening()[0].port;
   std::cout << "  " << curl_command(port, kTour[4]) << "\n  " << curl_command(port, kTour[5])
             << "\n  regiongate explain --config " << options.config
             << " --account in-ravi --ip 127.4.0.10 --service cloud --at 2015-01-15T00:00:00Z\n";

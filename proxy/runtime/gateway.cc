@@ -8,8 +8,15 @@
 
 namespace regiongate {
 
+Gateway::Gateway(GatewaySettings settings) {
+  shared_.server = std::move(settings.server);
+  shared_.snapshot = std::move(settings.snapshot);
+  shared_.clock = settings.clock;
+  shared_.access_log = settings.access_log;
+}
+
 bool Gateway::start(std::string* error) {
-  ServerConfig& config = shared_.server;
+  const ServerConfig& config = shared_.server;
   const int workers = config.workers > 0
                           ? config.workers
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -28,16 +35,19 @@ bool Gateway::start(std::string* error) {
     }
   };
   for (std::size_t i = 0; i < config.listeners.size(); ++i) {
-    ListenerConfig& l = config.listeners[i];
+    const ListenerConfig& l = config.listeners[i];
+    BoundListener bound{l.host, l.port, l.tls};
     for (auto& list : sockets) {
-      int fd = listen_tcp(l.host, l.port, true, error);
+      // The first bind of a port 0 chooses it; the other workers share it.
+      int fd = listen_tcp(l.host, bound.port, true, error);
       if (fd < 0) {
         close_all();
         return false;
       }
-      if (l.port == 0) l.port = local_port(fd);
+      if (bound.port == 0) bound.port = local_port(fd);
       list.push_back({fd, listener_tls_[i].get()});
     }
+    listening_.push_back(bound);
   }
   for (auto& list : sockets) workers_.push_back(std::make_unique<Worker>(shared_, list));
   for (auto& w : workers_) w->start();

@@ -1,34 +1,58 @@
 #pragma once
 // The running gateway: its workers (one thread and loop each) and their
-// listeners. `serve` runs one until a signal; `demo` runs one in-process.
+// listeners. `serve` runs one until a signal; `demo` runs one per phase of
+// its tour, each with its own fixed clock.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "proxy/net/tls_context.h"
 #include "proxy/runtime/worker.h"
+#include "util/clock.h"
 
 namespace regiongate {
 
+// What a gateway is started with. It is copied in: nothing a caller does
+// afterwards reaches the running workers.
+struct GatewaySettings {
+  ServerConfig server;
+  std::shared_ptr<const Snapshot> snapshot;
+  Clock clock = Clock::system();
+  AccessLog* access_log = nullptr;  // null or disabled: none; must outlive the gateway
+};
+
+// A listener as bound (a port 0 is the port the kernel chose).
+struct BoundListener {
+  std::string host;
+  std::uint16_t port = 0;
+  bool tls = false;
+};
+
 class Gateway {
  public:
-  // `shared` must outlive the gateway.
-  explicit Gateway(GatewayShared& shared) : shared_(shared) {}
+  explicit Gateway(GatewaySettings settings);
   ~Gateway() { stop(); }
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
 
-  // Binds every listener in every worker (SO_REUSEPORT; a port 0 is resolved
-  // by the first bind and written back into shared.server) and starts the
-  // workers. On failure returns false with *error.
+  // Binds every listener in every worker (SO_REUSEPORT; a port 0 is chosen
+  // by the first bind and taken by the others) and starts the workers. On
+  // failure returns false with *error.
   bool start(std::string* error);
   // Stops and joins the workers. Idempotent.
   void stop();
   int worker_count() const { return static_cast<int>(workers_.size()); }
+  // After start(): what was bound, in the configuration's order.
+  const std::vector<BoundListener>& listening() const { return listening_; }
 
  private:
-  GatewayShared& shared_;
+  // Complete before the first worker is created; read-only from then on.
+  WorkerShared shared_;
   std::vector<std::unique_ptr<ServerTlsContext>> listener_tls_;  // per listener, or null
   std::unique_ptr<ClientTlsContext> origin_tls_;
+  std::vector<BoundListener> listening_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

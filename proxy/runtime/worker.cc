@@ -34,7 +34,7 @@ DnsResolverOptions dns_options(const DnsSettings& dns) {
 
 }  // namespace
 
-Worker::Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets)
+Worker::Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets)
     : shared_(shared),
       loop_(event_loop_.get()),
       flush_queue_(loop_),
@@ -128,13 +128,6 @@ void Worker::on_posted() {
     work.swap(queue_);
   }
   for (auto& w : work) w();
-}
-
-UnixSeconds Worker::now() const {
-  if (shared_.fixed_now) return *shared_.fixed_now;
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 void Worker::Listener::on_accept(int) { worker->accept_from(*this); }

@@ -24,23 +24,25 @@
 #include "proxy/dns/dns_resolver.h"
 #include "proxy/net/event_loop.h"
 #include "proxy/origin/origin_pool.h"
+#include "util/clock.h"
 
 namespace regiongate {
 
 class ClientSession;
 
-// What all workers share, set up before they start; read-only afterwards
-// except the snapshot, which is replaced whole.
+// What all workers share: built once by their Gateway before the first
+// worker exists, and never changed after (the snapshot is replaced whole,
+// on each worker's own thread, by reload).
 class AccessLog;
 class ClientTlsContext;
 class ServerTlsContext;
 
-struct GatewayShared {
+struct WorkerShared {
   ServerConfig server;
-  AccessLog* access_log = nullptr;             // null or disabled: no access log
+  AccessLog* access_log = nullptr;               // null or disabled: no access log
   const ClientTlsContext* origin_tls = nullptr;  // for TLS endpoints
-  std::optional<UnixSeconds> fixed_now;  // --now: a pinned clock
-  std::shared_ptr<const Snapshot> snapshot;
+  Clock clock = Clock::system();
+  std::shared_ptr<const Snapshot> snapshot;      // the first one
 };
 
 // The runtime of its client sessions (ClientHost): they see only that.
@@ -52,7 +54,7 @@ class Worker final : public ClientHost {
     int fd;
     const ServerTlsContext* tls;
   };
-  Worker(const GatewayShared& shared, std::vector<ListenSocket> sockets);
+  Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -70,7 +72,7 @@ class Worker final : public ClientHost {
   struct ev_loop* loop() const override { return loop_; }
   const ServerConfig& config() const override { return shared_.server; }
   const std::shared_ptr<const Snapshot>& snapshot() const override { return snapshot_; }
-  UnixSeconds now() const override;
+  UnixSeconds now() const override { return shared_.clock.now(); }
   DataCenterMask healthy_datacenters() const override { return ~DataCenterMask{0}; }
   ClientCounters& counters() override { return counters_; }
   OriginPool& origins() override { return *origins_; }
@@ -100,7 +102,7 @@ class Worker final : public ClientHost {
   void on_log_flush();
   void flush_log();
 
-  const GatewayShared& shared_;
+  const WorkerShared& shared_;
   EventLoop event_loop_;  // before every watcher: destroyed after them
   struct ev_loop* loop_;
   FlushQueue flush_queue_;
