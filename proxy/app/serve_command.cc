@@ -21,7 +21,7 @@ int run_serve(const ServeOptions& options) {
       });
   std::cerr << diags.format_all();
   if (!settings.snapshot) return 1;
-  if (settings.server.listeners.empty()) {
+  if (settings.server.startup.listeners.empty()) {
     std::cerr << "regiongate: " << options.config << ": server.listen names no listener\n";
     return 1;
   }
@@ -45,7 +45,7 @@ int run_serve(const ServeOptions& options) {
 
   AccessLog access_log;
   std::string error;
-  if (!access_log.open(settings.server.access_log, &error)) {
+  if (!access_log.open(settings.server.startup.access_log, &error)) {
     std::cerr << "regiongate: " << error << '\n';
     return 1;
   }

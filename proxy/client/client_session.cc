@@ -49,7 +49,7 @@ ClientSession::ClientSession(ClientHost& host, std::unique_ptr<Transport> transp
   nghttp2_option_del(option);
   idle_timer_.init<ClientSession, &ClientSession::on_idle_timeout>(loop_, this);
   idle_since_ = ev_now(loop_);
-  idle_timer_.arm(seconds(host_.config().timeouts.idle));
+  idle_timer_.arm(seconds(host_.config().reloadable.timeouts.idle));
 }
 
 ClientSession::~ClientSession() { drop_requests(); }
@@ -77,7 +77,7 @@ const GeoipResult* ClientSession::peer_geoip(const Snapshot& snap) {
 }
 
 void ClientSession::on_ready() {
-  const Http2Settings& h2 = host_.config().http2;
+  const Http2Settings& h2 = host_.config().reloadable.http2;
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h2.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_window_size},
@@ -122,7 +122,7 @@ void ClientSession::shut_down() {
 // at least every `idle` and closes the connection only when it has had no
 // stream for that long; otherwise it waits for the rest.
 void ClientSession::on_idle_timeout() {
-  const double idle = seconds(host_.config().timeouts.idle);
+  const double idle = seconds(host_.config().reloadable.timeouts.idle);
   const double quiet = requests_.empty() ? ev_now(loop_) - idle_since_ : 0;
   if (quiet < idle) {
     idle_timer_.arm(idle - quiet);
@@ -154,7 +154,7 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
   }
   const std::size_t size = rcbuf_view(name).size() + rcbuf_view(value).size() + 32;
   r->header_bytes += size;
-  if (r->header_bytes > host_.config().http2.max_header_list_size ||
+  if (r->header_bytes > host_.config().reloadable.http2.max_header_list_size ||
       ++r->header_fields > kMaxRequestHeaders) {
     host_.counters().header_limit_resets++;
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;

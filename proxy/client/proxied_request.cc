@@ -126,7 +126,7 @@ bool ProxiedRequest::add_trailer(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
   // bytes of overhead per field), or a client could park megabytes here.
   trailer_bytes_ += n.size() + v.size() + 32;
   if (request_trailers_.size() >= kMaxTrailers ||
-      trailer_bytes_ > host_.config().http2.max_header_list_size) {
+      trailer_bytes_ > host_.config().reloadable.http2.max_header_list_size) {
     return false;
   }
   request_trailers_.add(name, value);
@@ -258,7 +258,7 @@ void ProxiedRequest::origin_request_body_taken(std::size_t n) {
 void ProxiedRequest::origin_request_submitted() {
   state_ = State::kForwarding;
   response_timer_.arm(
-      std::chrono::duration<double>(host_.config().timeouts.response_headers).count());
+      std::chrono::duration<double>(host_.config().reloadable.timeouts.response_headers).count());
 }
 
 bool ProxiedRequest::origin_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {

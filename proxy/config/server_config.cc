@@ -106,7 +106,7 @@ void read_listener(const YAML::Node& node, const std::string& path, YamlContext&
       }
     }
   }
-  out.listeners.push_back(std::move(l));
+  out.startup.listeners.push_back(std::move(l));
 }
 
 }  // namespace
@@ -129,7 +129,8 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
   const std::string path = "server";
   if (!check_map(node, kServerKeys, path, ctx)) return c;
   if (node["workers"]) {
-    c.workers = static_cast<int>(read_int(node["workers"], "server.workers", ctx, 0, 256).value_or(0));
+    c.startup.workers =
+        static_cast<int>(read_int(node["workers"], "server.workers", ctx, 0, 256).value_or(0));
   }
   if (const YAML::Node& listen = node["listen"]; listen && listen.IsSequence()) {
     for (std::size_t i = 0; i < listen.size(); ++i) {
@@ -137,36 +138,37 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     }
   }
   if (node["admin"]) {
-    c.admin_enabled = read_address(node["admin"], "server.admin", ctx, c.admin_host, c.admin_port);
+    c.startup.admin.enabled =
+        read_address(node["admin"], "server.admin", ctx, c.startup.admin.host, c.startup.admin.port);
     // Said, not silently ignored: an operator must not believe it is there.
     ctx.warning(node["admin"], "server.admin",
                 "the admin listener (/metrics, /healthz) is not served by this version; ignored");
   }
   if (const YAML::Node& h2 = node["http2"]; h2 && check_map(h2, kHttp2Keys, "server.http2", ctx)) {
     const std::string p = "server.http2";
-    read_u32(h2, "max_concurrent_streams", p, ctx, 1, 10000, c.http2.max_concurrent_streams);
+    read_u32(h2, "max_concurrent_streams", p, ctx, 1, 10000, c.reloadable.http2.max_concurrent_streams);
     // RFC 9113 6.5.2: window sizes up to 2^31-1, frame sizes 2^14..2^24-1.
-    read_u32(h2, "initial_window_size", p, ctx, 1024, 0x7fffffff, c.http2.initial_window_size);
+    read_u32(h2, "initial_window_size", p, ctx, 1024, 0x7fffffff, c.reloadable.http2.initial_window_size);
     read_u32(h2, "connection_window_size", p, ctx, 65535, 0x7fffffff,
-             c.http2.connection_window_size);
-    read_u32(h2, "max_header_list_size", p, ctx, 1024, 1 << 24, c.http2.max_header_list_size);
-    read_u32(h2, "max_frame_size", p, ctx, 1 << 14, (1 << 24) - 1, c.http2.max_frame_size);
+             c.reloadable.http2.connection_window_size);
+    read_u32(h2, "max_header_list_size", p, ctx, 1024, 1 << 24, c.reloadable.http2.max_header_list_size);
+    read_u32(h2, "max_frame_size", p, ctx, 1 << 14, (1 << 24) - 1, c.reloadable.http2.max_frame_size);
   }
   if (const YAML::Node& t = node["timeouts"]; t && check_map(t, kTimeoutKeys, "server.timeouts", ctx)) {
     const std::string p = "server.timeouts";
-    read_duration(t, "connect", p, ctx, c.timeouts.connect);
-    read_duration(t, "response_headers", p, ctx, c.timeouts.response_headers);
-    read_duration(t, "idle", p, ctx, c.timeouts.idle);
-    read_duration(t, "origin_idle", p, ctx, c.timeouts.origin_idle);
-    read_duration(t, "drain", p, ctx, c.timeouts.drain);
+    read_duration(t, "connect", p, ctx, c.reloadable.timeouts.connect);
+    read_duration(t, "response_headers", p, ctx, c.reloadable.timeouts.response_headers);
+    read_duration(t, "idle", p, ctx, c.reloadable.timeouts.idle);
+    read_duration(t, "origin_idle", p, ctx, c.reloadable.timeouts.origin_idle);
+    read_duration(t, "drain", p, ctx, c.reloadable.timeouts.drain);
   }
   if (const YAML::Node& o = node["origin"]; o && check_map(o, kOriginKeys, "server.origin", ctx)) {
     if (o["ca_file"]) {
-      c.origin.ca_file = resolve_relative(
+      c.reloadable.origin.ca_file = resolve_relative(
           ctx.file(), read_string(o["ca_file"], "server.origin.ca_file", ctx).value_or(""));
     }
     read_u32(o, "max_connections_per_endpoint", "server.origin", ctx, 1, 1024,
-             c.origin.max_connections_per_endpoint);
+             c.reloadable.origin.max_connections_per_endpoint);
   }
   if (const YAML::Node& d = node["dns"]; d && check_map(d, kDnsKeys, "server.dns", ctx)) {
     if (d["servers"]) {
@@ -176,20 +178,74 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
         if (!parse_host_port(s.value, &host, &port) || !IpAddress::parse(host)) {
           ctx.error(s.node, "server.dns.servers", "an IP address and port, not '" + s.value + "'");
         } else {
-          c.dns.servers.push_back(s.value);
+          c.reloadable.dns.servers.push_back(s.value);
         }
       }
     }
-    read_duration(d, "timeout", "server.dns", ctx, c.dns.timeout);
-    read_duration(d, "min_ttl", "server.dns", ctx, c.dns.min_ttl);
-    read_duration(d, "max_ttl", "server.dns", ctx, c.dns.max_ttl);
-    if (c.dns.min_ttl > c.dns.max_ttl) ctx.error(d, "server.dns", "min_ttl is above max_ttl");
+    read_duration(d, "timeout", "server.dns", ctx, c.reloadable.dns.timeout);
+    read_duration(d, "min_ttl", "server.dns", ctx, c.reloadable.dns.min_ttl);
+    read_duration(d, "max_ttl", "server.dns", ctx, c.reloadable.dns.max_ttl);
+    if (c.reloadable.dns.min_ttl > c.reloadable.dns.max_ttl) ctx.error(d, "server.dns", "min_ttl is above max_ttl");
   }
   if (node["access_log"]) {
     std::string log = read_string(node["access_log"], "server.access_log", ctx).value_or("-");
-    c.access_log = (log == "-" || log == "off") ? log : resolve_relative(ctx.file(), log);
+    c.startup.access_log = (log == "-" || log == "off") ? log : resolve_relative(ctx.file(), log);
   }
   return c;
+}
+
+namespace {
+
+std::string describe(const ListenerConfig& l) {
+  std::string host = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
+  return (l.tls ? "tls " : "cleartext ") + host + ":" + std::to_string(l.port);
+}
+
+std::string describe(const std::vector<ListenerConfig>& listeners) {
+  std::string out;
+  for (const ListenerConfig& l : listeners) out += (out.empty() ? "" : ", ") + describe(l);
+  return out.empty() ? "none" : out;
+}
+
+bool same(const ListenerConfig& a, const ListenerConfig& b) {
+  if (a.host != b.host || a.port != b.port || a.tls != b.tls) return false;
+  // Certificates are files reloaded with the snapshot; which files is part
+  // of the listener.
+  if (a.certificates.size() != b.certificates.size()) return false;
+  for (std::size_t i = 0; i < a.certificates.size(); ++i) {
+    if (a.certificates[i].cert_file != b.certificates[i].cert_file ||
+        a.certificates[i].key_file != b.certificates[i].key_file) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> restart_changes(const StartupSettings& running,
+                                         const StartupSettings& loaded) {
+  std::vector<std::string> out;
+  if (running.workers != loaded.workers) {
+    out.push_back("server.workers: " + std::to_string(running.workers) + " -> " +
+                  std::to_string(loaded.workers));
+  }
+  bool listeners_same = running.listeners.size() == loaded.listeners.size();
+  for (std::size_t i = 0; listeners_same && i < running.listeners.size(); ++i) {
+    listeners_same = same(running.listeners[i], loaded.listeners[i]);
+  }
+  if (!listeners_same) {
+    out.push_back("server.listen: " + describe(running.listeners) + " -> " +
+                  describe(loaded.listeners));
+  }
+  if (running.admin.enabled != loaded.admin.enabled || running.admin.host != loaded.admin.host ||
+      running.admin.port != loaded.admin.port) {
+    out.push_back("server.admin: changed");
+  }
+  if (running.access_log != loaded.access_log) {
+    out.push_back("server.access_log: " + running.access_log + " -> " + loaded.access_log);
+  }
+  return out;
 }
 
 }  // namespace regiongate

@@ -1,7 +1,10 @@
 #pragma once
 // The gateway's own settings: the `server:` section of the configuration
-// (docs/operators.md). Listen sockets and the worker count are read once at
-// start; the rest may change on reload with the snapshot it came with.
+// (docs/operators.md), in two parts. StartupSettings are read once at start
+// (listen sockets, the worker threads, the files opened once): a reload that
+// changes them is reported as needing a restart (restart_changes), never
+// silently ignored. ReloadableSettings may change on reload, with the
+// snapshot they came with.
 
 #include <yaml-cpp/yaml.h>
 
@@ -56,18 +59,36 @@ struct DnsSettings {
   Milliseconds max_ttl{300000};
 };
 
-struct ServerConfig {
+struct AdminSettings {
+  bool enabled = false;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct StartupSettings {
   int workers = 0;  // 0 = one per core
   std::vector<ListenerConfig> listeners;
-  std::string admin_host;
-  std::uint16_t admin_port = 0;
-  bool admin_enabled = false;
+  AdminSettings admin;
+  std::string access_log = "-";  // a path, "-" (stdout) or "off"
+};
+
+struct ReloadableSettings {
   Http2Settings http2;
   TimeoutSettings timeouts;
   OriginSettings origin;
   DnsSettings dns;
-  std::string access_log = "-";  // a path, "-" (stdout) or "off"
 };
+
+struct ServerConfig {
+  StartupSettings startup;
+  ReloadableSettings reloadable;
+};
+
+// What differs between the settings running and those just loaded that
+// only a restart can apply, one line each ("server.workers: 2 -> 4"); empty
+// when nothing does.
+std::vector<std::string> restart_changes(const StartupSettings& running,
+                                         const StartupSettings& loaded);
 
 // Reads the `server:` section (a null node gives the defaults, with no
 // listener). Relative paths are resolved against ctx.file().

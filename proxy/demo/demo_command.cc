@@ -86,11 +86,11 @@ int run_demo(const DemoOptions& options) {
     std::cerr << diags.format_all();
     return 1;
   }
-  if (settings.server.listeners.empty() || settings.server.listeners[0].tls) {
+  if (settings.server.startup.listeners.empty() || settings.server.startup.listeners[0].tls) {
     std::cerr << "demo: the configuration needs a cleartext listener first in server.listen\n";
     return 1;
   }
-  settings.server.access_log = "off";
+  settings.server.startup.access_log = "off";
   signal(SIGPIPE, SIG_IGN);
 
   std::cout << "regiongate demo: " << options.config << "\n"

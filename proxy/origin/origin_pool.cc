@@ -25,7 +25,7 @@ OriginSession* OriginPool::acquire(const OriginEndpoint& endpoint, std::string* 
       least_loaded = s;
     }
   }
-  if (open.size() >= context_.config->origin.max_connections_per_endpoint) {
+  if (open.size() >= context_.config->reloadable.origin.max_connections_per_endpoint) {
     // Every connection is at the origin's stream limit and no more may be
     // opened: wait for a slot on the least loaded one (bounded; the
     // response_headers timeout covers the wait).

@@ -81,7 +81,7 @@ bool OriginSession::connect_next(std::string* error) {
     }
     connected_address_ = address;
     connect_with(std::make_unique<Transport>(fd, ssl));
-    connect_timer_.arm(seconds(pool_.context().config->timeouts.connect));
+    connect_timer_.arm(seconds(pool_.context().config->reloadable.timeouts.connect));
     return true;
   }
   if (error->empty()) *error = "no address for " + endpoint_.host;
@@ -154,7 +154,7 @@ OriginExchange* OriginSession::exchange_of(std::int32_t stream_id) const {
 // SETTINGS_MAX_CONCURRENT_STREAMS only to be refused: nghttp2 holds those
 // past the limit until a slot frees.
 void OriginSession::on_ready() {
-  const Http2Settings& h2 = pool_.context().config->http2;
+  const Http2Settings& h2 = pool_.context().config->reloadable.http2;
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_window_size},
@@ -346,7 +346,7 @@ void OriginSession::became_idle_if_empty() {
   if (retired_) {
     close_if_retired();
   } else {
-    idle_timer_.arm(seconds(pool_.context().config->timeouts.origin_idle));
+    idle_timer_.arm(seconds(pool_.context().config->reloadable.timeouts.origin_idle));
   }
 }
 

@@ -17,14 +17,14 @@ Gateway::Gateway(GatewaySettings settings) {
 
 bool Gateway::start(std::string* error) {
   const ServerConfig& config = shared_.server;
-  const int workers = config.workers > 0
-                          ? config.workers
+  const int workers = config.startup.workers > 0
+                          ? config.startup.workers
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // TLS first: a bad certificate must fail before anything listens.
-  origin_tls_ = ClientTlsContext::create(config.origin.ca_file, true, error);
+  origin_tls_ = ClientTlsContext::create(config.reloadable.origin.ca_file, true, error);
   if (!origin_tls_) return false;
   shared_.origin_tls = origin_tls_.get();
-  for (const ListenerConfig& l : config.listeners) {
+  for (const ListenerConfig& l : config.startup.listeners) {
     listener_tls_.push_back(l.tls ? ServerTlsContext::create(l.certificates, error) : nullptr);
     if (l.tls && !listener_tls_.back()) return false;
   }
@@ -34,8 +34,8 @@ bool Gateway::start(std::string* error) {
       for (const Worker::ListenSocket& s : list) close(s.fd);
     }
   };
-  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
-    const ListenerConfig& l = config.listeners[i];
+  for (std::size_t i = 0; i < config.startup.listeners.size(); ++i) {
+    const ListenerConfig& l = config.startup.listeners[i];
     BoundListener bound{l.host, l.port, l.tls};
     for (auto& list : sockets) {
       // The first bind of a port 0 chooses it; the other workers share it.

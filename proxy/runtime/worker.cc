@@ -50,7 +50,7 @@ Worker::Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets)
     l->watcher.init<Listener, &Listener::on_accept>(loop_, fd, l.get());
     listeners_.push_back(std::move(l));
   }
-  dns_ = std::make_unique<DnsResolver>(loop_, dns_options(shared.server.dns));
+  dns_ = std::make_unique<DnsResolver>(loop_, dns_options(shared.server.reloadable.dns));
   origins_ = std::make_unique<OriginPool>(
       OriginContext{loop_, &shared_.server, dns_.get(), shared_.origin_tls});
   drain_timer_.init<Worker, &Worker::on_drain_timeout>(loop_, this);
@@ -90,7 +90,7 @@ void Worker::stop() {
     std::vector<ClientSession*> open;
     for (auto& [ptr, session] : sessions_) open.push_back(ptr);
     for (ClientSession* s : open) s->shut_down();
-    drain_timer_.arm(std::chrono::duration<double>(config().timeouts.drain).count());
+    drain_timer_.arm(std::chrono::duration<double>(config().reloadable.timeouts.drain).count());
     end_if_drained();
   });
 }

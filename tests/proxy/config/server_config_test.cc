@@ -21,10 +21,10 @@ Read read(std::string_view yaml) {
 TEST(ServerConfig, DefaultsWithoutASection) {
   Read r = read("policy: p.yaml\n");
   EXPECT_FALSE(r.diags.has_errors());
-  EXPECT_EQ(r.config.workers, 0);
-  EXPECT_TRUE(r.config.listeners.empty());
-  EXPECT_EQ(r.config.http2.max_concurrent_streams, 128u);
-  EXPECT_EQ(r.config.timeouts.connect, Milliseconds(2000));
+  EXPECT_EQ(r.config.startup.workers, 0);
+  EXPECT_TRUE(r.config.startup.listeners.empty());
+  EXPECT_EQ(r.config.reloadable.http2.max_concurrent_streams, 128u);
+  EXPECT_EQ(r.config.reloadable.timeouts.connect, Milliseconds(2000));
 }
 
 TEST(ServerConfig, ReadsEverySetting) {
@@ -47,30 +47,30 @@ server:
 )");
   ASSERT_FALSE(r.diags.has_errors()) << r.diags.format_all();
   const ServerConfig& c = r.config;
-  EXPECT_EQ(c.workers, 1);
-  ASSERT_EQ(c.listeners.size(), 2u);
-  EXPECT_EQ(c.listeners[0].host, "127.0.0.1");
-  EXPECT_EQ(c.listeners[0].port, 0);
-  EXPECT_FALSE(c.listeners[0].tls);
-  EXPECT_EQ(c.listeners[1].host, "::1");
-  EXPECT_EQ(c.listeners[1].port, 8443);
-  ASSERT_EQ(c.listeners[1].certificates.size(), 2u);
-  EXPECT_EQ(c.listeners[1].certificates[0].cert_file, "/etc/regiongate/certs/a.pem");
-  EXPECT_EQ(c.listeners[1].certificates[1].key_file, "/abs/b.key");
-  EXPECT_TRUE(c.admin_enabled);
-  EXPECT_EQ(c.admin_port, 9901);
-  EXPECT_EQ(c.http2.max_concurrent_streams, 64u);
-  EXPECT_EQ(c.http2.initial_window_size, 65535u);
-  EXPECT_EQ(c.timeouts.connect, Milliseconds(500));
-  EXPECT_EQ(c.timeouts.idle, Milliseconds(120000));
-  EXPECT_EQ(c.timeouts.origin_idle, Milliseconds(3600000));
-  EXPECT_EQ(c.timeouts.drain, Milliseconds(3000));
+  EXPECT_EQ(c.startup.workers, 1);
+  ASSERT_EQ(c.startup.listeners.size(), 2u);
+  EXPECT_EQ(c.startup.listeners[0].host, "127.0.0.1");
+  EXPECT_EQ(c.startup.listeners[0].port, 0);
+  EXPECT_FALSE(c.startup.listeners[0].tls);
+  EXPECT_EQ(c.startup.listeners[1].host, "::1");
+  EXPECT_EQ(c.startup.listeners[1].port, 8443);
+  ASSERT_EQ(c.startup.listeners[1].certificates.size(), 2u);
+  EXPECT_EQ(c.startup.listeners[1].certificates[0].cert_file, "/etc/regiongate/certs/a.pem");
+  EXPECT_EQ(c.startup.listeners[1].certificates[1].key_file, "/abs/b.key");
+  EXPECT_TRUE(c.startup.admin.enabled);
+  EXPECT_EQ(c.startup.admin.port, 9901);
+  EXPECT_EQ(c.reloadable.http2.max_concurrent_streams, 64u);
+  EXPECT_EQ(c.reloadable.http2.initial_window_size, 65535u);
+  EXPECT_EQ(c.reloadable.timeouts.connect, Milliseconds(500));
+  EXPECT_EQ(c.reloadable.timeouts.idle, Milliseconds(120000));
+  EXPECT_EQ(c.reloadable.timeouts.origin_idle, Milliseconds(3600000));
+  EXPECT_EQ(c.reloadable.timeouts.drain, Milliseconds(3000));
   // Not served yet: a warning says so rather than nothing.
   EXPECT_NE(r.diags.format_all().find("admin listener"), std::string::npos) << r.diags.format_all();
-  EXPECT_EQ(c.origin.ca_file, "/etc/regiongate/ca.pem");
-  EXPECT_EQ(c.dns.servers, std::vector<std::string>{"127.0.0.1:5353"});
-  EXPECT_EQ(c.dns.max_ttl, Milliseconds(60000));
-  EXPECT_EQ(c.access_log, "off");
+  EXPECT_EQ(c.reloadable.origin.ca_file, "/etc/regiongate/ca.pem");
+  EXPECT_EQ(c.reloadable.dns.servers, std::vector<std::string>{"127.0.0.1:5353"});
+  EXPECT_EQ(c.reloadable.dns.max_ttl, Milliseconds(60000));
+  EXPECT_EQ(c.startup.access_log, "off");
 }
 
 TEST(ServerConfig, ErrorsNameThePlace) {
@@ -111,6 +111,36 @@ TEST(ServerConfig, Durations) {
   for (const char* bad : {"", "2", "s", "-1s", "2 s", "2sec", "1.5s", "2S"}) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
   }
+}
+
+// What only a restart can apply is named; what a reload may change is not.
+TEST(ServerConfig, RestartChangesNameWhatAReloadCannotApply) {
+  Read a = read(R"(
+server:
+  workers: 2
+  listen: [{address: "127.0.0.1:8080"}]
+  timeouts: {idle: 10s}
+)");
+  Read same_startup = read(R"(
+server:
+  workers: 2
+  listen: [{address: "127.0.0.1:8080"}]
+  timeouts: {idle: 20s}
+  http2: {max_concurrent_streams: 10}
+)");
+  EXPECT_TRUE(restart_changes(a.config.startup, same_startup.config.startup).empty());
+  Read b = read(R"(
+server:
+  workers: 4
+  listen: [{address: "127.0.0.1:8080"}, {address: "[::1]:8443"}]
+  access_log: "off"
+)");
+  std::vector<std::string> changes = restart_changes(a.config.startup, b.config.startup);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0], "server.workers: 2 -> 4");
+  EXPECT_EQ(changes[1],
+            "server.listen: cleartext 127.0.0.1:8080 -> cleartext 127.0.0.1:8080, cleartext [::1]:8443");
+  EXPECT_EQ(changes[2], "server.access_log: - -> off");
 }
 
 }  // namespace
