@@ -20,7 +20,7 @@ class OriginPool;
 
 struct ClientCounters {
   std::uint64_t connections = 0;
-  std::uint64_t requests = 0;
+  std::uint64_t requests = 0;  // decided, and ended
   std::uint64_t http1_refused = 0;
   std::uint64_t header_limit_resets = 0;
 };
@@ -38,6 +38,8 @@ class ClientHost {
   // The endpoint of `center` a new request starts at (its weighted rotation).
   virtual std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) = 0;
   virtual ClientCounters& counters() = 0;
+  // Whether log_request() writes anywhere (a line is not even built otherwise).
+  virtual bool access_log_enabled() const = 0;
   // One access-log line; the record's views need to live only for the call.
   virtual void log_request(const RequestRecord& record) = 0;
   // The session is finished: the host destroys it, later (not inside its call).

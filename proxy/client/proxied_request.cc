@@ -53,7 +53,13 @@ std::string_view ProxiedRequest::state_name(State state) {
 }
 
 ProxiedRequest::ProxiedRequest(ClientSession& session, ClientHost& host, std::int32_t stream_id)
-    : session_(session), host_(host), stream_id_(stream_id), started_ns_(now_ns()) {
+    : session_(session),
+      host_(host),
+      stream_id_(stream_id),
+      started_ns_(now_ns()),
+      // The snapshot the request starts with, for all of it (a reload
+      // meanwhile changes the next requests, not this one).
+      snapshot_(host.snapshot()) {
   // Room for a typical request and response: one allocation each instead of
   // a vector doubling per header.
   headers_.reserve(16);
@@ -102,7 +108,7 @@ void ProxiedRequest::add_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
     hold(&host_header_);
     return;
   }
-  const bool account = n == host_.snapshot()->identity.account_header;
+  const bool account = n == snapshot_->identity.account_header;
   if (account || n == "x-forwarded-for") {
     count_decision_header(account ? &account_headers_ : &forwarded_for_headers_);
     if (account && v.find(',') != std::string_view::npos &&
@@ -135,7 +141,6 @@ bool ProxiedRequest::add_trailer(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
 
 void ProxiedRequest::headers_complete() {
   state_ = State::kResolving;
-  snapshot_ = host_.snapshot();
   decide();
 }
 
@@ -409,6 +414,8 @@ void ProxiedRequest::closed(std::string_view outcome) {
 }
 
 void ProxiedRequest::log(std::string_view outcome) const {
+  ++host_.counters().requests;
+  if (!host_.access_log_enabled()) return;
   const Snapshot& snap = *snapshot_;
   const Decision& d = routed_.decision;
   RequestRecord r;

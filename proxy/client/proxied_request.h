@@ -127,6 +127,7 @@ class ProxiedRequest final : public OriginExchange {
   const std::int32_t stream_id_;
   State state_ = State::kReceivingHeaders;
   std::uint64_t started_ns_;
+  std::shared_ptr<const Snapshot> snapshot_;
 
   // The request as received. Only routed_.target (canonical) is classified
   // and forwarded.
@@ -144,8 +145,7 @@ class ProxiedRequest final : public OriginExchange {
   std::uint64_t bytes_in_ = 0;
   std::uint64_t request_bytes_sent_ = 0;  // to the origin; a refused stream is retried only at 0
 
-  // The decision, on the snapshot the request started with.
-  std::shared_ptr<const Snapshot> snapshot_;
+  // The decision (on snapshot_, the snapshot the request started with).
   TargetStorage target_storage_;
   RoutedRequest routed_;
   std::uint8_t candidate_ = 0;       // index into routed_.decision.candidates being tried

@@ -164,9 +164,12 @@ void Worker::session_closed(ClientSession* session, const std::string&) {
   sessions_.erase(it);
 }
 
+bool Worker::access_log_enabled() const {
+  return shared_.access_log && shared_.access_log->enabled();
+}
+
 void Worker::log_request(const RequestRecord& record) {
-  ++counters_.requests;
-  if (!shared_.access_log || !shared_.access_log->enabled()) return;
+  if (!access_log_enabled()) return;
   // The time changes once a second: format it then, not per line.
   const UnixSeconds second = now();
   if (second != log_second_) {

@@ -84,6 +84,7 @@ class Worker final : public ClientHost {
     return rotation[rotation_cursor_[dc]++ % rotation.size()];
   }
   void session_closed(ClientSession* session, const std::string& why) override;
+  bool access_log_enabled() const override;
   void log_request(const RequestRecord& record) override;
 
  private:
