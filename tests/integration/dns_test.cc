@@ -21,9 +21,22 @@ constexpr const char* kInstant = "2015-01-15T00:00:00Z";  // Indian data: Singap
 
 class DnsTest : public GatewayFixture {
  protected:
-  // Singapore's endpoint becomes sg.origin.test on its port, answered by
-  // `dns_` from `hosts`; the gateway asks only that server.
-  void start_dns(const std::string& hosts) {
+  // Singapore's endpoint becomes sg.origin.test on port(), answered by
+  // `dns_` from `hosts`; the gateway asks only that server. port() is that
+  // of a socket this test holds on 127.0.0.1 (Singapore's dead address,
+  // unless that port is taken on one of `dead`), so no other test is given
+  // it; the origins bind it on other loopback addresses. Each address of
+  // `dead` is held on port() too (bound, never listening): connecting there
+  // is refused.
+  void start_dns(const std::string& hosts, const std::vector<std::string>& dead = {}) {
+    port_ = ports_.at("singapore");
+    bool held = false;
+    for (int attempt = 0; attempt < 20 && !held; ++attempt) {
+      held = true;
+      for (const std::string& address : dead) held = held && hold_dead_port(address, port_) != 0;
+      if (!held) port_ = hold_dead_port();  // taken there by someone else: another port
+    }
+    ASSERT_TRUE(held) << "cannot hold port " << port_ << " on every dead address";
     dns_ = std::make_unique<DnsTestServer>(hosts, /*ttl=*/1);
     ASSERT_TRUE(dns_->ok()) << dns_->error();
     set_endpoint("singapore", "sg.origin.test:" + std::to_string(port()));
@@ -32,7 +45,7 @@ class DnsTest : public GatewayFixture {
     start_gateway(kInstant, "  dns:\n    servers: [" + dns_->address() +
                                 "]\n    timeout: 500ms\n    min_ttl: 1s\n    max_ttl: 1s\n");
   }
-  int port() { return ports_.at("singapore"); }
+  int port() const { return port_; }
   bool served_by_singapore() {
     ProcessResult r = curl(kIndianShopper, "/shop/cart");
     return r.out.find("HTTP/2 200") != std::string::npos &&
@@ -40,12 +53,13 @@ class DnsTest : public GatewayFixture {
   }
 
   std::unique_ptr<DnsTestServer> dns_;
+  int port_ = 0;
 };
 
 TEST_F(DnsTest, ResolvesAnEndpointName) {
-  start_dns("127.0.0.2 sg.origin.test\n");
-  start_origin_on("sg-a", "127.0.0.2", port());
-  start_gateway_with_dns();
+  ASSERT_NO_FATAL_FAILURE(start_dns("127.0.0.2 sg.origin.test\n"));
+  ASSERT_NE(start_origin_on("sg-a", "127.0.0.2", port()), 0);
+  ASSERT_NO_FATAL_FAILURE(start_gateway_with_dns());
   EXPECT_TRUE(served_by_singapore()) << gateway_->output();
   EXPECT_EQ(requests_seen_by("sg-a"), 1);
 }
@@ -54,26 +68,27 @@ TEST_F(DnsTest, ResolvesAnEndpointName) {
 // resolver sorts them in, the request is served; the two tests put the dead
 // address in each family, so one of them always tries it first.
 TEST_F(DnsTest, TriesEveryAddressWhenIpv6IsDead) {
-  start_dns("::1 sg.origin.test\n127.0.0.2 sg.origin.test\n");
-  start_origin_on("sg-v4", "127.0.0.2", port());
-  start_gateway_with_dns();
+  ASSERT_NO_FATAL_FAILURE(start_dns("::1 sg.origin.test\n127.0.0.2 sg.origin.test\n", {"::1"}));
+  ASSERT_NE(start_origin_on("sg-v4", "127.0.0.2", port()), 0);
+  ASSERT_NO_FATAL_FAILURE(start_gateway_with_dns());
   EXPECT_TRUE(served_by_singapore()) << gateway_->output();
   EXPECT_EQ(requests_seen_by("sg-v4"), 1);
 }
 
 TEST_F(DnsTest, TriesEveryAddressWhenIpv4IsDead) {
-  start_dns("::1 sg.origin.test\n127.0.0.3 sg.origin.test\n");
-  start_origin_on("sg-v6", "::1", port());
-  start_gateway_with_dns();
+  ASSERT_NO_FATAL_FAILURE(
+      start_dns("::1 sg.origin.test\n127.0.0.3 sg.origin.test\n", {"127.0.0.3"}));
+  ASSERT_NE(start_origin_on("sg-v6", "::1", port()), 0);
+  ASSERT_NO_FATAL_FAILURE(start_gateway_with_dns());
   EXPECT_TRUE(served_by_singapore()) << gateway_->output();
   EXPECT_EQ(requests_seen_by("sg-v6"), 1);
 }
 
 TEST_F(DnsTest, FollowsARecordThatChangesWhileRunning) {
-  start_dns("127.0.0.2 sg.origin.test\n");
-  start_origin_on("old", "127.0.0.2", port());
-  start_origin_on("new", "127.0.0.4", port());
-  start_gateway_with_dns();
+  ASSERT_NO_FATAL_FAILURE(start_dns("127.0.0.2 sg.origin.test\n"));
+  ASSERT_NE(start_origin_on("old", "127.0.0.2", port()), 0);
+  ASSERT_NE(start_origin_on("new", "127.0.0.4", port()), 0);
+  ASSERT_NO_FATAL_FAILURE(start_gateway_with_dns());
   ASSERT_TRUE(served_by_singapore()) << gateway_->output();
   ASSERT_EQ(requests_seen_by("old"), 1);
 
@@ -94,26 +109,28 @@ TEST_F(DnsTest, FollowsARecordThatChangesWhileRunning) {
 }
 
 // A record that does not change: the answer expires every second and is
-// asked again, but the origin connections stay: one per worker (2) after
-// the fixture's readiness probe, which nghttpd numbers [id=1].
+// asked again (between any two requests here, dnsmasq answers it at least
+// once more), but the origin connections stay: one per worker (2), which
+// nghttpd numbers [id=1] and [id=2].
 TEST_F(DnsTest, AnUnchangedRecordKeepsTheConnection) {
-  start_dns("127.0.0.2 sg.origin.test\n");
-  start_origin_on("sg-a", "127.0.0.2", port());
-  start_gateway_with_dns();
+  ASSERT_NO_FATAL_FAILURE(start_dns("127.0.0.2 sg.origin.test\n"));
+  ASSERT_NE(start_origin_on("sg-a", "127.0.0.2", port()), 0);
+  ASSERT_NO_FATAL_FAILURE(start_gateway_with_dns());
   for (int i = 0; i < 6; ++i) {
     EXPECT_TRUE(served_by_singapore());
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   EXPECT_EQ(requests_seen_by("sg-a"), 6);
   std::string log = origin_log("sg-a");
-  EXPECT_EQ(log.find("[id=4]"), std::string::npos) << log;
+  EXPECT_EQ(log.find("[id=3]"), std::string::npos) << log;
 }
 
 TEST_F(DnsTest, AnUnknownNameFailsOverToTheNextAllowedDataCentre) {
-  start_dns("127.0.0.2 other.origin.test\n");  // sg.origin.test: NXDOMAIN
-  start_origin("oregon");
-  start_origin("beijing");  // up, but forbidden for Indian data on this date
-  start_gateway_with_dns();
+  ASSERT_NO_FATAL_FAILURE(start_dns("127.0.0.2 other.origin.test\n"));  // sg.origin.test: NXDOMAIN
+  ASSERT_NO_FATAL_FAILURE(start_origin("oregon"));
+  // Up, but forbidden for Indian data on this date.
+  ASSERT_NO_FATAL_FAILURE(start_origin("beijing"));
+  ASSERT_NO_FATAL_FAILURE(start_gateway_with_dns());
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
   EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-dc: oregon"), std::string::npos) << r.out;
@@ -121,10 +138,11 @@ TEST_F(DnsTest, AnUnknownNameFailsOverToTheNextAllowedDataCentre) {
 }
 
 TEST_F(DnsTest, ADeadDnsServerFailsClosed) {
-  start_dns("127.0.0.2 sg.origin.test\n");
-  start_origin("beijing");  // up, but forbidden
-  start_gateway_with_dns();
-  dns_->stop();  // nothing answers for sg.origin.test now; Oregon is down too
+  ASSERT_NO_FATAL_FAILURE(start_dns("127.0.0.2 sg.origin.test\n"));
+  ASSERT_NO_FATAL_FAILURE(start_origin("beijing"));  // up, but forbidden
+  ASSERT_NO_FATAL_FAILURE(start_gateway_with_dns());
+  // Nothing answers for sg.origin.test now; Oregon is down too.
+  ASSERT_TRUE(dns_->stop()) << dns_->error();
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
   EXPECT_NE(r.out.find("HTTP/2 503"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-reason: no-allowed-datacenter-up"), std::string::npos);

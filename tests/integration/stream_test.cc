@@ -137,14 +137,23 @@ TEST_F(StreamTest, SigtermDrainsWithGoawayAndLetsRequestsFinish) {
 TEST_F(StreamTest, AnOriginsGoawayMovesNewRequestsToANewConnection) {
   // Singapore's endpoint is an nghttpx in front of nghttpd: nghttpx drains on
   // SIGQUIT (GOAWAY, in-flight streams finish) and a fresh one takes its port.
-  int backend = free_port();
-  start_origin_on("backend", "127.0.0.1", backend);
+  // The listening socket is the test's own, handed to each nghttpx
+  // (NGHTTPX_ACCEPT_1, as an nghttpx hands it to its successor), so the port
+  // is never free in between.
+  int backend = start_origin_on("backend", "127.0.0.1");
+  ASSERT_NE(backend, 0);
+  HeldSocket frontend;
+  ASSERT_TRUE(frontend.ok() && frontend.listen()) << frontend.error();
+  set_endpoint("singapore", frontend.authority());
   auto nghttpx = [&] {
-    return std::make_unique<BackgroundProcess>(std::vector<std::string>{
-        "/usr/sbin/nghttpx", "--conf=/dev/null", "--workers=1", "--no-ocsp",
-        "--frontend=127.0.0.1," + std::to_string(ports_["singapore"]) + ";no-tls",
-        "--backend=127.0.0.1," + std::to_string(backend) + ";;proto=h2",
-        "--errorlog-file=/dev/stderr"});
+    return std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{
+            "/usr/bin/env", "NGHTTPX_ACCEPT_1=tcp," + std::to_string(frontend.fd()),
+            "/usr/sbin/nghttpx", "--conf=/dev/null", "--workers=1", "--no-ocsp",
+            "--frontend=127.0.0.1," + std::to_string(frontend.port()) + ";no-tls",
+            "--backend=127.0.0.1," + std::to_string(backend) + ";;proto=h2",
+            "--errorlog-file=/dev/stderr", "--accesslog-file=/dev/stdout"},
+        std::vector<int>{frontend.fd()});
   };
   auto first = nghttpx();
   ASSERT_TRUE(first->wait_for(std::regex("Listening on 127.0.0.1"))) << first->output();
