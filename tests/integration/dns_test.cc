@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <regex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -50,6 +52,19 @@ class DnsTest : public GatewayFixture {
     ProcessResult r = curl(kIndianShopper, "/shop/cart");
     return r.out.find("HTTP/2 200") != std::string::npos &&
            r.out.find("x-regiongate-dc: singapore") != std::string::npos;
+  }
+  // True when every connection the origin `name` has had (nghttpd numbers
+  // them [id=N]) has received a GOAWAY: the gateway has retired them all.
+  bool every_connection_sent_goaway(const std::string& name) {
+    std::string log = origin_log(name);
+    std::set<std::string> connections, goaways;
+    std::regex line(R"(\[id=(\d+)\][^\n]*)");
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), line); it != std::sregex_iterator();
+         ++it) {
+      connections.insert((*it)[1].str());
+      if (it->str().find("recv GOAWAY") != std::string::npos) goaways.insert((*it)[1].str());
+    }
+    return !connections.empty() && connections == goaways;
   }
 
   std::unique_ptr<DnsTestServer> dns_;
@@ -100,9 +115,11 @@ TEST_F(DnsTest, FollowsARecordThatChangesWhileRunning) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   ASSERT_GT(requests_seen_by("new"), 0) << gateway_->output();
-  // Once every worker's cached answer (each worker has its own resolver)
-  // has outlived its TTL, only the new address gets requests.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Each origin connection asks again when its answer expires (each worker
+  // has its own resolver) and, finding its address gone, is retired with a
+  // GOAWAY. Once every connection to the old address has been, only the new
+  // address gets requests.
+  ASSERT_TRUE(wait_until([&] { return every_connection_sent_goaway("old"); })) << origin_log("old");
   int old_count = requests_seen_by("old");
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(served_by_singapore());
   EXPECT_EQ(requests_seen_by("old"), old_count);
@@ -118,7 +135,9 @@ TEST_F(DnsTest, AnUnchangedRecordKeepsTheConnection) {
   ASSERT_NO_FATAL_FAILURE(start_gateway_with_dns());
   for (int i = 0; i < 6; ++i) {
     EXPECT_TRUE(served_by_singapore());
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    int asked = dns_->queries("sg.origin.test");
+    EXPECT_TRUE(wait_until([&] { return dns_->queries("sg.origin.test") > asked; }))
+        << "not asked again after request " << i;
   }
   EXPECT_EQ(requests_seen_by("sg-a"), 6);
   std::string log = origin_log("sg-a");
