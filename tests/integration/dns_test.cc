@@ -50,6 +50,7 @@ class DnsTest : public GatewayFixture {
   int port() const { return port_; }
   bool served_by_singapore() {
     ProcessResult r = curl(kIndianShopper, "/shop/cart");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out.find("HTTP/2 200") != std::string::npos &&
            r.out.find("x-regiongate-dc: singapore") != std::string::npos;
   }
@@ -151,6 +152,7 @@ TEST_F(DnsTest, AnUnknownNameFailsOverToTheNextAllowedDataCentre) {
   ASSERT_NO_FATAL_FAILURE(start_origin("beijing"));
   ASSERT_NO_FATAL_FAILURE(start_gateway_with_dns());
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-dc: oregon"), std::string::npos) << r.out;
   EXPECT_EQ(requests_seen_by("beijing"), 0);
@@ -163,6 +165,7 @@ TEST_F(DnsTest, ADeadDnsServerFailsClosed) {
   // Nothing answers for sg.origin.test now; Oregon is down too.
   ASSERT_TRUE(dns_->stop()) << dns_->error();
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 503"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-reason: no-allowed-datacenter-up"), std::string::npos);
   EXPECT_EQ(requests_seen_by("beijing"), 0);

@@ -52,6 +52,7 @@ TEST_F(ForwardTest, RoutesToTheAllowedDataCentreWithTheDecisionHeaders) {
   std::vector<std::string> args = kIndianShopper;
   args.insert(args.end(), {"-H", "x-regiongate-dc: mumbai", "-H", "x-regiongate-country: CN"});
   ProcessResult r = curl(args, "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-dc: singapore"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the cart"), std::string::npos) << r.out;
@@ -70,8 +71,10 @@ TEST_F(ForwardTest, WritesOneAccessLogLinePerRequest) {
   start_origin("singapore");
   std::string log = (dir_ / "access.log").string();
   start_gateway("2015-01-15T00:00:00Z", "", log);
-  curl(kIndianShopper, "/shop/cart");
-  curl({"-H", "host: api.example.com"}, "/cloud/x");  // unknown account: 451
+  ProcessResult shopper = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(shopper.exit_code, 0) << shopper.err;
+  ProcessResult nobody = curl({"-H", "host: api.example.com"}, "/cloud/x");  // unknown account: 451
+  EXPECT_EQ(nobody.exit_code, 0) << nobody.err;
   ASSERT_EQ(gateway_->stop(SIGTERM), 0);  // flushes the log
   std::ifstream in(log);
   std::vector<nlohmann::json> lines;
@@ -104,6 +107,7 @@ TEST_F(ForwardTest, ServesIpv6ClientsAndLocatesThemByGeoip) {
   ProcessResult r = run_process({"/usr/bin/curl", "-s", "-i", "--max-time", "10", "-g",
                                  "--http2-prior-knowledge", "-H", "host: api.example.com",
                                  "http://[::1]:" + *port + "/shop/cart"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-dc: singapore"), std::string::npos) << r.out;
   ASSERT_TRUE(origins_["singapore"]->wait_for(std::regex("x-regiongate-country: SG")));
@@ -114,6 +118,7 @@ TEST_F(ForwardTest, FollowsThePhasesOfThePolicy) {
   start_origin("beijing");
   start_gateway("2014-10-01T00:00:00Z");  // before India's shop left Beijing
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-dc: beijing"), std::string::npos) << r.out;
 }
@@ -122,6 +127,7 @@ TEST_F(ForwardTest, FailsOverOnlyToAllowedDataCentres) {
   start_origin("oregon");  // Singapore, the first choice, is down
   start_gateway("2015-01-15T00:00:00Z");
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-dc: oregon"), std::string::npos) << r.out;
 }
@@ -131,11 +137,13 @@ TEST_F(ForwardTest, FailsClosedWhenEveryAllowedDataCentreIsDown) {
   start_origin("mumbai");   // up, but not yet allowed on this date
   start_gateway("2015-01-15T00:00:00Z");
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 503"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-reason: no-allowed-datacenter-up"), std::string::npos);
   ProcessResult load = run_process({"/usr/bin/h2load", "-n", "300", "-c", "3", "-m", "10", "-H",
                                     ":authority: api.example.com", "-H", "x-account-id: in-asha",
                                     base_ + "/shop/cart"});
+  EXPECT_EQ(load.exit_code, 0) << load.err << load.out;
   EXPECT_NE(load.out.find("300 done"), std::string::npos) << load.out;
   EXPECT_NE(load.out.find("300 5xx"), std::string::npos) << load.out;
   EXPECT_EQ(requests_seen_by("beijing"), 0);
@@ -148,6 +156,7 @@ TEST_F(ForwardTest, ManyRequestsMultiplexed) {
   ProcessResult load = run_process({"/usr/bin/h2load", "-n", "5000", "-c", "4", "-m", "20", "-H",
                                     ":authority: api.example.com", "-H", "x-account-id: in-asha",
                                     base_ + "/shop/cart"});
+  EXPECT_EQ(load.exit_code, 0) << load.err << load.out;
   EXPECT_NE(load.out.find("5000 succeeded"), std::string::npos) << load.out;
 }
 
@@ -160,6 +169,7 @@ TEST_F(ForwardTest, OpensMoreOriginConnectionsWhenTheOriginsStreamLimitIsReached
   ProcessResult load = run_process({"/usr/bin/h2load", "-n", "400", "-c", "1", "-m", "40", "-H",
                                     ":authority: api.example.com", "-H", "x-account-id: in-asha",
                                     base_ + "/shop/1m"});
+  EXPECT_EQ(load.exit_code, 0) << load.err << load.out;
   EXPECT_NE(load.out.find("400 succeeded"), std::string::npos) << load.out;
   // nghttpd numbers its connections: [id=N].
   std::set<std::string> connections;
@@ -181,10 +191,14 @@ TEST_F(ForwardTest, OpensMoreOriginConnectionsWhenTheOriginsStreamLimitIsReached
 TEST_F(ForwardTest, IdleOriginConnectionsAreClosed) {
   start_origin("singapore");
   start_gateway("2015-01-15T00:00:00Z", "  timeouts: {origin_idle: 300ms}\n");
-  EXPECT_NE(curl(kIndianShopper, "/shop/cart").out.find("HTTP/2 200"), std::string::npos);
+  ProcessResult first = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("HTTP/2 200"), std::string::npos) << first.out;
   EXPECT_TRUE(origins_["singapore"]->wait_for(std::regex("recv GOAWAY"), std::chrono::seconds(5)))
       << origin_log("singapore");
-  EXPECT_NE(curl(kIndianShopper, "/shop/cart").out.find("HTTP/2 200"), std::string::npos);
+  ProcessResult second = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.out.find("HTTP/2 200"), std::string::npos) << second.out;
   EXPECT_EQ(requests_seen_by("singapore"), 2);
 }
 
@@ -201,6 +215,7 @@ TEST_F(ForwardTest, SpreadsRequestsOverEndpointsByWeight) {
   ProcessResult load = run_process({"/usr/bin/h2load", "-n", "80", "-c", "1", "-m", "1", "-H",
                                     ":authority: api.example.com", "-H", "x-account-id: in-asha",
                                     base_ + "/shop/cart"});
+  EXPECT_EQ(load.exit_code, 0) << load.err << load.out;
   EXPECT_NE(load.out.find("80 succeeded"), std::string::npos) << load.out;
   EXPECT_EQ(requests_seen_by("singapore"), 60);
   EXPECT_EQ(requests_seen_by("singapore-2"), 20);
@@ -218,6 +233,7 @@ TEST_F(ForwardTest, FailsOverToAnotherEndpointOfTheSameDataCentre) {
   start_gateway("2015-01-15T00:00:00Z");
   for (int i = 0; i < 4; ++i) {
     ProcessResult r = curl(kIndianShopper, "/shop/cart");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("x-regiongate-dc: singapore"), std::string::npos) << r.out;
   }
   EXPECT_EQ(requests_seen_by("singapore"), 4);
@@ -236,6 +252,7 @@ TEST_F(ForwardTest, TheOriginConnectionWindowNeverLeaks) {
                                     "-H", ":authority: api.example.com", "-H",
                                     "x-account-id: in-asha", base_ + "/shop/4k"},
                                    30);
+  EXPECT_EQ(load.exit_code, 0) << load.err << load.out;
   EXPECT_NE(load.out.find("4000 succeeded"), std::string::npos) << load.out;
 }
 
@@ -254,9 +271,11 @@ TEST_F(ForwardTest, OneGibibyteUpAndDownWithBoundedMemory) {
   std::vector<std::string> args = {"-H", "host: api.example.com", "-H", "x-account-id: in-asha",
                                    "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n"};
   ProcessResult down = curl(args, "/cloud/big");
+  EXPECT_EQ(down.exit_code, 0) << down.err;
   EXPECT_NE(down.out.find("200 1073741824"), std::string::npos) << down.out << down.err;
   args.insert(args.end(), {"-T", upload.string(), "-X", "POST"});  // -T streams from the file
   ProcessResult up = curl(args, "/shop/cart");
+  EXPECT_EQ(up.exit_code, 0) << up.err;
   EXPECT_NE(up.out.find("200 9"), std::string::npos) << up.out << up.err;  // "the cart\n"
   long after = peak_rss_kib(gateway_->pid());
   ASSERT_GT(before, 0);
@@ -289,6 +308,7 @@ TEST_F(ForwardTest, ASilentDataCentreTimesOutWith504) {
   });
   start_gateway("2015-01-15T00:00:00Z", "  timeouts: {response_headers: 300ms}\n");
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 504"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-reason: origin-timeout"), std::string::npos) << r.out;
   gateway_.reset();  // closes the origin connection: the thread ends
@@ -304,6 +324,7 @@ TEST_F(ForwardTest, ADataCentreThatNeverSpeaksHttp2IsDown) {
   ASSERT_NO_FATAL_FAILURE(start_origin("beijing"));  // up, but forbidden
   start_gateway("2015-01-15T00:00:00Z", "  timeouts: {connect: 300ms}\n");
   ProcessResult r = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 503"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x-regiongate-reason: no-allowed-datacenter-up"), std::string::npos);
   EXPECT_EQ(requests_seen_by("beijing"), 0);

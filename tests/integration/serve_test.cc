@@ -33,11 +33,13 @@ class ServeTest : public GatewayFixture {
     base_ = "http://127.0.0.1:" + *port;
   }
 
-  // curl with HTTP/2 prior knowledge; returns headers and body.
+  // curl; returns headers and body, having checked that it exited 0.
   ProcessResult curl(std::vector<std::string> args) {
     std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-i", "--max-time", "10"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_process(argv);
+    ProcessResult r = run_process(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r;
   }
 };
 

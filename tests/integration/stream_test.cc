@@ -98,12 +98,13 @@ TEST_F(StreamTest, AClientThatGoesAwayCancelsTheOriginStream) {
   ProcessResult r = curl({"-H", "host: api.example.com", "-H", "x-account-id: in-asha",
                           "--limit-rate", "200K", "--max-time", "1", "-o", "/dev/null"},
                          big);
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 28) << "curl should stop at its --max-time (28), mid-body: " << r.err;
   EXPECT_TRUE(origins_["singapore"]->wait_for(
       std::regex(R"(recv RST_STREAM[^\n]*\n[^\n]*error_code=CANCEL)")))
       << origin_log("singapore");
   // The pooled origin connection still serves.
   ProcessResult next = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(next.exit_code, 0) << next.err;
   EXPECT_NE(next.out.find("HTTP/2 200"), std::string::npos) << next.out;
 }
 
@@ -124,6 +125,7 @@ TEST_F(StreamTest, AnOriginThatDiesMidBodyResetsTheClientStream) {
   EXPECT_EQ(download.curl->output().find("done 200 67108864"), std::string::npos);
   // The gateway goes on: the next request fails over to the next allowed data centre.
   ProcessResult next = curl(kIndianShopper, "/shop/cart");
+  EXPECT_EQ(next.exit_code, 0) << next.err;
   EXPECT_NE(next.out.find("x-regiongate-dc: oregon"), std::string::npos) << next.out;
 }
 
@@ -132,6 +134,7 @@ TEST_F(StreamTest, ARequestPastTheHeaderLimitIsResetAlone) {
   start_gateway(kInstant, "  http2: {max_header_list_size: 4096}\n");
   // Two streams on one connection; the second's :path alone is past the limit.
   ProcessResult r = nghttp({}, {"/shop/cart", "/shop/cart?" + std::string(6000, 'a')});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(":status: 200"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("recv RST_STREAM"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("recv GOAWAY"), std::string::npos) << r.out;  // the connection lives
