@@ -24,6 +24,10 @@
 #   (when the machine has at least 2 CPUs). In TLS mode a proxy terminates TLS
 #   and forwards cleartext h2 to the origin. Both proxies write an access log
 #   to a file.
+# - Ports: every server listens on a port the kernel chose (port 0), read
+#   back from its log (regiongate), from /proc/PID/fd and /proc/net/tcp
+#   (nghttpd), or from sockets made for it (nghttpx refuses port 0); none is
+#   found by binding a socket and closing it.
 # - Every run: fixed request count (-n), -c 8 -m 10 -t 1, wrapped in timeout.
 #   A warm-up run per target and mode is discarded. Rounds rotate the order of
 #   targets; modes alternate inside each round.
@@ -159,13 +163,22 @@ start_bg() {
   PIDS+=("$pid")
   printf -v "$var" '%s' "$pid"
 }
-freeport() { python3 "$PY" freeport; }
-wait_port() { python3 "$PY" wait-port "$@"; }
-started() { # started NAME PID PORT LOG
-  wait_port "$3" 10 "$2" && return 0
-  sed "s/^/  $1: /" "$4" >&2
-  die "$1 did not start listening on 127.0.0.1:$3 (log above)"
+# No port is found by binding a socket and closing it (another process can
+# take it in between): servers bind port 0, and the port is read back.
+# listen_port VAR NAME PID LOG: waits until PID listens on 127.0.0.1 (the
+# kernel says which port: /proc/PID/fd and /proc/net/tcp) and sets VAR.
+listen_port() {
+  local var=$1 name=$2 pid=$3 log=$4 port
+  if port=$(python3 "$PY" listen-port "$pid" 10) && [[ $port =~ ^[0-9]+$ ]]; then
+    printf -v "$var" '%s' "$port"
+    return 0
+  fi
+  sed "s/^/  $name: /" "$log" >&2
+  die "$name did not start listening on 127.0.0.1 (log above)"
 }
+# wait_log FILE REGEX SECONDS PID: prints REGEX's first group once a line
+# of FILE matches; fails at the deadline or once PID has exited.
+wait_log() { python3 "$PY" wait-log "$@"; }
 
 # shellcheck source=bench/e2e/regiongate.sh
 source "$HERE/e2e/regiongate.sh"
@@ -179,14 +192,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl.log" 2>&1 ||
   { cat "$TMP/openssl.log" >&2; die "openssl could not make a test certificate"; }
 
-ORIGIN_PORT=$(freeport)
 start_bg ORIGIN_PID "$TMP/origin.log" "$CPU_LOAD" nghttpd --no-tls -a 127.0.0.1 -n 1 \
-  -d "$TMP/docroot" "$ORIGIN_PORT"
-started nghttpd "$ORIGIN_PID" "$ORIGIN_PORT" "$TMP/origin.log"
-ORIGIN_TLS_PORT=$(freeport)
+  -d "$TMP/docroot" 0
+listen_port ORIGIN_PORT nghttpd "$ORIGIN_PID" "$TMP/origin.log"
 start_bg ORIGIN_TLS_PID "$TMP/origin-tls.log" "$CPU_LOAD" nghttpd -a 127.0.0.1 -n 1 \
-  -d "$TMP/docroot" "$ORIGIN_TLS_PORT" "$TMP/key.pem" "$TMP/cert.pem"
-started "nghttpd (tls)" "$ORIGIN_TLS_PID" "$ORIGIN_TLS_PORT" "$TMP/origin-tls.log"
+  -d "$TMP/docroot" 0 "$TMP/key.pem" "$TMP/cert.pem"
+listen_port ORIGIN_TLS_PORT "nghttpd (tls)" "$ORIGIN_TLS_PID" "$TMP/origin-tls.log"
 
 # --- targets ----------------------------------------------------------------------
 declare -A URL=() PROXY_PID=()
@@ -204,17 +215,22 @@ if has "$TARGETS" direct; then
 fi
 
 if has "$TARGETS" nghttpx; then
-  NGX_PORT=$(freeport)
-  NGX_TLS_PORT=$(freeport)
   # --conf=/dev/null: nothing from /etc/nghttpx; access log to a file like
-  # regiongate's; x-forwarded-for added like regiongate does.
-  start_bg NGX_PID "$TMP/nghttpx.log" "$CPU_PROXY" nghttpx --conf=/dev/null --workers=1 \
-    --frontend="127.0.0.1,$NGX_PORT;no-tls" --frontend="127.0.0.1,$NGX_TLS_PORT" \
+  # regiongate's; x-forwarded-for added like regiongate does. nghttpx
+  # refuses port 0: it gets two listening sockets on ports the kernel chose,
+  # the way an nghttpx hands them to its successor (e2e.py listeners).
+  start_bg NGX_PID "$TMP/nghttpx.log" "$CPU_PROXY" python3 "$PY" listeners "$TMP/nghttpx.ports" 2 \
+    -- nghttpx --conf=/dev/null --workers=1 \
+    --frontend="127.0.0.1,{port1};no-tls" --frontend="127.0.0.1,{port2}" \
     --backend="127.0.0.1,$ORIGIN_PORT;;proto=h2" --no-ocsp --add-x-forwarded-for \
     --accesslog-file="$TMP/nghttpx-access.log" --errorlog-file="$TMP/nghttpx-error.log" \
     "$TMP/key.pem" "$TMP/cert.pem"
-  started nghttpx "$NGX_PID" "$NGX_PORT" "$TMP/nghttpx-error.log"
-  started nghttpx "$NGX_PID" "$NGX_TLS_PORT" "$TMP/nghttpx-error.log"
+  # Ready once it says it listens on the second (the TLS) frontend.
+  if ! wait_log "$TMP/nghttpx-error.log" 'Listening on 127\.0\.0\.1:[0-9]+, tls' 10 "$NGX_PID" >/dev/null ||
+    ! { read -r NGX_PORT && read -r NGX_TLS_PORT; } <"$TMP/nghttpx.ports"; then
+    { cat "$TMP/nghttpx.log" "$TMP/nghttpx-error.log" 2>/dev/null || true; } | sed 's/^/  nghttpx: /' >&2
+    die "nghttpx did not start listening (log above)"
+  fi
   ACTIVE+=(nghttpx)
   PROXY_PID[nghttpx]=$NGX_PID
   URL[nghttpx/cleartext]=http://127.0.0.1:$NGX_PORT$URL_PATH

@@ -1,9 +1,22 @@
 #!/usr/bin/env python3
 """Helpers for bench/e2e.sh (standard library only).
 
-  e2e.py freeport                       a free TCP port on 127.0.0.1
-  e2e.py wait-port PORT SECONDS [PID]   wait until 127.0.0.1:PORT accepts (exit 1 on timeout
-                                        or when PID has exited)
+  e2e.py listen-port PID SECONDS        wait until process PID listens on 127.0.0.1 (TCP) and
+                                        print its port(s), one a line, in file descriptor
+                                        order: from /proc/PID/fd and /proc/net/tcp, for a
+                                        server started on port 0 that cannot print the port
+                                        it got (nghttpd prints "listen 127.0.0.1:0"); exit 1
+                                        at the deadline or once PID has exited
+  e2e.py listeners FILE N -- CMD...     listen on N ports of 127.0.0.1 chosen by the kernel
+                                        (port 0), write them to FILE (one a line), then exec
+                                        CMD with "{port1}".."{portN}" in its arguments
+                                        replaced and the sockets inherited as nghttpx takes
+                                        them from its predecessor (NGHTTPX_ACCEPT_i=tcp,FD):
+                                        for nghttpx, which refuses port 0
+  e2e.py wait-log FILE REGEX SECONDS [PID]
+                                        wait until a line of FILE matches REGEX; print its
+                                        first group (or the line); exit 1 at the deadline or
+                                        once PID has exited without it
   e2e.py tree PID                       PID and all its descendants
   e2e.py cpu PID                        "TICKS NS": CPU time of PID and all its descendants;
                                         TICKS = utime+stime from /proc/P/stat (clock ticks),
@@ -19,38 +32,110 @@ import os
 import re
 import socket
 import statistics
+import struct
 import sys
 import time
-
-
-def freeport():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    print(port)
 
 
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
             state = f.read().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
+        return state not in ("Z", "X")
     except OSError:
         return False
 
 
-def wait_port(port, seconds, pid=None):
-    deadline = time.monotonic() + float(seconds)
-    while time.monotonic() < deadline:
-        if pid is not None and not alive(pid):
-            return 1
+def _proc_address(field):
+    """'0100007F:1F90' (each 32-bit word of the address a native integer in
+    hex, the port in host order) -> ('127.0.0.1', 8080)."""
+    hexaddr, hexport = field.split(":")
+    words = [int(hexaddr[i:i + 8], 16) for i in range(0, len(hexaddr), 8)]
+    family = socket.AF_INET if len(words) == 1 else socket.AF_INET6
+    return socket.inet_ntop(family, struct.pack(f"={len(words)}I", *words)), int(hexport, 16)
+
+
+def listening(pid, address="127.0.0.1"):
+    """The ports process PID listens on (TCP LISTEN) at ADDRESS, in file descriptor order: its
+    socket inodes (/proc/PID/fd links "socket:[N]") looked up in /proc/net/tcp and tcp6."""
+    inodes = []
+    try:
+        fds = sorted((int(fd) for fd in os.listdir(f"/proc/{pid}/fd")))
+    except OSError:
+        return []
+    for fd in fds:
         try:
-            with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
-                return 0
+            m = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
         except OSError:
-            time.sleep(0.05)
-    return 1
+            continue
+        if m:
+            inodes.append(int(m.group(1)))
+    table = {}
+    for name in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/net/{name}") as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if len(fields) > 9 and fields[3] == "0A":  # TCP_LISTEN
+                        table[int(fields[9])] = _proc_address(fields[1])
+        except OSError:
+            pass
+    return [table[i][1] for i in inodes if i in table and table[i][0] == address]
+
+
+def listen_port(pid, seconds):
+    deadline = time.monotonic() + float(seconds)
+    while True:
+        ports = listening(pid)
+        if ports:
+            print("\n".join(str(p) for p in ports))
+            return 0
+        if not alive(pid) or time.monotonic() >= deadline:
+            return 1
+        time.sleep(0.01)  # polling a condition
+
+
+def listeners(ports_file, n, cmd):
+    socks = []
+    for _ in range(int(n)):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        # What nghttpx sets on the listeners it makes itself (3 s, its backlog).
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 3)
+        s.listen(65536)
+        s.setblocking(False)  # nghttpx accepts until EAGAIN
+        s.set_inheritable(True)
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    tmp = ports_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("".join(f"{p}\n" for p in ports))
+    os.rename(tmp, ports_file)
+    for i, s in enumerate(socks, 1):
+        os.environ[f"NGHTTPX_ACCEPT_{i}"] = f"tcp,{s.fileno()}"
+    for i, p in enumerate(ports, 1):
+        cmd = [a.replace(f"{{port{i}}}", str(p)) for a in cmd]
+    os.execvp(cmd[0], cmd)
+
+
+def wait_log(path, regex, seconds, pid=None):
+    pattern = re.compile(regex)
+    deadline = time.monotonic() + float(seconds)
+    while True:
+        exited = pid is not None and not alive(pid)  # before reading: its last words count
+        try:
+            with open(path, errors="replace") as f:
+                for line in f:
+                    m = pattern.search(line)
+                    if m:
+                        print(m.group(1) if m.groups() else line.rstrip("\n"))
+                        return 0
+        except OSError:
+            pass
+        if exited or time.monotonic() >= deadline:
+            return 1
+        time.sleep(0.01)  # polling a condition
 
 
 def descendants(root):
@@ -239,11 +324,15 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     cmd, args = argv[0], argv[1:]
-    if cmd == "freeport":
-        freeport()
-        return 0
-    if cmd == "wait-port":
-        return wait_port(args[0], args[1], args[2] if len(args) > 2 else None)
+    if cmd == "listen-port":
+        return listen_port(args[0], args[1])
+    if cmd == "listeners":
+        if len(args) < 4 or args[2] != "--":
+            print("e2e.py listeners FILE N -- CMD...", file=sys.stderr)
+            return 2
+        return listeners(args[0], args[1], args[3:])
+    if cmd == "wait-log":
+        return wait_log(args[0], args[1], args[2], args[3] if len(args) > 3 else None)
     if cmd == "busy":
         busy(args[0])
         return 0

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The regiongate target of bench/e2e.sh, kept on its own so that it follows
 # `regiongate serve` as it grows. Sourced by bench/e2e.sh; uses its helpers
-# (start_bg, stop_pid, freeport, wait_port, die, note) and variables (TMP,
+# (start_bg, stop_pid, wait_log, die, note) and variables (TMP, PY,
 # CPU_PROXY, RG_REPO).
 #
 # Workload parity with nghttpx: one worker, pinned to the proxy core,
@@ -16,11 +16,12 @@ rg_supported() {
   "$bin" serve --help >/dev/null 2>&1
 }
 
-# rg_write_config DIR ORIGIN_PORT PORT TLS_PORT CERT KEY: a configuration
-# whose single data centre (country SG) is the origin and whose policy sends
-# every account country there. TLS_PORT "-" leaves the TLS listener out.
+# rg_write_config DIR ORIGIN_PORT TLS CERT KEY: a configuration whose
+# single data centre (country SG) is the origin and whose policy sends every
+# account country there; its listeners take port 0 (regiongate prints the
+# ports it got). TLS "-" leaves the TLS listener out.
 rg_write_config() {
-  local dir=$1 origin_port=$2 port=$3 tls_port=$4 cert=$5 key=$6
+  local dir=$1 origin_port=$2 tls=$3 cert=$4 key=$5
   mkdir -p "$dir"
   [[ -f $RG_REPO/examples/geoip/demo.mmdb ]] ||
     die "regiongate: $RG_REPO/examples/geoip/demo.mmdb not found (the GeoIP database of the config)"
@@ -64,11 +65,11 @@ server:
   workers: 1
   access_log: access.log
   listen:
-    - address: 127.0.0.1:${port}
+    - address: 127.0.0.1:0
 YAML
-    if [[ $tls_port != - ]]; then
+    if [[ $tls != - ]]; then
       cat <<YAML
-    - address: 127.0.0.1:${tls_port}
+    - address: 127.0.0.1:0
       tls:
         certificates:
           - cert: ${cert}
@@ -82,18 +83,33 @@ YAML
 # CPU_PROXY, its files in $TMP/NAME (NAME: regiongate, or baseline for the
 # build it is compared with). Sets RG_PID, RG_PORT and RG_TLS_PORT (""
 # when this build has no TLS listener yet: that mode is then skipped with a
-# message, not failed).
+# message, not failed), the ports as the gateway prints them ("listening on
+# cleartext 127.0.0.1:PORT"; a build that printed the configured 0 instead:
+# from /proc, when it listens on one port only).
 rg_start() {
-  local name=$1 bin=$2 origin_port=$3 cert=$4 key=$5 dir="$TMP/$1" attempt
-  RG_PORT=$(freeport)
-  RG_TLS_PORT=$(freeport)
+  local name=$1 bin=$2 origin_port=$3 cert=$4 key=$5 dir="$TMP/$1" attempt tls
   for attempt in tls cleartext; do
-    [[ $attempt == cleartext ]] && RG_TLS_PORT=""
-    rg_write_config "$dir" "$origin_port" "$RG_PORT" "${RG_TLS_PORT:--}" "$cert" "$key"
+    tls=$attempt
+    [[ $attempt == cleartext ]] && tls=-
+    rg_write_config "$dir" "$origin_port" "$tls" "$cert" "$key"
     start_bg RG_PID "$dir/serve.log" "$CPU_PROXY" "$bin" serve \
       --config "$dir/regiongate.yaml" --now 2015-07-01T00:00:00Z
-    if wait_port "$RG_PORT" 10 "$RG_PID" && { [[ -z $RG_TLS_PORT ]] || wait_port "$RG_TLS_PORT" 5 "$RG_PID"; }; then
-      return 0
+    if wait_log "$dir/serve.log" 'regiongate: serving with' 10 "$RG_PID" >/dev/null; then
+      RG_PORT=$(wait_log "$dir/serve.log" 'listening on cleartext 127\.0\.0\.1:([0-9]+)' 0 "$RG_PID" || true)
+      RG_TLS_PORT=""
+      [[ $tls == - ]] ||
+        RG_TLS_PORT=$(wait_log "$dir/serve.log" 'listening on tls 127\.0\.0\.1:([0-9]+)' 0 "$RG_PID" || true)
+      if [[ $RG_PORT == 0 && $tls == - ]]; then
+        RG_PORT=$(python3 "$PY" listen-port "$RG_PID" 5 || true)
+        [[ $RG_PORT =~ ^[0-9]+$ ]] || RG_PORT=0
+      fi
+      if [[ $RG_PORT =~ ^[1-9][0-9]*$ && ( $tls == - || $RG_TLS_PORT =~ ^[1-9][0-9]*$ ) ]]; then
+        return 0
+      fi
+      stop_pid "$RG_PID"
+      [[ $tls == - ]] || { note "$name: cannot tell its TLS port; tls mode skipped for $name"; continue; }
+      sed "s/^/  $name: /" "$dir/serve.log" >&2
+      die "$name: regiongate serve did not say which port it listens on (log above)"
     fi
     stop_pid "$RG_PID"
     if [[ $attempt == tls ]] && grep -qi 'tls' "$dir/serve.log"; then

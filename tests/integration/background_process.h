@@ -17,7 +17,11 @@ namespace regiongate::testing {
 
 class BackgroundProcess {
  public:
-  explicit BackgroundProcess(const std::vector<std::string>& argv);
+  // `inherit_fds`: descriptors of the test (opened close-on-exec) that the
+  // program gets at the same numbers, such as a listening socket the test
+  // holds and hands to each server it starts on that port.
+  explicit BackgroundProcess(const std::vector<std::string>& argv,
+                             const std::vector<int>& inherit_fds = {});
   ~BackgroundProcess();  // SIGKILL if still running
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;

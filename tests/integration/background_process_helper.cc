@@ -10,13 +10,15 @@
 
 namespace regiongate::testing {
 
-BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) {
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
+                                     const std::vector<int>& inherit_fds) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return;
   pid_ = fork();
   if (pid_ == 0) {
     dup2(fds[1], 1);
     dup2(fds[1], 2);
+    for (int fd : inherit_fds) fcntl(fd, F_SETFD, 0);  // only in this child: kept across exec
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

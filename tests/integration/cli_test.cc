@@ -7,6 +7,8 @@
 #include <fstream>
 #include <regex>
 
+#include "tests/integration/gateway_fixture.h"
+#include "tests/integration/ports.h"
 #include "tests/integration/run_process.h"
 
 namespace regiongate::testing {
@@ -303,10 +305,35 @@ namespace regiongate::testing {
 namespace {
 
 // The README's first command: real requests through the gateway to the demo
-// data centres on loopback.
+// data centres on loopback. The demo binds its data centres on the ports
+// of datacenters.yaml (it cannot take port 0 for them), and the example's
+// fixed ports (18080, 18101-18106) may be taken by another run: on a copy
+// of examples/, the gateway takes port 0 and the data centres ports chosen
+// for this run; if one is taken, the demo cannot listen there and says so,
+// and another set is tried.
 TEST(DemoCommand, RunsTheTourThroughTheGateway) {
-  ProcessResult r = run_process(
-      {kBinary, "demo", "--exit-after-tour", "--now", "2015-07-01T00:00:00Z"}, 120);
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("regiongate-demo-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(REGIONGATE_SOURCE_DIR "/examples", dir,
+                        std::filesystem::copy_options::recursive);
+  set_server_section(dir / "regiongate.yaml", "server:\n  listen:\n    - address: 127.0.0.1:0\n");
+  std::ifstream in(dir / "datacenters.yaml");
+  const std::string example((std::istreambuf_iterator<char>(in)), {});
+  ProcessResult r;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    std::string dcs = example;
+    for (int i = 1; i <= 6; ++i) {
+      dcs = std::regex_replace(dcs, std::regex("127\\.0\\.0\\.1:1810" + std::to_string(i) + "\\b"),
+                               "127.0.0.1:" + std::to_string(choose_unassigned_port()));
+    }
+    std::ofstream(dir / "datacenters.yaml") << dcs;
+    r = run_process({kBinary, "demo", "--config", (dir / "regiongate.yaml").string(),
+                     "--exit-after-tour", "--now", "2015-07-01T00:00:00Z"},
+                    120);
+    if (!(r.exit_code == 1 && r.err.find("Address already in use") != std::string::npos)) break;
+  }
+  std::filesystem::remove_all(dir);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("proof: holds"), std::string::npos);
   std::regex asha(R"(Asha \(India\), at home +/shop/cart +-> mumbai)");

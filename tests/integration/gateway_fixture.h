@@ -1,18 +1,28 @@
 #pragma once
 // A gateway on loopback with real origins: copies examples/ to a temp dir,
-// points every data centre at its own free loopback port, starts nghttpd
-// (Debian's nghttp2-server) as the origin of the data centres a test asks
-// for, and `regiongate serve` in front, all stopped by PID at the end.
+// points every data centre at an address of its own that refuses
+// connections (a bound, non-listening socket the test holds until
+// TearDown), starts nghttpd (Debian's nghttp2-server) on a port of its own
+// (port 0, read back from /proc) as the origin of the data centres a test
+// asks for and points their endpoints there, and starts `regiongate serve`
+// in front, all stopped by PID at the end. No port is ever found by binding
+// a socket and closing it (tests/integration/ports.h).
+//
+// The gateway reads the endpoints once: start origins (and call
+// set_endpoint) before start_gateway.
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "tests/integration/background_process.h"
+#include "tests/integration/ports.h"
 #include "tests/integration/run_process.h"
 
 namespace regiongate::testing {
@@ -26,21 +36,34 @@ class GatewayFixture : public ::testing::Test {
   void TearDown() override;
 
   // Starts an nghttpd origin for `dc`, serving `docroot()` (verbose, so the
-  // test can read which requests and headers reached it).
+  // test can read which requests and headers reached it), on a port of its
+  // own, and points `dc`'s endpoint at it (ports_[dc] is then that port).
   void start_origin(const std::string& dc, const std::vector<std::string>& extra_args = {});
-  // An nghttpd origin named `name` bound to one address (a test may run
-  // several on one port at different loopback addresses, as DNS records do).
-  void start_origin_on(const std::string& name, const std::string& address, int port);
-  // Points `dc`'s endpoint at `authority` ("name.test:port") instead.
+  // An nghttpd origin named `name` bound to one address, on `port` (0: a
+  // port of its own). Returns the port it listens on (0, with a test
+  // failure, when it does not). A test may run several on one port at
+  // different loopback addresses, as DNS records do: the port of a socket
+  // the test holds on 127.0.0.1 (a data centre's, or hold_dead_port()'s) is
+  // one no other test is given.
+  int start_origin_on(const std::string& name, const std::string& address, int port = 0);
+  // Points `dc`'s endpoint at `authority` ("name.test:port") instead (the
+  // text replaces "127.0.0.1:<ports_[dc]>" in datacenters.yaml, so it may
+  // be a list of endpoints).
   void set_endpoint(const std::string& dc, const std::string& authority);
-  // The same over TLS with this certificate.
+  // The same as start_origin over TLS with this certificate.
   void start_tls_origin(const std::string& dc, const std::string& cert, const std::string& key);
+  // Holds one more address that refuses connections, for the rest of the
+  // test: a bound, non-listening socket on `address`:`port` (0: a port the
+  // kernel chooses). Returns its port; 0 when it cannot be bound (the port
+  // is taken), without a test failure: the caller decides.
+  int hold_dead_port(const std::string& address = "127.0.0.1", int port = 0);
   // Starts the gateway, pinned at `now`, with `extra_server` appended to the
   // server section.
   void start_gateway(const std::string& now, const std::string& extra_server = "",
                      const std::string& access_log = "off");
 
-  // curl with HTTP/2 prior knowledge to the gateway; -i output.
+  // curl with HTTP/2 prior knowledge to the gateway; -i output. The caller
+  // checks exit_code.
   ProcessResult curl(const std::vector<std::string>& args, const std::string& path);
   // How many requests the origin of `dc` has received so far.
   int requests_seen_by(const std::string& dc);
@@ -48,14 +71,24 @@ class GatewayFixture : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::filesystem::path docroot() const { return dir_ / "docroot"; }
+  // The port of each data centre's endpoint on 127.0.0.1: its held dead
+  // socket's, until start_origin or start_tls_origin gives it the origin's.
   std::map<std::string, int> ports_;
   std::map<std::string, std::unique_ptr<BackgroundProcess>> origins_;
   std::unique_ptr<BackgroundProcess> gateway_;
   std::string base_;
+
+ private:
+  void launch_nghttpd(const std::string& name, const std::string& address, int port,
+                      const std::vector<std::string>& args, int* listening);
+  void move_endpoint(const std::string& dc, int port);
+  std::vector<std::unique_ptr<HeldSocket>> held_;  // closed in TearDown
 };
 
-// A free TCP port on 127.0.0.1 (bound once and released).
-int free_port();
+// Polls `condition` (every 10 ms) until it holds or `deadline` passes;
+// returns whether it held.
+bool wait_until(const std::function<bool()>& condition,
+                std::chrono::milliseconds deadline = std::chrono::seconds(10));
 // Replaces the `server:` section at the end of a copied configuration.
 void set_server_section(const std::filesystem::path& config, const std::string& section);
 

@@ -1,10 +1,8 @@
 #include "tests/integration/gateway_fixture.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -21,50 +19,27 @@ void set_server_section(const std::filesystem::path& config, const std::string& 
   std::ofstream(config) << text << section;
 }
 
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+  }
 }
 
 namespace {
 
-// True once something accepts connections on the address and port.
-bool wait_listening(int port, const std::string& address = "127.0.0.1") {
-  for (int i = 0; i < 200; ++i) {
-    sockaddr_storage ss{};
-    socklen_t len;
-    if (address.find(':') != std::string::npos) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-      a->sin6_family = AF_INET6;
-      a->sin6_port = htons(static_cast<std::uint16_t>(port));
-      inet_pton(AF_INET6, address.c_str(), &a->sin6_addr);
-      len = sizeof *a;
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-      a->sin_family = AF_INET;
-      a->sin_port = htons(static_cast<std::uint16_t>(port));
-      inet_pton(AF_INET, address.c_str(), &a->sin_addr);
-      len = sizeof *a;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
-    close(fd);
-    if (ok) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p);
   return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Replaces "127.0.0.1:<from>" (the whole port) with `to` in datacenters.yaml.
+void replace_endpoint(const std::filesystem::path& dcs_file, int from, const std::string& to) {
+  std::string dcs = read_file(dcs_file);
+  dcs = std::regex_replace(dcs, std::regex("127\\.0\\.0\\.1:" + std::to_string(from) + "\\b"), to);
+  std::ofstream(dcs_file) << dcs;
 }
 
 }  // namespace
@@ -76,13 +51,16 @@ void GatewayFixture::SetUp() {
   std::filesystem::remove_all(dir_);
   std::filesystem::copy(REGIONGATE_SOURCE_DIR "/examples", dir_,
                         std::filesystem::copy_options::recursive);
-  // Every data centre on a port of its own; none listening until started.
+  // Every data centre at an address of its own that refuses connections
+  // until a test starts its origin (which then gets a port of its own).
   std::string dcs = read_file(dir_ / "datacenters.yaml");
   for (int i = 0; i < 6; ++i) {
-    int port = free_port();
+    int port = hold_dead_port();
+    ASSERT_NE(port, 0) << "cannot hold a port on 127.0.0.1";
     ports_[kDataCenters[i]] = port;
-    dcs = std::regex_replace(dcs, std::regex("127\\.0\\.0\\.1:1810" + std::to_string(i + 1)),
-                             "127.0.0.1:" + std::to_string(port));
+    dcs =
+        std::regex_replace(dcs, std::regex("127\\.0\\.0\\.1:1810" + std::to_string(i + 1) + "\\b"),
+                           "127.0.0.1:" + std::to_string(port));
   }
   std::ofstream(dir_ / "datacenters.yaml") << dcs;
   std::filesystem::create_directories(docroot() / "shop");
@@ -93,43 +71,79 @@ void GatewayFixture::SetUp() {
 void GatewayFixture::TearDown() {
   gateway_.reset();
   origins_.clear();
+  held_.clear();
   std::filesystem::remove_all(dir_);
 }
 
-void GatewayFixture::start_origin(const std::string& dc, const std::vector<std::string>& extra_args) {
-  int port = ports_.at(dc);
-  // Bound to 127.0.0.1 only: a wildcard bind would also take ::1 on this
-  // port, which a test running in parallel may use as a dead address.
-  std::vector<std::string> argv = {"/usr/sbin/nghttpd", "--no-tls", "-v", "--address=127.0.0.1",
-                                   "-d", docroot().string()};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  argv.push_back(std::to_string(port));
-  origins_[dc] = std::make_unique<BackgroundProcess>(argv);
-  ASSERT_TRUE(wait_listening(port)) << "nghttpd for " << dc << ": " << origins_[dc]->output();
+int GatewayFixture::hold_dead_port(const std::string& address, int port) {
+  auto socket = std::make_unique<HeldSocket>(address, port);
+  if (!socket->ok()) return 0;
+  int got = socket->port();
+  held_.push_back(std::move(socket));
+  return got;
 }
 
-void GatewayFixture::start_origin_on(const std::string& name, const std::string& address,
-                                     int port) {
-  origins_[name] = std::make_unique<BackgroundProcess>(std::vector<std::string>{
-      "/usr/sbin/nghttpd", "--no-tls", "-v", "--address=" + address, "-d", docroot().string(),
-      std::to_string(port)});
-  ASSERT_TRUE(wait_listening(port, address)) << "nghttpd " << name << ": " << origins_[name]->output();
+// Starts nghttpd as origins_[name] on `address`:`port` and waits until the
+// kernel says that this very process listens there (a port of 0: wherever
+// it got); *listening is that port, 0 with a failure otherwise.
+void GatewayFixture::launch_nghttpd(const std::string& name, const std::string& address, int port,
+                                    const std::vector<std::string>& args, int* listening) {
+  *listening = 0;
+  std::vector<std::string> argv = {"/usr/sbin/nghttpd", "-v", "--address=" + address, "-d",
+                                   docroot().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  // The port comes after the options (and before a TLS key and certificate).
+  auto at = std::find(argv.begin(), argv.end(), std::string("{port}"));
+  if (at != argv.end()) {
+    *at = std::to_string(port);
+  } else {
+    argv.push_back(std::to_string(port));
+  }
+  origins_[name] = std::make_unique<BackgroundProcess>(argv);
+  int got = wait_for_socket(origins_[name]->pid(), SocketKind::kTcpListening, address, port);
+  ASSERT_NE(got, 0) << "nghttpd " << name << " does not listen on " << authority(address, port)
+                    << ": " << origins_[name]->output();
+  *listening = got;
+}
+
+void GatewayFixture::move_endpoint(const std::string& dc, int port) {
+  replace_endpoint(dir_ / "datacenters.yaml", ports_.at(dc), "127.0.0.1:" + std::to_string(port));
+  ports_[dc] = port;
+}
+
+void GatewayFixture::start_origin(const std::string& dc, const std::vector<std::string>& extra_args) {
+  ASSERT_FALSE(gateway_) << "start_origin(" << dc << ") after start_gateway: the gateway has "
+                         << "read the endpoints already";
+  ASSERT_TRUE(ports_.count(dc)) << dc;
+  // Bound to 127.0.0.1 only: a wildcard bind would also take ::1 on this
+  // port, which a test running in parallel may use as a dead address.
+  std::vector<std::string> args = {"--no-tls"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  int port = 0;
+  ASSERT_NO_FATAL_FAILURE(launch_nghttpd(dc, "127.0.0.1", 0, args, &port));
+  move_endpoint(dc, port);
+}
+
+int GatewayFixture::start_origin_on(const std::string& name, const std::string& address, int port) {
+  int listening = 0;
+  launch_nghttpd(name, address, port, {"--no-tls"}, &listening);
+  return listening;
 }
 
 void GatewayFixture::set_endpoint(const std::string& dc, const std::string& authority) {
-  std::string dcs = read_file(dir_ / "datacenters.yaml");
-  dcs = std::regex_replace(dcs, std::regex("127\\.0\\.0\\.1:" + std::to_string(ports_.at(dc)) + "\\b"),
-                           authority);
-  std::ofstream(dir_ / "datacenters.yaml") << dcs;
+  ASSERT_FALSE(gateway_) << "set_endpoint(" << dc << ") after start_gateway: the gateway has "
+                         << "read the endpoints already";
+  replace_endpoint(dir_ / "datacenters.yaml", ports_.at(dc), authority);
 }
 
 void GatewayFixture::start_tls_origin(const std::string& dc, const std::string& cert,
                                       const std::string& key) {
-  int port = ports_.at(dc);
-  origins_[dc] = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{"/usr/sbin/nghttpd", "-v", "--address=127.0.0.1", "-d",
-                               docroot().string(), std::to_string(port), key, cert});
-  ASSERT_TRUE(wait_listening(port)) << "nghttpd for " << dc << ": " << origins_[dc]->output();
+  ASSERT_FALSE(gateway_) << "start_tls_origin(" << dc << ") after start_gateway: the gateway "
+                         << "has read the endpoints already";
+  ASSERT_TRUE(ports_.count(dc)) << dc;
+  int port = 0;
+  ASSERT_NO_FATAL_FAILURE(launch_nghttpd(dc, "127.0.0.1", 0, {"{port}", key, cert}, &port));
+  move_endpoint(dc, port);
 }
 
 void GatewayFixture::start_gateway(const std::string& now, const std::string& extra_server,

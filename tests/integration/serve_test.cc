@@ -15,15 +15,14 @@ namespace regiongate::testing {
 namespace {
 
 const std::string kBinary = REGIONGATE_BINARY;
-const std::string kExamples = REGIONGATE_SOURCE_DIR "/examples";
 
-class ServeTest : public ::testing::Test {
+// The example configuration as it is (its server section aside), every data
+// centre at an address that refuses connections (GatewayFixture's), no
+// origin: every request here is answered by the gateway itself.
+class ServeTest : public GatewayFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("regiongate-serve-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::copy(kExamples, dir_, std::filesystem::copy_options::recursive);
+    ASSERT_NO_FATAL_FAILURE(GatewayFixture::SetUp());
     set_server_section(dir_ / "regiongate.yaml",
                        "server:\n  workers: 2\n  listen:\n    - address: 127.0.0.1:0\n");
     gateway_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
@@ -33,21 +32,15 @@ class ServeTest : public ::testing::Test {
     ASSERT_TRUE(port) << gateway_->output();
     base_ = "http://127.0.0.1:" + *port;
   }
-  void TearDown() override {
-    gateway_.reset();
-    std::filesystem::remove_all(dir_);
-  }
 
-  // curl with HTTP/2 prior knowledge; returns headers and body.
+  // curl; returns headers and body, having checked that it exited 0.
   ProcessResult curl(std::vector<std::string> args) {
     std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-i", "--max-time", "10"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_process(argv);
+    ProcessResult r = run_process(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r;
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<BackgroundProcess> gateway_;
-  std::string base_;
 };
 
 TEST_F(ServeTest, RefusesWith451AndAReasonWhenTheCountryIsUnknown) {

@@ -80,10 +80,11 @@ TEST_F(TlsTest, RefusesClientsThatDoNotSpeakHttp2) {
   start_tls_gateway();
   // ALPN offering only http/1.1: refused in the handshake.
   ProcessResult h1 = tls_curl("api.example.com", "/shop/cart", {"--http1.1"});
-  EXPECT_NE(h1.exit_code, 0) << h1.out;
+  EXPECT_EQ(h1.exit_code, 35) << "a failed handshake (35): " << h1.out << h1.err;
   EXPECT_NE(h1.err.find("no application protocol"), std::string::npos) << h1.err;
   // No ALPN at all: the handshake succeeds and the answer says why not.
   ProcessResult none = tls_curl("api.example.com", "/shop/cart", {"--http1.1", "--no-alpn"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
   EXPECT_NE(none.out.find("HTTP/1.1 505"), std::string::npos) << none.out << none.err;
 }
 
@@ -93,6 +94,7 @@ TEST_F(TlsTest, ForwardsToVerifiedTlsOrigins) {
   start_gateway("2015-01-15T00:00:00Z", "  origin: {ca_file: " + certs_->ca() + "}\n");
   ProcessResult r = curl({"-H", "host: api.example.com", "-H", "x-account-id: in-asha"},
                          "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out << gateway_->output();
   EXPECT_NE(r.out.find("the cart"), std::string::npos) << r.out;
 }
@@ -105,6 +107,7 @@ TEST_F(TlsTest, AnOriginThatFailsVerificationIsNotUsed) {
   start_gateway("2015-01-15T00:00:00Z", "  origin: {ca_file: " + certs_->other_ca() + "}\n");
   ProcessResult r = curl({"-H", "host: api.example.com", "-H", "x-account-id: in-asha"},
                          "/shop/cart");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 503"), std::string::npos) << r.out;
   EXPECT_EQ(requests_seen_by("singapore"), 0);
 }

@@ -347,7 +347,7 @@ TEST_F(DnsResolverTest, ServerThatIsDownNeverAnswersOk) {
   DnsResolverOptions o = server_options();
   o.timeout = milliseconds(200);
   o.tries = 1;
-  server_->stop();  // its port now refuses
+  ASSERT_TRUE(server_->stop()) << server_->error();  // its port now refuses
   make_resolver(o);
   Outcome out = resolve_and_wait("both.test");
   EXPECT_TRUE(out.result.status == DnsStatus::kError || out.result.status == DnsStatus::kTimeout)

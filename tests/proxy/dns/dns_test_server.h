@@ -1,8 +1,10 @@
 #pragma once
-// A real DNS server for tests: dnsmasq on a free loopback UDP/TCP port,
-// answering from a hosts file the test writes (and may rewrite + reload),
-// NXDOMAIN for any other name under .test. Stopped by PID when the object
-// goes. Also a silent UDP "server" that never answers, for timeouts.
+// A real DNS server for tests: dnsmasq on a loopback UDP/TCP port of its
+// own (dnsmasq cannot bind port 0 for DNS: a port is chosen, and the kernel
+// must show that this dnsmasq holds it, else another is tried), answering
+// from a hosts file the test writes (and may rewrite + reload), NXDOMAIN for
+// any other name under .test. Stopped by PID when the object goes. Also a
+// silent UDP "server" that never answers, for timeouts.
 
 #include <sys/types.h>
 
@@ -28,8 +30,12 @@ class DnsTestServer {
   // Rewrites the hosts file and sends SIGHUP; dnsmasq rereads it soon after
   // (asynchronously: wait on what the test resolves).
   bool replace_hosts(const std::string& hosts);
-  // SIGTERM and wait: the port then refuses (ICMP port unreachable).
-  void stop();
+  // How many A queries for `name` it has answered so far (its query log).
+  int queries(const std::string& name) const;
+  // SIGTERM and wait: the port then refuses (ICMP port unreachable; TCP
+  // connections refused), and stays held by this object so that no other
+  // server can take it. False (see error()) when it could not be held.
+  bool stop();
 
  private:
   bool start(int ttl);
@@ -41,6 +47,7 @@ class DnsTestServer {
   std::string error_;
   int port_ = 0;
   pid_t pid_ = -1;
+  int held_udp_ = -1, held_tcp_ = -1;  // after stop()
 };
 
 // A bound UDP socket on 127.0.0.1 that nobody reads: queries to it time out.

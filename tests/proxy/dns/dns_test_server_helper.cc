@@ -15,7 +15,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <vector>
+
+#include "tests/integration/ports.h"
 
 extern char** environ;
 
@@ -23,24 +26,6 @@ namespace regiongate::testing {
 namespace {
 
 constexpr const char* kDnsmasq = "/usr/sbin/dnsmasq";
-
-// A UDP port that was free a moment ago (dnsmasq may still lose it to a
-// racing process: start() then retries with another).
-int pick_udp_port() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 // A query for "ready.test" A; any answer (NXDOMAIN included) means dnsmasq
 // is serving.
@@ -79,11 +64,16 @@ DnsTestServer::DnsTestServer(const std::string& hosts, int ttl) {
     error_ = "cannot write " + hosts_path_;
     return;
   }
-  for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) start(ttl);
+  for (int attempt = 0; attempt < 20 && pid_ <= 0; ++attempt) start(ttl);
 }
 
 DnsTestServer::~DnsTestServer() {
-  stop();
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (held_udp_ >= 0) close(held_udp_);
+  if (held_tcp_ >= 0) close(held_tcp_);
   if (!dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -102,11 +92,9 @@ bool DnsTestServer::write_hosts(const std::string& hosts) {
 }
 
 bool DnsTestServer::start(int ttl) {
-  port_ = pick_udp_port();
-  if (port_ == 0) {
-    error_ = "no free UDP port";
-    return false;
-  }
+  // dnsmasq cannot bind port 0 for DNS (-p 0 disables it): a port chosen at
+  // random, then confirmed below by PID (another one tried if it failed).
+  port_ = choose_unassigned_port();
   std::vector<std::string> args = {
       kDnsmasq,
       "--keep-in-foreground",
@@ -119,6 +107,7 @@ bool DnsTestServer::start(int ttl) {
       "--addn-hosts=" + hosts_path_,
       "--local=/test/",  // other .test names: NXDOMAIN, never forwarded
       "--local-ttl=" + std::to_string(ttl),
+      "--log-queries",  // for queries()
       "--pid-file=" + dir_ + "/pid",
       "--log-facility=" + log_path_,
   };
@@ -139,8 +128,11 @@ bool DnsTestServer::start(int ttl) {
     error_ = "posix_spawn dnsmasq failed";
     return false;
   }
-  // Ready when it answers; gone when it lost the port (or failed): retry.
+  // Gone when it could not bind the port (or failed): retry with another.
+  // Ready once the kernel says this very process holds the port, UDP and
+  // TCP, and it answers: whatever answers there then is this dnsmasq.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  bool holds = false;
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -150,7 +142,21 @@ bool DnsTestServer::start(int ttl) {
       error_ = "dnsmasq exited: " + ss.str();
       return false;
     }
-    if (answers(port_)) {
+    if (!holds) {
+      const SocketAddress mine{"127.0.0.1", port_};
+      auto has = [&](SocketKind kind) {
+        for (const SocketAddress& a : sockets_of(pid, kind)) {
+          if (a == mine) return true;
+        }
+        return false;
+      };
+      holds = has(SocketKind::kUdp) && has(SocketKind::kTcpListening);
+      if (!holds) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+        continue;
+      }
+    }
+    if (answers(port_)) {  // waits up to 50 ms for the answer
       pid_ = pid;
       return true;
     }
@@ -166,11 +172,46 @@ bool DnsTestServer::replace_hosts(const std::string& hosts) {
   return pid_ > 0 && kill(pid_, SIGHUP) == 0;
 }
 
-void DnsTestServer::stop() {
-  if (pid_ <= 0) return;
+int DnsTestServer::queries(const std::string& name) const {
+  std::ifstream log(log_path_);
+  const std::string wanted = "query[A] " + name + " from ";
+  int n = 0;
+  for (std::string line; std::getline(log, line);) {
+    if (line.find(wanted) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+bool DnsTestServer::stop() {
+  if (pid_ <= 0) return held_udp_ >= 0;
   kill(pid_, SIGTERM);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
+  // The port stays this test's, answering nothing: a UDP socket bound to it
+  // and connected elsewhere (so the kernel still answers queries to it with
+  // port unreachable, as for a closed port) and a TCP socket bound, never
+  // listening (connections refused).
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port_));
+  sockaddr_in elsewhere = a;
+  elsewhere.sin_port = htons(9);  // discard: nothing is ever sent there
+  int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool held = udp >= 0 && tcp >= 0 && bind(udp, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+              connect(udp, reinterpret_cast<sockaddr*>(&elsewhere), sizeof elsewhere) == 0 &&
+              bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (!held) {
+    error_ = "the stopped server's port " + std::to_string(port_) +
+             " could not be held: another process may answer there";
+    if (udp >= 0) close(udp);
+    if (tcp >= 0) close(tcp);
+    return false;
+  }
+  held_udp_ = udp;
+  held_tcp_ = tcp;
+  return true;
 }
 
 SilentUdpServer::SilentUdpServer() {
