@@ -9,6 +9,7 @@
 #include "proxy/app/commands.h"
 #include "proxy/observe/access_log.h"
 #include "proxy/runtime/gateway.h"
+#include "proxy/runtime/reload.h"
 
 namespace regiongate {
 
@@ -62,11 +63,15 @@ int run_serve(const ServeOptions& options) {
   }
   std::cerr << "regiongate: serving with " << gateway.worker_count() << " worker(s)\n";
 
+  // SIGHUP reloads on this thread (the workers go on serving meanwhile).
+  std::uint64_t version = 1;
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
-      std::cerr << "regiongate: SIGHUP: reload is not built yet; keeping the current snapshot\n";
+      ReloadOutcome outcome = reload(gateway, options.config, version);
+      for (const std::string& line : outcome.messages) std::cerr << "regiongate: " << line << '\n';
+      version = outcome.version;
       continue;
     }
     break;

@@ -223,8 +223,10 @@ bool same(const ListenerConfig& a, const ListenerConfig& b) {
 
 }  // namespace
 
-std::vector<std::string> restart_changes(const StartupSettings& running,
-                                         const StartupSettings& loaded) {
+std::vector<std::string> restart_changes(const ServerConfig& running_config,
+                                         const ServerConfig& loaded_config) {
+  const StartupSettings& running = running_config.startup;
+  const StartupSettings& loaded = loaded_config.startup;
   std::vector<std::string> out;
   if (running.workers != loaded.workers) {
     out.push_back("server.workers: " + std::to_string(running.workers) + " -> " +
@@ -244,6 +246,16 @@ std::vector<std::string> restart_changes(const StartupSettings& running,
   }
   if (running.access_log != loaded.access_log) {
     out.push_back("server.access_log: " + running.access_log + " -> " + loaded.access_log);
+  }
+  const DnsSettings& a = running_config.reloadable.dns;
+  const DnsSettings& b = loaded_config.reloadable.dns;
+  if (a.servers != b.servers || a.timeout != b.timeout || a.min_ttl != b.min_ttl ||
+      a.max_ttl != b.max_ttl) {
+    out.push_back("server.dns: changed");
+  }
+  if (running_config.reloadable.origin.ca_file != loaded_config.reloadable.origin.ca_file) {
+    out.push_back("server.origin.ca_file: " + running_config.reloadable.origin.ca_file + " -> " +
+                  loaded_config.reloadable.origin.ca_file);
   }
   return out;
 }

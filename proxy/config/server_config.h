@@ -86,9 +86,10 @@ struct ServerConfig {
 
 // What differs between the settings running and those just loaded that
 // only a restart can apply, one line each ("server.workers: 2 -> 4"); empty
-// when nothing does.
-std::vector<std::string> restart_changes(const StartupSettings& running,
-                                         const StartupSettings& loaded);
+// when nothing does. That is every StartupSettings field, and, until they
+// reload too, the DNS servers (each worker's resolver is built once) and
+// the origin CA file (the origin TLS context is built at start).
+std::vector<std::string> restart_changes(const ServerConfig& running, const ServerConfig& loaded);
 
 // Reads the `server:` section (a null node gives the defaults, with no
 // listener). Relative paths are resolved against ctx.file().

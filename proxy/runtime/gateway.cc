@@ -54,6 +54,11 @@ bool Gateway::start(std::string* error) {
   return true;
 }
 
+void Gateway::publish(const std::shared_ptr<const Snapshot>& snapshot,
+                      const ReloadableSettings& settings) {
+  for (auto& w : workers_) w->publish(snapshot, settings);
+}
+
 void Gateway::stop() {
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();

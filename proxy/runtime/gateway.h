@@ -46,6 +46,12 @@ class Gateway {
   int worker_count() const { return static_cast<int>(workers_.size()); }
   // After start(): what was bound, in the configuration's order.
   const std::vector<BoundListener>& listening() const { return listening_; }
+  // The server settings it started with (what a reload compares against).
+  const ServerConfig& started_with() const { return shared_.server; }
+  // Hands every worker a new snapshot and reloadable settings (reload.h).
+  // Thread-safe; each worker switches on its next loop turn.
+  void publish(const std::shared_ptr<const Snapshot>& snapshot,
+               const ReloadableSettings& settings);
 
  private:
   // Complete before the first worker is created; read-only from then on.

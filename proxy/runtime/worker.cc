@@ -36,6 +36,7 @@ DnsResolverOptions dns_options(const DnsSettings& dns) {
 
 Worker::Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets)
     : shared_(shared),
+      server_(shared.server),
       loop_(event_loop_.get()),
       flush_queue_(loop_),
       snapshot_(shared.snapshot),
@@ -52,7 +53,7 @@ Worker::Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets)
   }
   dns_ = std::make_unique<DnsResolver>(loop_, dns_options(shared.server.reloadable.dns));
   origins_ = std::make_unique<OriginPool>(
-      OriginContext{loop_, &shared_.server, dns_.get(), shared_.origin_tls});
+      OriginContext{loop_, &server_, dns_.get(), shared_.origin_tls});
   drain_timer_.init<Worker, &Worker::on_drain_timeout>(loop_, this);
   log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
   wakeup_.init<Worker, &Worker::on_posted>(loop_, this);
@@ -119,6 +120,13 @@ void Worker::post(std::function<void()> work) {
     queue_.push_back(std::move(work));
   }
   wakeup_.send();
+}
+
+void Worker::publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings) {
+  post([this, snapshot = std::move(snapshot), settings] {
+    snapshot_ = snapshot;  // the old one dies with its last request
+    server_.reloadable = settings;
+  });
 }
 
 void Worker::on_posted() {

@@ -67,10 +67,13 @@ class Worker final : public ClientHost {
 
   // Runs `work` on the worker's thread. Thread-safe.
   void post(std::function<void()> work);
+  // Thread-safe: from the worker's next loop turn, new requests use
+  // `snapshot` and the reloadable settings; requests in flight keep theirs.
+  void publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings);
 
   // Worker-thread only: the ClientHost its sessions see.
   struct ev_loop* loop() const override { return loop_; }
-  const ServerConfig& config() const override { return shared_.server; }
+  const ServerConfig& config() const override { return server_; }
   const std::shared_ptr<const Snapshot>& snapshot() const override { return snapshot_; }
   UnixSeconds now() const override { return shared_.clock.now(); }
   DataCenterMask healthy_datacenters() const override { return ~DataCenterMask{0}; }
@@ -104,6 +107,8 @@ class Worker final : public ClientHost {
   void flush_log();
 
   const WorkerShared& shared_;
+  // The worker's own copy: its reloadable part follows publish().
+  ServerConfig server_;
   EventLoop event_loop_;  // before every watcher: destroyed after them
   struct ev_loop* loop_;
   FlushQueue flush_queue_;

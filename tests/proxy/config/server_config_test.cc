@@ -128,19 +128,28 @@ server:
   timeouts: {idle: 20s}
   http2: {max_concurrent_streams: 10}
 )");
-  EXPECT_TRUE(restart_changes(a.config.startup, same_startup.config.startup).empty());
+  EXPECT_TRUE(restart_changes(a.config, same_startup.config).empty());
   Read b = read(R"(
 server:
   workers: 4
   listen: [{address: "127.0.0.1:8080"}, {address: "[::1]:8443"}]
   access_log: "off"
 )");
-  std::vector<std::string> changes = restart_changes(a.config.startup, b.config.startup);
+  std::vector<std::string> changes = restart_changes(a.config, b.config);
   ASSERT_EQ(changes.size(), 3u);
   EXPECT_EQ(changes[0], "server.workers: 2 -> 4");
   EXPECT_EQ(changes[1],
             "server.listen: cleartext 127.0.0.1:8080 -> cleartext 127.0.0.1:8080, cleartext [::1]:8443");
   EXPECT_EQ(changes[2], "server.access_log: - -> off");
+  Read c = read(R"(
+server:
+  workers: 2
+  listen: [{address: "127.0.0.1:8080"}]
+  dns: {servers: ["127.0.0.1:5353"]}
+)");
+  changes = restart_changes(a.config, c.config);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0], "server.dns: changed");
 }
 
 }  // namespace

@@ -1,0 +1,154 @@
+// Hot reload (SIGHUP): a policy author's edit takes effect without a
+// restart; a broken edit is rejected whole, with file:line:col, and the
+// running snapshot keeps serving; a connection open across the reload is
+// not dropped; what only a restart can change is reported, not applied.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <fstream>
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "tests/integration/gateway_fixture.h"
+#include "tests/integration/python_peers.h"
+
+namespace regiongate::testing {
+namespace {
+
+class ReloadTest : public GatewayFixture {
+ protected:
+  void start_python(const std::string& dc) {
+    std::string port;
+    origins_[dc] = start_python_origin(dc, &port);
+    ASSERT_FALSE(port.empty());
+    set_endpoint(dc, "127.0.0.1:" + port);
+  }
+  // Replaces the first `from` in the copied policy with `to`.
+  void edit(const std::string& file, const std::string& from, const std::string& to) {
+    std::ifstream in(dir_ / file);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    std::ofstream(dir_ / file) << text;
+  }
+  // The gateway's lines that match `pattern`.
+  std::vector<std::string> lines_matching(const std::regex& pattern) {
+    std::vector<std::string> out;
+    std::string all = gateway_->output();
+    for (std::sregex_iterator it(all.begin(), all.end(), pattern), end; it != end; ++it) {
+      out.push_back(it->str());
+    }
+    return out;
+  }
+  // SIGHUP, then waits (10 s at most) for one more line that says how a
+  // reload ended, and returns it.
+  std::string reload_and_wait(const std::string& outcome_regex) {
+    const std::regex pattern("regiongate: " + outcome_regex + "[^\n]*");
+    const std::size_t before = lines_matching(pattern).size();
+    EXPECT_EQ(kill(gateway_->pid(), SIGHUP), 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<std::string> now = lines_matching(pattern);
+      if (now.size() > before) return now.back();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "no new '" << outcome_regex << "' line:\n" << gateway_->output();
+    return "";
+  }
+  // Where Asha's shop request goes now.
+  std::string asha_shop_dc() {
+    ProcessResult r = curl({"-H", "host: api.example.com", "-H", "x-account-id: in-asha"},
+                           "/shop/cart");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::smatch m;
+    if (!std::regex_search(r.out, m, std::regex("x-regiongate-dc: ([a-z-]+)"))) return r.out;
+    return m[1].str();
+  }
+};
+
+const std::string kSgUs = "    from: 2014-10-31\n    until: 2015-06-01\n    allow: [SG, US]";
+const std::string kUsOnly = "    from: 2014-10-31\n    until: 2015-06-01\n    allow: [US]";
+
+TEST_F(ReloadTest, ASighupPublishesAnEditedPolicyToNewRequests) {
+  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_python("oregon"));
+  ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
+  EXPECT_EQ(asha_shop_dc(), "singapore");
+  // Indian shop data may no longer go to Singapore.
+  ASSERT_NO_FATAL_FAILURE(edit("policy.yaml", kSgUs, kUsOnly));
+  std::string line = reload_and_wait("reloaded ");
+  EXPECT_NE(line.find("snapshot 2:"), std::string::npos) << line;
+  EXPECT_NE(line.find("proof holds"), std::string::npos) << line;
+  EXPECT_EQ(asha_shop_dc(), "oregon");  // California has no origin: the next allowed one
+  EXPECT_EQ(gateway_->stop(SIGTERM), 0);
+}
+
+TEST_F(ReloadTest, ABrokenEditIsRejectedWholeAndTheRunningSnapshotKeepsServing) {
+  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_python("oregon"));
+  ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
+  const std::string policy = (dir_ / "policy.yaml").string();
+
+  // A YAML syntax error: named with its file, line and column.
+  ASSERT_NO_FATAL_FAILURE(edit("policy.yaml", kSgUs, "    from: 2014-10-31\n    allow: [US"));
+  std::string line = reload_and_wait("reload rejected");
+  EXPECT_NE(line.find("snapshot 1 keeps serving"), std::string::npos) << line;
+  EXPECT_TRUE(std::regex_search(gateway_->output(),
+                                std::regex(std::regex_replace(policy, std::regex("[.]"), "\\.") +
+                                           ":\\d+:\\d+: error")))
+      << gateway_->output();
+  EXPECT_EQ(asha_shop_dc(), "singapore");
+
+  // A rule that is valid YAML but wrong: rejected too, the rest not half-applied.
+  ASSERT_NO_FATAL_FAILURE(edit("policy.yaml", "    from: 2014-10-31\n    allow: [US",
+                               "    from: 2014-10-31\n    until: 2015-06-01\n    allow: [XX]"));
+  line = reload_and_wait("reload rejected");
+  EXPECT_NE(gateway_->output().find("'XX'"), std::string::npos) << gateway_->output();
+  EXPECT_EQ(asha_shop_dc(), "singapore");
+
+  // Mended: the next reload is snapshot 2 (rejected ones never served).
+  ASSERT_NO_FATAL_FAILURE(edit("policy.yaml", "allow: [XX]", "allow: [US]"));
+  line = reload_and_wait("reloaded ");
+  EXPECT_NE(line.find("snapshot 2:"), std::string::npos) << line;
+  EXPECT_EQ(asha_shop_dc(), "oregon");
+  EXPECT_EQ(gateway_->stop(SIGTERM), 0);
+}
+
+// A download open across the reload goes on; new requests see the new
+// settings (a shorter response-header timeout), and a change only a restart
+// can apply is named.
+TEST_F(ReloadTest, ConnectionsSurviveAndRestartOnlyChangesAreReported) {
+  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
+  BackgroundProcess download({"/usr/bin/curl", "-s", "-i", "-N", "--max-time", "60",
+                              "--http2-prior-knowledge", "-H", "host: api.example.com", "-H",
+                              "x-account-id: in-asha", base_ + "/shop/slow/open"});
+  ASSERT_TRUE(download.wait_for(std::regex("x-regiongate-dc: singapore"))) << download.output();
+
+  set_server_section(dir_ / "regiongate.yaml",
+                     "server:\n  workers: 3\n  access_log: off\n  listen:\n"
+                     "    - address: 127.0.0.1:0\n  timeouts:\n    response_headers: 1s\n");
+  std::string out_before = gateway_->output();
+  reload_and_wait("reloaded ");
+  EXPECT_NE(gateway_->output().find("reload: server.workers: 2 -> 3 needs a restart"),
+            std::string::npos)
+      << gateway_->output();
+  EXPECT_EQ(kill(download.pid(), 0), 0);  // still running: its connection was not dropped
+
+  // The origin never answers /hang/: the new 1 s timeout gives a 504.
+  ProcessResult hung = curl({"-H", "host: api.example.com", "-H", "x-account-id: in-asha"},
+                            "/shop/hang/x");
+  EXPECT_EQ(hung.exit_code, 0) << hung.err;
+  EXPECT_NE(hung.out.find("HTTP/2 504"), std::string::npos) << hung.out;
+  EXPECT_NE(hung.out.find("x-regiongate-reason: origin-timeout"), std::string::npos) << hung.out;
+  EXPECT_EQ(download.stop(SIGTERM), -1);  // killed by us, not ended by the gateway
+}
+
+}  // namespace
+}  // namespace regiongate::testing
