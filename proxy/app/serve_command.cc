@@ -46,7 +46,7 @@ int run_serve(const ServeOptions& options) {
 
   AccessLog access_log;
   std::string error;
-  if (!access_log.open(settings.server.startup.access_log, &error)) {
+  if (!access_log.open(settings.server.startup.access_log.file, &error)) {
     std::cerr << "regiongate: " << error << '\n';
     return 1;
   }

@@ -419,6 +419,9 @@ void ProxiedRequest::log(std::string_view outcome) const {
   const Snapshot& snap = *snapshot_;
   const Decision& d = routed_.decision;
   RequestRecord r;
+  r.method = method_;
+  r.path = routed_.target.fault == RequestFault::kNone ? routed_.target.path : path_;
+  r.account = account_id_;
   std::string client;
   if (routed_.client_from_forwarded) {
     client = routed_.client.to_string();

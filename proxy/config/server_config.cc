@@ -1,6 +1,7 @@
 #include "proxy/config/server_config.h"
 
 #include <charconv>
+#include <fstream>
 
 #include "maps/datacenter.h"
 #include "maps/ip_network.h"
@@ -12,8 +13,12 @@ constexpr KeySpec kServerKeys[] = {
     {"workers", YamlKind::kScalar, false},   {"listen", YamlKind::kSequence, false},
     {"admin", YamlKind::kScalar, false},     {"http2", YamlKind::kMap, false},
     {"timeouts", YamlKind::kMap, false},     {"origin", YamlKind::kMap, false},
-    {"dns", YamlKind::kMap, false},          {"access_log", YamlKind::kScalar, false},
+    {"dns", YamlKind::kMap, false},          {"access_log", YamlKind::kAny, false},
 };
+constexpr KeySpec kAccessLogKeys[] = {{"file", YamlKind::kScalar, true},
+                                      {"path", YamlKind::kScalar, false},
+                                      {"account", YamlKind::kScalar, false},
+                                      {"account_hash_key", YamlKind::kScalar, false}};
 constexpr KeySpec kListenKeys[] = {{"address", YamlKind::kScalar, true},
                                    {"tls", YamlKind::kMap, false}};
 constexpr KeySpec kTlsKeys[] = {{"certificates", YamlKind::kSequence, true}};
@@ -123,6 +128,69 @@ std::optional<Milliseconds> parse_duration(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+// `access_log: FILE`, or a map with the file and what to keep.
+AccessLogSettings read_access_log(const YAML::Node& node, YamlContext& ctx) {
+  AccessLogSettings log;
+  const std::string path = "server.access_log";
+  auto file = [&](const YAML::Node& n, const std::string& key) {
+    std::string f = read_string(n, key, ctx).value_or("-");
+    return (f == "-" || f == "off") ? f : resolve_relative(ctx.file(), f);
+  };
+  if (node.IsScalar()) {
+    log.file = file(node, path);
+    return log;
+  }
+  if (!check_map(node, kAccessLogKeys, path, ctx)) return log;
+  log.file = file(node["file"], path + ".file");
+  if (node["path"]) {
+    std::string v = read_string(node["path"], path + ".path", ctx).value_or("");
+    if (v == "full") {
+      log.path = AccessLogSettings::Path::kFull;
+    } else if (v == "without-query") {
+      log.path = AccessLogSettings::Path::kWithoutQuery;
+    } else if (v == "off") {
+      log.path = AccessLogSettings::Path::kOff;
+    } else {
+      ctx.error(node["path"], path + ".path", "'full', 'without-query' or 'off', not '" + v + "'");
+    }
+  }
+  if (node["account"]) {
+    std::string v = read_string(node["account"], path + ".account", ctx).value_or("");
+    if (v == "omit") {
+      log.account = AccessLogSettings::Account::kOmit;
+    } else if (v == "hash") {
+      log.account = AccessLogSettings::Account::kHash;
+    } else if (v == "keep") {
+      log.account = AccessLogSettings::Account::kKeep;
+    } else {
+      ctx.error(node["account"], path + ".account", "'omit', 'hash' or 'keep', not '" + v + "'");
+    }
+  }
+  if (log.account == AccessLogSettings::Account::kHash) {
+    if (!node["account_hash_key"]) {
+      ctx.error(node, path, "account: hash needs account_hash_key (a file with a secret)");
+      return log;
+    }
+    log.hash_key_file = resolve_relative(
+        ctx.file(), read_string(node["account_hash_key"], path + ".account_hash_key", ctx).value_or(""));
+    std::ifstream in(log.hash_key_file, std::ios::binary);
+    log.hash_key.assign(std::istreambuf_iterator<char>(in), {});
+    if (!in && !in.eof()) {
+      ctx.error(node["account_hash_key"], path + ".account_hash_key",
+                "cannot read '" + log.hash_key_file + "'");
+    } else if (log.hash_key.size() < 16) {
+      ctx.error(node["account_hash_key"], path + ".account_hash_key",
+                "'" + log.hash_key_file + "' holds " + std::to_string(log.hash_key.size()) +
+                    " bytes: a key needs at least 16");
+    }
+  }
+  return log;
+}
+
+}  // namespace
+
 ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
   ServerConfig c;
   if (!node || node.IsNull()) return c;
@@ -187,10 +255,7 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     read_duration(d, "max_ttl", "server.dns", ctx, c.reloadable.dns.max_ttl);
     if (c.reloadable.dns.min_ttl > c.reloadable.dns.max_ttl) ctx.error(d, "server.dns", "min_ttl is above max_ttl");
   }
-  if (node["access_log"]) {
-    std::string log = read_string(node["access_log"], "server.access_log", ctx).value_or("-");
-    c.startup.access_log = (log == "-" || log == "off") ? log : resolve_relative(ctx.file(), log);
-  }
+  if (node["access_log"]) c.startup.access_log = read_access_log(node["access_log"], ctx);
   return c;
 }
 
@@ -244,8 +309,11 @@ std::vector<std::string> restart_changes(const ServerConfig& running_config,
       running.admin.port != loaded.admin.port) {
     out.push_back("server.admin: changed");
   }
-  if (running.access_log != loaded.access_log) {
-    out.push_back("server.access_log: " + running.access_log + " -> " + loaded.access_log);
+  const AccessLogSettings& la = running.access_log;
+  const AccessLogSettings& lb = loaded.access_log;
+  if (la.file != lb.file) out.push_back("server.access_log: " + la.file + " -> " + lb.file);
+  if (la.path != lb.path || la.account != lb.account || la.hash_key != lb.hash_key) {
+    out.push_back("server.access_log: what it keeps changed");
   }
   const DnsSettings& a = running_config.reloadable.dns;
   const DnsSettings& b = loaded_config.reloadable.dns;

@@ -65,11 +65,24 @@ struct AdminSettings {
   std::uint16_t port = 0;
 };
 
+// The access log: where, and how much of the request it keeps. Paths and
+// account ids are personal data: by default the query is cut and the
+// account left out.
+struct AccessLogSettings {
+  std::string file = "-";  // a path, "-" (stdout) or "off"
+  enum class Path : std::uint8_t { kFull, kWithoutQuery, kOff };
+  Path path = Path::kWithoutQuery;
+  enum class Account : std::uint8_t { kOmit, kHash, kKeep };
+  Account account = Account::kOmit;
+  std::string hash_key_file;  // with kHash: a secret of at least 16 bytes
+  std::string hash_key;       // its bytes (HMAC-SHA256 key)
+};
+
 struct StartupSettings {
   int workers = 0;  // 0 = one per core
   std::vector<ListenerConfig> listeners;
   AdminSettings admin;
-  std::string access_log = "-";  // a path, "-" (stdout) or "off"
+  AccessLogSettings access_log;
 };
 
 struct ReloadableSettings {

@@ -90,7 +90,7 @@ int run_demo(const DemoOptions& options) {
     std::cerr << "demo: the configuration needs a cleartext listener first in server.listen\n";
     return 1;
   }
-  settings.server.startup.access_log = "off";
+  settings.server.startup.access_log.file = "off";
   signal(SIGPIPE, SIG_IGN);
 
   std::cout << "regiongate demo: " << options.config << "\n"

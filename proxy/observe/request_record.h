@@ -7,9 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/config/server_config.h"
+
 namespace regiongate {
 
 struct RequestRecord {
+  std::string_view method;
+  std::string_view path;            // the canonical target (the raw one when it had none)
+  std::string_view account;         // the account id the request named; empty: none
   std::string_view client;          // the address the decision used
   std::string_view country;         // ISO code; empty: unknown (null in the line)
   std::string_view country_source;  // "directory", "geoip", ...
@@ -24,7 +29,16 @@ struct RequestRecord {
   std::uint64_t duration_us = 0;
 };
 
-// Appends one JSON line (with its newline) for `record` at `time` (RFC 3339).
-void append_access_log_line(std::string& out, std::string_view time, const RequestRecord& record);
+// Appends one JSON line (with its newline) for `record` at `time` (RFC 3339),
+// keeping of the path and the account what `settings` says: "path" is the
+// whole target, the target without its query, or null; "account" is left
+// out, "hmac-sha256:" and 32 hex digits of HMAC-SHA256(key, id) (the same
+// id always gives the same text, and without the key it cannot be
+// reversed by trying ids), or the id itself; null when the request named none.
+void append_access_log_line(std::string& out, std::string_view time, const RequestRecord& record,
+                            const AccessLogSettings& settings);
+
+// "hmac-sha256:" + 32 hex digits (128 bits) of HMAC-SHA256(key, account).
+std::string hashed_account(std::string_view key, std::string_view account);
 
 }  // namespace regiongate

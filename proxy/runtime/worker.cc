@@ -185,7 +185,8 @@ void Worker::log_request(const RequestRecord& record) {
     log_time_length_ = format_rfc3339_into(second, log_time_, sizeof log_time_);
   }
   // Formatted straight into the worker's batch: no allocation once it has grown.
-  append_access_log_line(log_buffer_, std::string_view(log_time_, log_time_length_), record);
+  append_access_log_line(log_buffer_, std::string_view(log_time_, log_time_length_), record,
+                         shared_.server.startup.access_log);
   if (log_buffer_.size() >= kLogFlushBytes) {
     flush_log();
   } else if (!log_timer_.active()) {

@@ -123,5 +123,36 @@ TEST_F(WireTest, AFailClosedRequestIsLoggedWithTheReasonItWasGiven) {
   EXPECT_EQ(j["service"], "shop");
 }
 
+// What the access log keeps of a request is the operator's choice: here the
+// whole path and the account as an HMAC under the operator's key (checked
+// against Python's hmac module, an independent implementation).
+TEST_F(WireTest, TheAccessLogKeepsThePathAndAHashedAccountAsConfigured) {
+  ASSERT_NO_FATAL_FAILURE(start_origin("singapore"));
+  const std::string log = (dir_ / "access.log").string();
+  const std::string key = (dir_ / "log.key").string();
+  std::ofstream(key) << "a secret of thirty-two bytes!!!!";
+  ASSERT_NO_FATAL_FAILURE(start_gateway(
+      "2015-01-15T00:00:00Z", "",
+      "{file: " + log + ", path: full, account: hash, account_hash_key: " + key + "}"));
+  ProcessResult r = curl({"-H", "host: api.example.com", "-H", "x-account-id: in-asha"},
+                         "/shop/cart?coupon=xyz");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(gateway_->stop(SIGTERM), 0);
+  std::ifstream in(log);
+  std::string text;
+  ASSERT_TRUE(std::getline(in, text));
+  nlohmann::json j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["method"], "GET");
+  EXPECT_EQ(j["path"], "/shop/cart?coupon=xyz");
+  ProcessResult expected = run_process(
+      {"/usr/bin/python3", "-c",
+       "import hmac,hashlib,sys; k=open(sys.argv[1],'rb').read(); "
+       "print('hmac-sha256:'+hmac.new(k,b'in-asha',hashlib.sha256).hexdigest()[:32])",
+       key});
+  ASSERT_EQ(expected.exit_code, 0) << expected.err;
+  EXPECT_EQ(j["account"], expected.out.substr(0, expected.out.find('\n')));
+  EXPECT_EQ(text.find("in-asha"), std::string::npos) << text;  // the id itself is nowhere
+}
+
 }  // namespace
 }  // namespace regiongate::testing

@@ -70,7 +70,7 @@ server:
   EXPECT_EQ(c.reloadable.origin.ca_file, "/etc/regiongate/ca.pem");
   EXPECT_EQ(c.reloadable.dns.servers, std::vector<std::string>{"127.0.0.1:5353"});
   EXPECT_EQ(c.reloadable.dns.max_ttl, Milliseconds(60000));
-  EXPECT_EQ(c.startup.access_log, "off");
+  EXPECT_EQ(c.startup.access_log.file, "off");
 }
 
 TEST(ServerConfig, ErrorsNameThePlace) {
@@ -111,6 +111,31 @@ TEST(ServerConfig, Durations) {
   for (const char* bad : {"", "2", "s", "-1s", "2 s", "2sec", "1.5s", "2S"}) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
   }
+}
+
+TEST(ServerConfig, TheAccessLogKeepsWhatItIsToldTo) {
+  Read plain = read("server:\n  access_log: logs/access.log\n");
+  EXPECT_EQ(plain.config.startup.access_log.file, "/etc/regiongate/logs/access.log");
+  EXPECT_EQ(plain.config.startup.access_log.path, AccessLogSettings::Path::kWithoutQuery);
+  EXPECT_EQ(plain.config.startup.access_log.account, AccessLogSettings::Account::kOmit);
+  Read full = read("server:\n  access_log: {file: '-', path: full, account: keep}\n");
+  EXPECT_FALSE(full.diags.has_errors()) << full.diags.format_all();
+  EXPECT_EQ(full.config.startup.access_log.path, AccessLogSettings::Path::kFull);
+  EXPECT_EQ(full.config.startup.access_log.account, AccessLogSettings::Account::kKeep);
+  Read bad = read(R"(
+server:
+  access_log: {file: '-', path: some, account: hash}
+)");
+  std::string all = bad.diags.format_all();
+  EXPECT_NE(all.find(":3:33: error: server.access_log.path: 'full', 'without-query' or 'off', not 'some'"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("account: hash needs account_hash_key"), std::string::npos) << all;
+  Read short_key = read(R"(
+server:
+  access_log: {file: '-', account: hash, account_hash_key: /dev/null}
+)");
+  EXPECT_NE(short_key.diags.format_all().find("'/dev/null' holds 0 bytes: a key needs at least 16"),
+            std::string::npos) << short_key.diags.format_all();
 }
 
 // What only a restart can apply is named; what a reload may change is not.
