@@ -3,56 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include "policy/decision_text.h"
+
 namespace regiongate {
-namespace {
-
-// What one (country, service, phase) cell says: the in-country data centres,
-// then the others, whose order depends on where the client is ("nearest of").
-std::string cell_text(const DataCenterMap& dcs, CountryId account, const Decision& d) {
-  if (d.reason != DecisionReason::kAllowed && d.reason != DecisionReason::kAllDown) {
-    return std::to_string(d.status()) + " " + std::string(reason_code(d.reason));
-  }
-  std::string home, abroad;
-  int abroad_count = 0;
-  for (std::size_t i = 0; i < dcs.size(); ++i) {  // by name, not by distance
-    if (!(d.allowed & dc_bit(static_cast<DataCenterIndex>(i)))) continue;
-    if (dcs.all[i].country == account) {
-      home += (home.empty() ? "" : " ") + dcs.all[i].id;
-    } else {
-      abroad += (abroad.empty() ? "" : "/") + dcs.all[i].id;
-      ++abroad_count;
-    }
-  }
-  if (abroad_count > 1) abroad = "nearest of " + abroad;
-  if (home.empty()) return abroad;
-  if (abroad.empty()) return home;
-  return home + ", then " + abroad;
-}
-
-std::string country_label(const Policy& policy, const CountrySet& set) {
-  for (const CountryGroup& g : policy.groups) {
-    if (g.countries == set) return g.name + " (" + std::to_string(set.count()) + ")";
-  }
-  // "rest-of-world except SG,US": the group that misses the fewest, if few.
-  const CountryGroup* best = nullptr;
-  std::size_t best_missing = 7;
-  for (const CountryGroup& g : policy.groups) {
-    std::size_t missing = (g.countries & ~set).count();
-    if ((set & ~g.countries).none() && missing < best_missing && set.count() > 6) {
-      best = &g;
-      best_missing = missing;
-    }
-  }
-  if (best) {
-    return best->name + " except " + country_list(best->countries & ~set) + " (" +
-           std::to_string(set.count()) + ")";
-  }
-  if (set.count() <= 6) return country_list(set);
-  return country_list(set, 5);
-}
-
-}  // namespace
-
 std::string coverage_table(const Policy& policy, const DataCenterMap& dcs,
                            const DecisionTable& table) {
   const std::size_t services = policy.services.size();
@@ -64,7 +17,7 @@ std::string coverage_table(const Policy& policy, const DataCenterMap& dcs,
       for (std::size_t k = 0; k < table.interval_count(); ++k) {
         Decision d = table.decide(static_cast<CountryId>(c), static_cast<ServiceId>(s),
                                   table.interval_window(k).from, kNoCountry, ~DataCenterMask{0});
-        cells[c][s].push_back(cell_text(dcs, static_cast<CountryId>(c), d));
+        cells[c][s].push_back(decision_text(dcs, static_cast<CountryId>(c), d));
       }
     }
   }
@@ -112,7 +65,7 @@ std::string coverage_table(const Policy& policy, const DataCenterMap& dcs,
     return by_rows[a].count() < by_rows[b].count();
   });
   for (const Rows& rows : order) {
-    std::string label = country_label(policy, by_rows[rows]);
+    std::string label = country_set_label(policy, by_rows[rows]);
     for (const auto& [svc, row] : rows) {
       std::vector<std::string> line = {label, svc};
       line.insert(line.end(), row.begin(), row.end());
@@ -120,25 +73,7 @@ std::string coverage_table(const Policy& policy, const DataCenterMap& dcs,
       label = "";
     }
   }
-  std::vector<std::size_t> width(header.size(), 0);
-  for (const auto& line : lines) {
-    for (std::size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
-  }
-  std::string out;
-  for (std::size_t n = 0; n < lines.size(); ++n) {
-    for (std::size_t i = 0; i < lines[n].size(); ++i) {
-      std::string cell = lines[n][i];
-      if (i + 1 < lines[n].size()) cell.resize(width[i], ' ');
-      out += (i == 0 ? "" : i == 2 ? " | " : "  ") + cell;
-    }
-    out += '\n';
-    if (n == 0) {
-      std::size_t total = 0;
-      for (std::size_t w : width) total += w + 3;
-      out += std::string(total, '-') + '\n';
-    }
-  }
-  return out;
+  return aligned_table(lines, {"", "  ", " | "});
 }
 
 }  // namespace regiongate

@@ -28,6 +28,15 @@ struct ExplainOptions {
 // 2 on bad arguments.
 int run_explain(const ExplainOptions& options);
 
+struct PlanOptions {
+  std::string config;
+  std::string from, to;  // RFC 3339
+  bool json = false;
+};
+// Prints the changes between the two instants; 0 when shown, 1 on a bad
+// configuration, 2 on bad arguments.
+int run_plan(const PlanOptions& options);
+
 struct ServeOptions {
   std::string config;
   std::optional<std::string> now;  // a pinned clock, RFC 3339

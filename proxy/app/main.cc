@@ -38,6 +38,15 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--config", serve.config, "configuration file")->required();
   serve_cmd->add_option("--now", serve.now, "fixed clock, RFC 3339 (tests, rehearsals)");
 
+  PlanOptions plan;
+  auto* plan_cmd = app.add_subcommand(
+      "plan", "what the policy changes between two instants: who moves where, and when");
+  plan_cmd->add_option("--config", plan.config, "configuration file")->required();
+  plan_cmd->add_option("--from", plan.from, "the first instant, RFC 3339 (a date is midnight UTC)")
+      ->required();
+  plan_cmd->add_option("--to", plan.to, "the last instant, RFC 3339")->required();
+  plan_cmd->add_flag("--json", plan.json, "one JSON object instead of the table");
+
   DemoOptions demo;
   demo.config = default_example_config();
   auto* demo_cmd = app.add_subcommand("demo", "the embedded default: the example story, explained");
@@ -50,5 +59,6 @@ int main(int argc, char** argv) {
   if (explain_cmd->parsed()) return run_explain(explain);
   if (demo_cmd->parsed()) return run_demo(demo);
   if (serve_cmd->parsed()) return run_serve(serve);
+  if (plan_cmd->parsed()) return run_plan(plan);
   return 2;
 }

@@ -125,6 +125,36 @@ TEST_F(BrokenCopy, NonCanonicalServicePathsAreErrors) {
             std::string::npos) << r.err;
 }
 
+TEST(PlanCommand, ShowsTheMigrationScheduleAsATableAndAsJson) {
+  ProcessResult table = run_process(
+      {kBinary, "plan", "--config", kExample, "--from", "2014-01-01", "--to", "2016-01-01"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(std::regex_search(
+      table.out, std::regex(R"(2014-10-31T00:00:00Z +IN +shop +\| beijing +-> nearest of singapore)")))
+      << table.out;
+  ProcessResult json = run_process({kBinary, "plan", "--config", kExample, "--from", "2015-01-01",
+                                    "--to", "2015-12-31", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  nlohmann::json j = nlohmann::json::parse(json.out);
+  ASSERT_EQ(j["changes"].size(), 2u) << j.dump();
+  for (const nlohmann::json& c : j["changes"]) {
+    EXPECT_EQ(c["at"], "2015-06-01T00:00:00Z");
+    EXPECT_EQ(c["accounts"].size(), 1u);
+    EXPECT_EQ(c["services"].size(), 4u);
+    EXPECT_EQ(c["before"]["datacenters"].size(), 3u);  // singapore, oregon, california
+    EXPECT_EQ(c["after"]["datacenters"].size(), 1u);
+    EXPECT_EQ(c["after"]["status"], 200);
+  }
+  ProcessResult none = run_process(
+      {kBinary, "plan", "--config", kExample, "--from", "2016-01-01", "--to", "2017-01-01"});
+  EXPECT_EQ(none.exit_code, 0);
+  EXPECT_NE(none.out.find("no change"), std::string::npos) << none.out;
+  EXPECT_EQ(run_process({kBinary, "plan", "--config", kExample, "--from", "2016-01-01", "--to",
+                         "2015-01-01"}).exit_code, 2);
+  EXPECT_EQ(run_process({kBinary, "plan", "--config", kExample, "--from", "soon", "--to",
+                         "2015-01-01"}).exit_code, 2);
+}
+
 TEST(CheckCommand, AMissingFileIsAnError) {
   ProcessResult r = run_process({kBinary, "check", "--config", "/nonexistent/regiongate.yaml"});
   EXPECT_EQ(r.exit_code, 1);
