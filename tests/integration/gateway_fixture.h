@@ -59,6 +59,7 @@ class GatewayFixture : public ::testing::Test {
   int hold_dead_port(const std::string& address = "127.0.0.1", int port = 0);
   // Starts the gateway, pinned at `now`, with `extra_server` appended to the
   // server section.
+  // `now` empty: the system clock.
   void start_gateway(const std::string& now, const std::string& extra_server = "",
                      const std::string& access_log = "off");
 

@@ -151,8 +151,10 @@ void GatewayFixture::start_gateway(const std::string& now, const std::string& ex
   set_server_section(dir_ / "regiongate.yaml",
                      "server:\n  workers: 2\n  access_log: " + access_log +
                          "\n  listen:\n    - address: 127.0.0.1:0\n" + extra_server);
-  gateway_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
-      REGIONGATE_BINARY, "serve", "--config", (dir_ / "regiongate.yaml").string(), "--now", now});
+  std::vector<std::string> argv = {REGIONGATE_BINARY, "serve", "--config",
+                                   (dir_ / "regiongate.yaml").string()};
+  if (!now.empty()) argv.insert(argv.end(), {"--now", now});  // empty: the system clock
+  gateway_ = std::make_unique<BackgroundProcess>(argv);
   auto port = gateway_->wait_for(std::regex(R"(listening on cleartext 127\.0\.0\.1:(\d+))"));
   ASSERT_TRUE(port) << gateway_->output();
   base_ = "http://127.0.0.1:" + *port;

@@ -15,6 +15,7 @@
 
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/python_peers.h"
+#include "util/rfc3339.h"
 
 namespace regiongate::testing {
 namespace {
@@ -148,6 +149,69 @@ TEST_F(ReloadTest, ConnectionsSurviveAndRestartOnlyChangesAreReported) {
   EXPECT_NE(hung.out.find("HTTP/2 504"), std::string::npos) << hung.out;
   EXPECT_NE(hung.out.find("x-regiongate-reason: origin-timeout"), std::string::npos) << hung.out;
   EXPECT_EQ(download.stop(SIGTERM), -1);  // killed by us, not ended by the gateway
+}
+
+// Under load: reloads, one of them moving Indian shop data off Singapore,
+// while h2load runs. Not one request fails, and the new policy is in force.
+TEST_F(ReloadTest, ReloadingUnderLoadFailsNoRequest) {
+  ASSERT_NO_FATAL_FAILURE(start_origin("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_origin("oregon"));
+  ASSERT_NO_FATAL_FAILURE(start_origin("beijing"));  // forbidden for Indian shop data: must stay idle
+  ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
+  // About 4 s of load (4 clients, 500 requests a second each).
+  BackgroundProcess load({"/usr/bin/h2load", "-n", "8000", "-c", "4", "-m", "4", "--rps", "500",
+                          "-H", ":authority: api.example.com", "-H", "x-account-id: in-asha",
+                          base_ + "/shop/cart"});
+  reload_and_wait("reloaded ");  // the same policy again
+  ASSERT_NO_FATAL_FAILURE(edit("policy.yaml", kSgUs, kUsOnly));
+  std::string line = reload_and_wait("reloaded ");
+  EXPECT_NE(line.find("snapshot 3:"), std::string::npos) << line;
+  auto summary = load.wait_for(std::regex(R"((\d+) succeeded, (\d+) failed, (\d+) errored)"),
+                               std::chrono::seconds(60));
+  ASSERT_TRUE(summary) << load.output();
+  EXPECT_EQ(load.stop(SIGTERM), 0) << load.output();  // h2load's own exit status
+  EXPECT_NE(load.output().find("8000 succeeded, 0 failed, 0 errored"), std::string::npos)
+      << load.output();
+  EXPECT_EQ(asha_shop_dc(), "oregon");
+  EXPECT_GT(requests_seen_by("oregon"), 0);
+  EXPECT_EQ(requests_seen_by("beijing"), 0);
+  EXPECT_EQ(gateway_->stop(SIGTERM), 0);
+}
+
+// No reload needed for the policy's own dates: with the system clock, a
+// phase that begins a few seconds from now moves traffic at that second.
+TEST_F(ReloadTest, APolicyDateTakesEffectOnTimeInARunningGateway) {
+  using std::chrono::system_clock;
+  const auto switch_at = std::chrono::ceil<std::chrono::seconds>(system_clock::now()) +
+                         std::chrono::seconds(5);
+  const UnixSeconds at = std::chrono::duration_cast<std::chrono::seconds>(
+                             switch_at.time_since_epoch()).count();
+  // India (and Brazil) come home at `at` instead of on 2015-06-01.
+  std::ifstream in(dir_ / "policy.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  text = std::regex_replace(text, std::regex("2015-06-01"), format_rfc3339(at));
+  std::ofstream(dir_ / "policy.yaml") << text;
+  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_python("mumbai"));
+  ASSERT_NO_FATAL_FAILURE(start_gateway(""));
+  ASSERT_LT(system_clock::now(), switch_at) << "the gateway took too long to start";
+  EXPECT_EQ(asha_shop_dc(), "singapore");
+  // Ask until the answer changes (10 s at most); it must not change early.
+  std::string dc;
+  const auto deadline = switch_at + std::chrono::seconds(10);
+  while (system_clock::now() < deadline) {
+    const auto asked = system_clock::now();
+    dc = asha_shop_dc();
+    if (dc == "mumbai") {
+      EXPECT_GE(asked + std::chrono::milliseconds(50), switch_at);  // not before its second
+      break;
+    }
+    ASSERT_EQ(dc, "singapore");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(dc, "mumbai");
+  EXPECT_EQ(gateway_->stop(SIGTERM), 0);
 }
 
 }  // namespace
