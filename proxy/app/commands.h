@@ -37,6 +37,12 @@ struct PlanOptions {
 // configuration, 2 on bad arguments.
 int run_plan(const PlanOptions& options);
 
+struct AuditVerifyOptions {
+  std::vector<std::string> files;
+};
+// 0 when the chain holds, 1 naming the first broken record.
+int run_audit_verify(const AuditVerifyOptions& options);
+
 struct ServeOptions {
   std::string config;
   std::optional<std::string> now;  // a pinned clock, RFC 3339

@@ -47,6 +47,14 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--to", plan.to, "the last instant, RFC 3339")->required();
   plan_cmd->add_flag("--json", plan.json, "one JSON object instead of the table");
 
+  AuditVerifyOptions audit_verify;
+  auto* audit_cmd = app.add_subcommand("audit", "the audit log");
+  audit_cmd->require_subcommand(1);
+  auto* verify_cmd = audit_cmd->add_subcommand(
+      "verify", "check the hash chain of audit log files (in the order they were written)");
+  verify_cmd->add_option("files", audit_verify.files, "audit log files, oldest first")
+      ->required();
+
   DemoOptions demo;
   demo.config = default_example_config();
   auto* demo_cmd = app.add_subcommand("demo", "the embedded default: the example story, explained");
@@ -60,5 +68,6 @@ int main(int argc, char** argv) {
   if (demo_cmd->parsed()) return run_demo(demo);
   if (serve_cmd->parsed()) return run_serve(serve);
   if (plan_cmd->parsed()) return run_plan(plan);
+  if (verify_cmd->parsed()) return run_audit_verify(audit_verify);
   return 2;
 }

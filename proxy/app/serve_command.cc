@@ -8,6 +8,7 @@
 
 #include "proxy/app/commands.h"
 #include "proxy/observe/access_log.h"
+#include "proxy/observe/audit_chain.h"
 #include "proxy/runtime/gateway.h"
 #include "proxy/runtime/reload.h"
 
@@ -41,6 +42,7 @@ int run_serve(const ServeOptions& options) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -51,6 +53,17 @@ int run_serve(const ServeOptions& options) {
     return 1;
   }
   settings.access_log = &access_log;
+  // The audit log links its records into one hash chain on its writer thread.
+  const AuditLogSettings& audit_settings = settings.server.startup.audit_log;
+  AuditChain chain;
+  if (audit_settings.file != "off") chain.resume(audit_settings.file);
+  AccessLog audit_log;
+  if (audit_settings.file != "off" &&
+      !audit_log.open(audit_settings.file, &error, [&chain](std::string& batch) { chain.link(batch); })) {
+    std::cerr << "regiongate: " << error << '\n';
+    return 1;
+  }
+  settings.audit_log = &audit_log;
   Gateway gateway(std::move(settings));
   if (!gateway.start(&error)) {
     std::cerr << "regiongate: " << error << '\n';
@@ -68,6 +81,12 @@ int run_serve(const ServeOptions& options) {
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
+    if (sig == SIGUSR1) {  // rotation: the logs were renamed; open them again by name
+      access_log.reopen();
+      audit_log.reopen();
+      std::cerr << "regiongate: SIGUSR1: reopening the logs\n";
+      continue;
+    }
     if (sig == SIGHUP) {
       ReloadOutcome outcome = reload(gateway, options.config, version);
       for (const std::string& line : outcome.messages) std::cerr << "regiongate: " << line << '\n';

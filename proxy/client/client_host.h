@@ -38,8 +38,10 @@ class ClientHost {
   // The endpoint of `center` a new request starts at (its weighted rotation).
   virtual std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) = 0;
   virtual ClientCounters& counters() = 0;
-  // Whether log_request() writes anywhere (a line is not even built otherwise).
-  virtual bool access_log_enabled() const = 0;
+  // The version of snapshot() (1, then one more per reload), for the audit log.
+  virtual std::uint64_t snapshot_version() const = 0;
+  // Whether log_request() writes anywhere (a record is not even built otherwise).
+  virtual bool request_log_wanted() const = 0;
   // One access-log line; the record's views need to live only for the call.
   virtual void log_request(const RequestRecord& record) = 0;
   // The session is finished: the host destroys it, later (not inside its call).

@@ -59,7 +59,8 @@ ProxiedRequest::ProxiedRequest(ClientSession& session, ClientHost& host, std::in
       started_ns_(now_ns()),
       // The snapshot the request starts with, for all of it (a reload
       // meanwhile changes the next requests, not this one).
-      snapshot_(host.snapshot()) {
+      snapshot_(host.snapshot()),
+      snapshot_version_(host.snapshot_version()) {
   // Room for a typical request and response: one allocation each instead of
   // a vector doubling per header.
   headers_.reserve(16);
@@ -415,7 +416,7 @@ void ProxiedRequest::closed(std::string_view outcome) {
 
 void ProxiedRequest::log(std::string_view outcome) const {
   ++host_.counters().requests;
-  if (!host_.access_log_enabled()) return;
+  if (!host_.request_log_wanted()) return;
   const Snapshot& snap = *snapshot_;
   const Decision& d = routed_.decision;
   RequestRecord r;
@@ -433,7 +434,12 @@ void ProxiedRequest::log(std::string_view outcome) const {
   r.country_source = source_name(routed_.country.source);
   if (routed_.service != kNoService) r.service = snap.policy.services[routed_.service].name;
   if (d.rule != kNoRule) r.rule = snap.policy.rules[d.rule].id;
-  if (datacenter_ != kNoDataCenterIndex) r.datacenter = snap.datacenters.all[datacenter_].id;
+  if (datacenter_ != kNoDataCenterIndex) {
+    r.datacenter = snap.datacenters.all[datacenter_].id;
+    r.datacenter_country = country_code(snap.datacenters.all[datacenter_].country);
+  }
+  r.client_address = routed_.client_from_forwarded ? &routed_.client : &session_.peer();
+  r.snapshot = snapshot_version_;
   r.status = status_;
   // A refusal the gateway made itself names its own reason (a malformed
   // target, an origin failure, all allowed data centres down); otherwise

@@ -128,6 +128,7 @@ class ProxiedRequest final : public OriginExchange {
   State state_ = State::kReceivingHeaders;
   std::uint64_t started_ns_;
   std::shared_ptr<const Snapshot> snapshot_;
+  std::uint64_t snapshot_version_;
 
   // The request as received. Only routed_.target (canonical) is classified
   // and forwarded.

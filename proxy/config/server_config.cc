@@ -14,7 +14,12 @@ constexpr KeySpec kServerKeys[] = {
     {"admin", YamlKind::kScalar, false},     {"http2", YamlKind::kMap, false},
     {"timeouts", YamlKind::kMap, false},     {"origin", YamlKind::kMap, false},
     {"dns", YamlKind::kMap, false},          {"access_log", YamlKind::kAny, false},
+    {"audit_log", YamlKind::kMap, false},
 };
+constexpr KeySpec kAuditLogKeys[] = {{"file", YamlKind::kScalar, true},
+                                     {"records", YamlKind::kScalar, false},
+                                     {"client_prefix_v4", YamlKind::kScalar, false},
+                                     {"client_prefix_v6", YamlKind::kScalar, false}};
 constexpr KeySpec kAccessLogKeys[] = {{"file", YamlKind::kScalar, true},
                                       {"path", YamlKind::kScalar, false},
                                       {"account", YamlKind::kScalar, false},
@@ -189,6 +194,32 @@ AccessLogSettings read_access_log(const YAML::Node& node, YamlContext& ctx) {
   return log;
 }
 
+AuditLogSettings read_audit_log(const YAML::Node& node, YamlContext& ctx) {
+  AuditLogSettings log;
+  const std::string path = "server.audit_log";
+  if (!check_map(node, kAuditLogKeys, path, ctx)) return log;
+  std::string file = read_string(node["file"], path + ".file", ctx).value_or("off");
+  log.file = file == "off" ? file : resolve_relative(ctx.file(), file);
+  if (node["records"]) {
+    std::string v = read_string(node["records"], path + ".records", ctx).value_or("");
+    if (v == "all") {
+      log.records = AuditLogSettings::Records::kAll;
+    } else if (v != "refusals-and-abroad") {
+      ctx.error(node["records"], path + ".records",
+                "'refusals-and-abroad' or 'all', not '" + v + "'");
+    }
+  }
+  if (node["client_prefix_v4"]) {
+    log.client_prefix_v4 = static_cast<int>(
+        read_int(node["client_prefix_v4"], path + ".client_prefix_v4", ctx, 0, 32).value_or(24));
+  }
+  if (node["client_prefix_v6"]) {
+    log.client_prefix_v6 = static_cast<int>(
+        read_int(node["client_prefix_v6"], path + ".client_prefix_v6", ctx, 0, 128).value_or(48));
+  }
+  return log;
+}
+
 }  // namespace
 
 ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
@@ -256,6 +287,7 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     if (c.reloadable.dns.min_ttl > c.reloadable.dns.max_ttl) ctx.error(d, "server.dns", "min_ttl is above max_ttl");
   }
   if (node["access_log"]) c.startup.access_log = read_access_log(node["access_log"], ctx);
+  if (node["audit_log"]) c.startup.audit_log = read_audit_log(node["audit_log"], ctx);
   return c;
 }
 
@@ -314,6 +346,12 @@ std::vector<std::string> restart_changes(const ServerConfig& running_config,
   if (la.file != lb.file) out.push_back("server.access_log: " + la.file + " -> " + lb.file);
   if (la.path != lb.path || la.account != lb.account || la.hash_key != lb.hash_key) {
     out.push_back("server.access_log: what it keeps changed");
+  }
+  const AuditLogSettings& aa = running.audit_log;
+  const AuditLogSettings& ab = loaded.audit_log;
+  if (aa.file != ab.file || aa.records != ab.records || aa.client_prefix_v4 != ab.client_prefix_v4 ||
+      aa.client_prefix_v6 != ab.client_prefix_v6) {
+    out.push_back("server.audit_log: changed");
   }
   const DnsSettings& a = running_config.reloadable.dns;
   const DnsSettings& b = loaded_config.reloadable.dns;

@@ -78,11 +78,24 @@ struct AccessLogSettings {
   std::string hash_key;       // its bytes (HMAC-SHA256 key)
 };
 
+// The audit log of decisions (observe/audit_chain.h): hash-chained JSON lines.
+struct AuditLogSettings {
+  std::string file = "off";  // a path, or "off"
+  // Which decisions: every refusal and every request served outside the
+  // account's own country, or all of them.
+  enum class Records : std::uint8_t { kRefusalsAndAbroad, kAll };
+  Records records = Records::kRefusalsAndAbroad;
+  // Client addresses are personal data: kept to this prefix.
+  int client_prefix_v4 = 24;
+  int client_prefix_v6 = 48;
+};
+
 struct StartupSettings {
   int workers = 0;  // 0 = one per core
   std::vector<ListenerConfig> listeners;
   AdminSettings admin;
   AccessLogSettings access_log;
+  AuditLogSettings audit_log;
 };
 
 struct ReloadableSettings {

@@ -82,4 +82,44 @@ void append_access_log_line(std::string& out, std::string_view time, const Reque
   out.append("}\n");
 }
 
+bool audit_wanted(const RequestRecord& r, const AuditLogSettings& settings) {
+  if (settings.records == AuditLogSettings::Records::kAll) return true;
+  const bool refused = r.datacenter.empty() && r.status >= 400;
+  const bool abroad = !r.datacenter_country.empty() && r.datacenter_country != r.country;
+  return refused || abroad;
+}
+
+namespace {
+
+// The address cut to its network: "203.0.113.0/24", "2001:db8:1::/48".
+std::string truncated(const IpAddress& address, const AuditLogSettings& settings) {
+  IpAddress a = address;
+  const bool v4 = a.is_v4();
+  const int keep = (v4 ? 96 + settings.client_prefix_v4 : settings.client_prefix_v6);
+  for (int bit = keep; bit < 128; ++bit) {
+    a.bytes[static_cast<std::size_t>(bit / 8)] &= static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
+  }
+  return a.to_string() + "/" +
+         std::to_string(v4 ? settings.client_prefix_v4 : settings.client_prefix_v6);
+}
+
+}  // namespace
+
+void append_audit_record(std::string& out, std::string_view time, const RequestRecord& r,
+                         const AuditLogSettings& settings) {
+  out.append("{\"time\":");
+  append_json_string(out, time);
+  number(out, R"(,"snapshot":)", r.snapshot);
+  field(out, R"(,"country":)", r.country, true);
+  field(out, R"(,"country_source":)", r.country_source, false);
+  field(out, R"(,"service":)", r.service, true);
+  field(out, R"(,"rule":)", r.rule, true);
+  field(out, R"(,"datacenter":)", r.datacenter, true);
+  field(out, R"(,"datacenter_country":)", r.datacenter_country, true);
+  number(out, R"(,"status":)", static_cast<std::uint64_t>(r.status));
+  field(out, R"(,"reason":)", r.reason, false);
+  field(out, R"(,"client":)", r.client_address ? truncated(*r.client_address, settings) : "", true);
+  out.append("}\n");
+}
+
 }  // namespace regiongate

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "maps/ip_network.h"
 #include "proxy/config/server_config.h"
 
 namespace regiongate {
@@ -21,6 +22,9 @@ struct RequestRecord {
   std::string_view service;         // empty: none (null)
   std::string_view rule;            // empty: none (null)
   std::string_view datacenter;      // empty: none (null)
+  std::string_view datacenter_country;  // its ISO code; empty: none
+  const IpAddress* client_address = nullptr;  // for the audit log's truncation
+  std::uint64_t snapshot = 0;       // the version of the snapshot it was decided on
   int status = 0;                   // sent to the client; 0 when nothing was
   std::string_view reason;          // the reason code the client was given
   std::string_view outcome;         // "complete", "reset", "connection-closed"
@@ -37,6 +41,14 @@ struct RequestRecord {
 // reversed by trying ids), or the id itself; null when the request named none.
 void append_access_log_line(std::string& out, std::string_view time, const RequestRecord& record,
                             const AccessLogSettings& settings);
+
+// Whether `record` goes in the audit log: a refusal (the gateway answered
+// 4xx/5xx itself), data served outside the account's own country, or
+// anything with Records::kAll.
+bool audit_wanted(const RequestRecord& record, const AuditLogSettings& settings);
+// Appends one audit record ("{...}\n", without "prev": the chain adds it).
+void append_audit_record(std::string& out, std::string_view time, const RequestRecord& record,
+                         const AuditLogSettings& settings);
 
 // "hmac-sha256:" + 32 hex digits (128 bits) of HMAC-SHA256(key, account).
 std::string hashed_account(std::string_view key, std::string_view account);

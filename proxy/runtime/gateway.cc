@@ -13,6 +13,7 @@ Gateway::Gateway(GatewaySettings settings) {
   shared_.snapshot = std::move(settings.snapshot);
   shared_.clock = settings.clock;
   shared_.access_log = settings.access_log;
+  shared_.audit_log = settings.audit_log;
 }
 
 bool Gateway::start(std::string* error) {
@@ -55,8 +56,8 @@ bool Gateway::start(std::string* error) {
 }
 
 void Gateway::publish(const std::shared_ptr<const Snapshot>& snapshot,
-                      const ReloadableSettings& settings) {
-  for (auto& w : workers_) w->publish(snapshot, settings);
+                      const ReloadableSettings& settings, std::uint64_t version) {
+  for (auto& w : workers_) w->publish(snapshot, settings, version);
 }
 
 void Gateway::stop() {

@@ -21,6 +21,7 @@ struct GatewaySettings {
   std::shared_ptr<const Snapshot> snapshot;
   Clock clock = Clock::system();
   AccessLog* access_log = nullptr;  // null or disabled: none; must outlive the gateway
+  AccessLog* audit_log = nullptr;   // the same
 };
 
 // A listener as bound (a port 0 is the port the kernel chose).
@@ -50,8 +51,8 @@ class Gateway {
   const ServerConfig& started_with() const { return shared_.server; }
   // Hands every worker a new snapshot and reloadable settings (reload.h).
   // Thread-safe; each worker switches on its next loop turn.
-  void publish(const std::shared_ptr<const Snapshot>& snapshot,
-               const ReloadableSettings& settings);
+  void publish(const std::shared_ptr<const Snapshot>& snapshot, const ReloadableSettings& settings,
+               std::uint64_t version);
 
  private:
   // Complete before the first worker is created; read-only from then on.

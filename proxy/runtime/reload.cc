@@ -39,7 +39,7 @@ ReloadOutcome reload(Gateway& gateway, const std::string& config_file, std::uint
   for (const std::string& change : restart_changes(gateway.started_with(), server)) {
     out.messages.push_back("reload: " + change + " needs a restart; the running value stays");
   }
-  gateway.publish(snapshot, server.reloadable);
+  gateway.publish(snapshot, server.reloadable, version + 1);
   out.published = true;
   out.version = version + 1;
   out.messages.push_back("reloaded " + config_file + ": snapshot " + std::to_string(out.version) +

@@ -122,9 +122,11 @@ void Worker::post(std::function<void()> work) {
   wakeup_.send();
 }
 
-void Worker::publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings) {
-  post([this, snapshot = std::move(snapshot), settings] {
+void Worker::publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings,
+                     std::uint64_t version) {
+  post([this, snapshot = std::move(snapshot), settings, version] {
     snapshot_ = snapshot;  // the old one dies with its last request
+    snapshot_version_ = version;
     server_.reloadable = settings;
   });
 }
@@ -172,22 +174,28 @@ void Worker::session_closed(ClientSession* session, const std::string&) {
   sessions_.erase(it);
 }
 
-bool Worker::access_log_enabled() const {
-  return shared_.access_log && shared_.access_log->enabled();
+bool Worker::request_log_wanted() const {
+  return (shared_.access_log && shared_.access_log->enabled()) ||
+         (shared_.audit_log && shared_.audit_log->enabled());
 }
 
 void Worker::log_request(const RequestRecord& record) {
-  if (!access_log_enabled()) return;
   // The time changes once a second: format it then, not per line.
   const UnixSeconds second = now();
   if (second != log_second_) {
     log_second_ = second;
     log_time_length_ = format_rfc3339_into(second, log_time_, sizeof log_time_);
   }
-  // Formatted straight into the worker's batch: no allocation once it has grown.
-  append_access_log_line(log_buffer_, std::string_view(log_time_, log_time_length_), record,
-                         shared_.server.startup.access_log);
-  if (log_buffer_.size() >= kLogFlushBytes) {
+  const std::string_view time(log_time_, log_time_length_);
+  // Formatted straight into the worker's batches: no allocation once grown.
+  if (shared_.access_log && shared_.access_log->enabled()) {
+    append_access_log_line(log_buffer_, time, record, shared_.server.startup.access_log);
+  }
+  const AuditLogSettings& audit = shared_.server.startup.audit_log;
+  if (shared_.audit_log && shared_.audit_log->enabled() && audit_wanted(record, audit)) {
+    append_audit_record(audit_buffer_, time, record, audit);
+  }
+  if (log_buffer_.size() + audit_buffer_.size() >= kLogFlushBytes) {
     flush_log();
   } else if (!log_timer_.active()) {
     log_timer_.arm(kLogFlushSeconds);
@@ -200,9 +208,11 @@ void Worker::on_log_flush() {
 }
 
 void Worker::flush_log() {
-  if (log_buffer_.empty() || !shared_.access_log) return;
-  shared_.access_log->submit(log_buffer_);
-  log_buffer_.reserve(kLogFlushBytes + 1024);
+  if (!log_buffer_.empty() && shared_.access_log) {
+    shared_.access_log->submit(log_buffer_);
+    log_buffer_.reserve(kLogFlushBytes + 1024);
+  }
+  if (!audit_buffer_.empty() && shared_.audit_log) shared_.audit_log->submit(audit_buffer_);
 }
 
 }  // namespace regiongate

@@ -40,6 +40,7 @@ class ServerTlsContext;
 struct WorkerShared {
   ServerConfig server;
   AccessLog* access_log = nullptr;               // null or disabled: no access log
+  AccessLog* audit_log = nullptr;                // null or disabled: no audit log
   const ClientTlsContext* origin_tls = nullptr;  // for TLS endpoints
   Clock clock = Clock::system();
   std::shared_ptr<const Snapshot> snapshot;      // the first one
@@ -69,12 +70,14 @@ class Worker final : public ClientHost {
   void post(std::function<void()> work);
   // Thread-safe: from the worker's next loop turn, new requests use
   // `snapshot` and the reloadable settings; requests in flight keep theirs.
-  void publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings);
+  void publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings,
+               std::uint64_t version);
 
   // Worker-thread only: the ClientHost its sessions see.
   struct ev_loop* loop() const override { return loop_; }
   const ServerConfig& config() const override { return server_; }
   const std::shared_ptr<const Snapshot>& snapshot() const override { return snapshot_; }
+  std::uint64_t snapshot_version() const override { return snapshot_version_; }
   UnixSeconds now() const override { return shared_.clock.now(); }
   DataCenterMask healthy_datacenters() const override { return ~DataCenterMask{0}; }
   ClientCounters& counters() override { return counters_; }
@@ -87,7 +90,7 @@ class Worker final : public ClientHost {
     return rotation[rotation_cursor_[dc]++ % rotation.size()];
   }
   void session_closed(ClientSession* session, const std::string& why) override;
-  bool access_log_enabled() const override;
+  bool request_log_wanted() const override;
   void log_request(const RequestRecord& record) override;
 
  private:
@@ -122,6 +125,8 @@ class Worker final : public ClientHost {
   bool stopping_ = false;
   Timer log_timer_;
   std::string log_buffer_;
+  std::string audit_buffer_;
+  std::uint64_t snapshot_version_ = 1;
   UnixSeconds log_second_ = -1;
   char log_time_[32] = {};
   std::size_t log_time_length_ = 0;
