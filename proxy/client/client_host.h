@@ -10,6 +10,7 @@
 #include "policy/snapshot.h"
 #include "proxy/config/server_config.h"
 #include "proxy/observe/request_record.h"
+#include "proxy/origin/health_board.h"
 
 struct ev_loop;
 
@@ -33,7 +34,12 @@ class ClientHost {
   // The current snapshot; a request keeps the one it started with.
   virtual const std::shared_ptr<const Snapshot>& snapshot() const = 0;
   virtual UnixSeconds now() const = 0;
-  virtual DataCenterMask healthy_datacenters() const = 0;
+  // The health of snapshot()'s data centres and endpoints (all up when
+  // health checks are off); a request keeps the one it started with.
+  virtual const std::shared_ptr<const HealthView>& health() const = 0;
+  // How a request to an endpoint went (passive health): null when health
+  // checks are off.
+  virtual void origin_outcome(EndpointHealth* endpoint, bool ok) = 0;
   virtual OriginPool& origins() = 0;
   // The endpoint of `center` a new request starts at (its weighted rotation).
   virtual std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) = 0;

@@ -60,7 +60,8 @@ ProxiedRequest::ProxiedRequest(ClientSession& session, ClientHost& host, std::in
       // The snapshot the request starts with, for all of it (a reload
       // meanwhile changes the next requests, not this one).
       snapshot_(host.snapshot()),
-      snapshot_version_(host.snapshot_version()) {
+      snapshot_version_(host.snapshot_version()),
+      health_(host.health()) {
   // Room for a typical request and response: one allocation each instead of
   // a vector doubling per header.
   headers_.reserve(16);
@@ -175,7 +176,7 @@ void ProxiedRequest::decide() {
   in.peer = session_.peer();
   in.peer_geoip = session_.peer_geoip(snap);
   in.now = host_.now();
-  in.healthy = host_.healthy_datacenters();
+  in.healthy = health_->healthy();
   // route_request resolves the account country (every source answers at
   // once today: see the header) and then decides.
   routed_ = route_request(snap, in, target_storage_);
@@ -198,7 +199,7 @@ void ProxiedRequest::decide() {
 void ProxiedRequest::forward() {
   const Snapshot& snap = *snapshot_;
   const Decision& d = routed_.decision;
-  const DataCenterMask healthy = host_.healthy_datacenters();
+  const DataCenterMask healthy = health_->healthy();
   // Only the decision's candidates, in order: never anywhere else. Inside a
   // data centre, every endpoint from its weighted starting point on.
   for (; candidate_ < d.candidate_count; ++candidate_, endpoint_try_ = 0) {
@@ -208,14 +209,18 @@ void ProxiedRequest::forward() {
     const std::size_t n = center.endpoints.size();
     if (endpoint_try_ == 0) endpoint_first_ = host_.first_endpoint(dc, center);
     for (; endpoint_try_ < n; ++endpoint_try_) {
-      const OriginEndpoint& endpoint = center.endpoints[(endpoint_first_ + endpoint_try_) % n];
+      const std::size_t index = (endpoint_first_ + endpoint_try_) % n;
+      if (!health_->endpoint_up(dc, index)) continue;  // out of service
+      const OriginEndpoint& endpoint = center.endpoints[index];
       std::string error;
       OriginSession* origin = host_.origins().acquire(endpoint, &error);
       if (!origin) {
         origin_error_ = error;
+        host_.origin_outcome(health_->endpoint(dc, index), false);
         continue;
       }
       datacenter_ = dc;
+      endpoint_index_ = index;
       state_ = State::kConnecting;
       origin->attach(*this);  // may submit (kForwarding) or fail over before it returns
       return;
@@ -285,6 +290,12 @@ bool ProxiedRequest::origin_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
   return true;
 }
 
+void ProxiedRequest::report_origin(bool ok) {
+  if (datacenter_ != kNoDataCenterIndex) {
+    host_.origin_outcome(health_->endpoint(datacenter_, endpoint_index_), ok);
+  }
+}
+
 void ProxiedRequest::origin_response(bool end_stream) {
   response_timer_.stop();
   if (response_submitted_) return;  // we answered already (a timeout)
@@ -295,6 +306,7 @@ void ProxiedRequest::origin_response(bool end_stream) {
   nv.push_back(make_nv("x-regiongate-dc", snapshot_->datacenters.all[datacenter_].id));
   status_ = 0;
   for (char c : response_status_) status_ = status_ * 10 + (c - '0');
+  report_origin(status_ < 500);
   response_submitted_ = true;
   if (end_stream) response_ended_ = true;
   session_.submit_response(*this, nv, /*with_body=*/!end_stream);
@@ -313,6 +325,7 @@ void ProxiedRequest::origin_body_end() {
 void ProxiedRequest::origin_failed(const std::string& why, bool retryable) {
   response_timer_.stop();
   origin_error_ = why;
+  report_origin(false);
   if (response_submitted_) {
     session_.reset_stream(stream_id_, NGHTTP2_INTERNAL_ERROR);
     return;
@@ -335,6 +348,7 @@ void ProxiedRequest::origin_closed(std::uint32_t error_code) {
     forward();
     return;
   }
+  report_origin(false);
   if (!response_submitted_) {
     respond_locally(502, "origin-failed",
                     "the data centre reset the stream (" +
@@ -347,6 +361,7 @@ void ProxiedRequest::origin_closed(std::uint32_t error_code) {
 void ProxiedRequest::on_response_timeout() {
   response_timer_.stop();
   if (response_submitted_) return;
+  report_origin(false);
   leave_origin();
   respond_locally(504, "origin-timeout", "the data centre sent no response headers in time");
 }

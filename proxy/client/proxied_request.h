@@ -44,6 +44,7 @@
 #include "proxy/http2/body_buffer.h"
 #include "proxy/http2/header_list.h"
 #include "proxy/net/event_loop.h"
+#include "proxy/origin/health_board.h"
 #include "proxy/origin/origin_exchange.h"
 
 namespace regiongate {
@@ -120,6 +121,8 @@ class ProxiedRequest final : public OriginExchange {
   // Unlinks the origin stream, if any, dropping what it had buffered.
   void leave_origin();
   void count_decision_header(std::uint8_t* seen);
+  // Passive health: how the endpoint in use answered.
+  void report_origin(bool ok);
   void log(std::string_view outcome) const;
 
   ClientSession& session_;
@@ -129,6 +132,7 @@ class ProxiedRequest final : public OriginExchange {
   std::uint64_t started_ns_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::uint64_t snapshot_version_;
+  std::shared_ptr<const HealthView> health_;  // of snapshot_
 
   // The request as received. Only routed_.target (canonical) is classified
   // and forwarded.
@@ -153,6 +157,7 @@ class ProxiedRequest final : public OriginExchange {
   std::uint8_t endpoint_first_ = 0;  // where this data centre's endpoints start (weighted)
   std::uint8_t endpoint_try_ = 0;    // endpoints of this data centre tried so far
   std::uint8_t refusals_ = 0;        // REFUSED_STREAM retries so far (bounded)
+  std::size_t endpoint_index_ = 0;   // the endpoint of datacenter_ being used
   DataCenterIndex datacenter_ = kNoDataCenterIndex;
   std::string origin_error_;
   std::string forwarded_for_out_, country_out_;  // storage for the origin's headers

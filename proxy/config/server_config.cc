@@ -14,8 +14,13 @@ constexpr KeySpec kServerKeys[] = {
     {"admin", YamlKind::kScalar, false},     {"http2", YamlKind::kMap, false},
     {"timeouts", YamlKind::kMap, false},     {"origin", YamlKind::kMap, false},
     {"dns", YamlKind::kMap, false},          {"access_log", YamlKind::kAny, false},
-    {"audit_log", YamlKind::kMap, false},
+    {"audit_log", YamlKind::kMap, false},   {"health", YamlKind::kMap, false},
 };
+constexpr KeySpec kHealthKeys[] = {{"path", YamlKind::kScalar, false},
+                                   {"interval", YamlKind::kScalar, false},
+                                   {"timeout", YamlKind::kScalar, false},
+                                   {"rise", YamlKind::kScalar, false},
+                                   {"fall", YamlKind::kScalar, false}};
 constexpr KeySpec kAuditLogKeys[] = {{"file", YamlKind::kScalar, true},
                                      {"records", YamlKind::kScalar, false},
                                      {"client_prefix_v4", YamlKind::kScalar, false},
@@ -288,6 +293,20 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
   }
   if (node["access_log"]) c.startup.access_log = read_access_log(node["access_log"], ctx);
   if (node["audit_log"]) c.startup.audit_log = read_audit_log(node["audit_log"], ctx);
+  if (const YAML::Node& h = node["health"]; h && check_map(h, kHealthKeys, "server.health", ctx)) {
+    HealthSettings& health = c.startup.health;
+    health.enabled = true;
+    if (h["path"]) {
+      health.path = read_string(h["path"], "server.health.path", ctx).value_or("/healthz");
+      if (health.path.empty() || health.path[0] != '/') {
+        ctx.error(h["path"], "server.health.path", "a path starting with '/'");
+      }
+    }
+    read_duration(h, "interval", "server.health", ctx, health.interval);
+    read_duration(h, "timeout", "server.health", ctx, health.timeout);
+    if (h["rise"]) health.rise = static_cast<int>(read_int(h["rise"], "server.health.rise", ctx, 1, 100).value_or(2));
+    if (h["fall"]) health.fall = static_cast<int>(read_int(h["fall"], "server.health.fall", ctx, 1, 100).value_or(2));
+  }
   return c;
 }
 
@@ -352,6 +371,12 @@ std::vector<std::string> restart_changes(const ServerConfig& running_config,
   if (aa.file != ab.file || aa.records != ab.records || aa.client_prefix_v4 != ab.client_prefix_v4 ||
       aa.client_prefix_v6 != ab.client_prefix_v6) {
     out.push_back("server.audit_log: changed");
+  }
+  const HealthSettings& ha = running.health;
+  const HealthSettings& hb = loaded.health;
+  if (ha.enabled != hb.enabled || ha.path != hb.path || ha.interval != hb.interval ||
+      ha.timeout != hb.timeout || ha.rise != hb.rise || ha.fall != hb.fall) {
+    out.push_back("server.health: changed");
   }
   const DnsSettings& a = running_config.reloadable.dns;
   const DnsSettings& b = loaded_config.reloadable.dns;

@@ -90,12 +90,26 @@ struct AuditLogSettings {
   int client_prefix_v6 = 48;
 };
 
+// Health of origin endpoints (origin/health_checker.h): an HTTP/2 GET of
+// `path` every `interval`; `fall` failures in a row take an endpoint out of
+// service (requests that fail count too), `rise` successes in a row bring it
+// back. Off unless configured: every endpoint is then taken as up.
+struct HealthSettings {
+  bool enabled = false;
+  std::string path = "/healthz";
+  Milliseconds interval{2000};
+  Milliseconds timeout{1000};
+  int rise = 2;
+  int fall = 2;
+};
+
 struct StartupSettings {
   int workers = 0;  // 0 = one per core
   std::vector<ListenerConfig> listeners;
   AdminSettings admin;
   AccessLogSettings access_log;
   AuditLogSettings audit_log;
+  HealthSettings health;
 };
 
 struct ReloadableSettings {

@@ -12,6 +12,18 @@ namespace regiongate {
 
 class ClientTlsContext;
 
+// The resolver settings of the `server.dns` section.
+inline DnsResolverOptions dns_options(const DnsSettings& dns) {
+  using std::chrono::ceil;
+  using std::chrono::seconds;
+  DnsResolverOptions o;
+  o.servers = dns.servers;
+  o.timeout = dns.timeout;
+  o.min_ttl = ceil<seconds>(dns.min_ttl);
+  o.max_ttl = ceil<seconds>(dns.max_ttl);
+  return o;
+}
+
 struct OriginContext {
   struct ev_loop* loop = nullptr;
   const ServerConfig* config = nullptr;

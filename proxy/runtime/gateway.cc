@@ -25,6 +25,12 @@ bool Gateway::start(std::string* error) {
   origin_tls_ = ClientTlsContext::create(config.reloadable.origin.ca_file, true, error);
   if (!origin_tls_) return false;
   shared_.origin_tls = origin_tls_.get();
+  if (config.startup.health.enabled) {
+    health_ = std::make_unique<HealthBoard>(config.startup.health.rise, config.startup.health.fall);
+    shared_.health = health_.get();
+    health_checker_ = std::make_unique<HealthChecker>(*health_, config, origin_tls_.get());
+    health_checker_->set_targets(shared_.snapshot->datacenters);
+  }
   for (const ListenerConfig& l : config.startup.listeners) {
     listener_tls_.push_back(l.tls ? ServerTlsContext::create(l.certificates, error) : nullptr);
     if (l.tls && !listener_tls_.back()) return false;
@@ -58,12 +64,14 @@ bool Gateway::start(std::string* error) {
 void Gateway::publish(const std::shared_ptr<const Snapshot>& snapshot,
                       const ReloadableSettings& settings, std::uint64_t version) {
   for (auto& w : workers_) w->publish(snapshot, settings, version);
+  if (health_checker_) health_checker_->set_targets(snapshot->datacenters);
 }
 
 void Gateway::stop() {
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   workers_.clear();
+  health_checker_.reset();
 }
 
 }  // namespace regiongate

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "proxy/net/tls_context.h"
+#include "proxy/origin/health_checker.h"
 #include "proxy/runtime/worker.h"
 #include "util/clock.h"
 
@@ -59,6 +60,8 @@ class Gateway {
   WorkerShared shared_;
   std::vector<std::unique_ptr<ServerTlsContext>> listener_tls_;  // per listener, or null
   std::unique_ptr<ClientTlsContext> origin_tls_;
+  std::unique_ptr<HealthBoard> health_;           // server.health: the board and its checker
+  std::unique_ptr<HealthChecker> health_checker_;
   std::vector<BoundListener> listening_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };

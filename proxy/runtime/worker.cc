@@ -20,17 +20,6 @@ namespace {
 constexpr std::size_t kLogFlushBytes = 32 * 1024;
 constexpr double kLogFlushSeconds = 0.5;
 
-// The resolver settings of the `server.dns` section.
-DnsResolverOptions dns_options(const DnsSettings& dns) {
-  using std::chrono::ceil;
-  using std::chrono::seconds;
-  DnsResolverOptions o;
-  o.servers = dns.servers;
-  o.timeout = dns.timeout;
-  o.min_ttl = ceil<seconds>(dns.min_ttl);
-  o.max_ttl = ceil<seconds>(dns.max_ttl);
-  return o;
-}
 
 }  // namespace
 
@@ -40,6 +29,8 @@ Worker::Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets)
       loop_(event_loop_.get()),
       flush_queue_(loop_),
       snapshot_(shared.snapshot),
+      health_view_(shared.health ? std::make_shared<HealthView>(*shared.health, shared.snapshot->datacenters)
+                                 : std::make_shared<HealthView>()),
       // The last client connection of a graceful stop may be among the dead.
       closed_(loop_, [this] { end_if_drained(); }) {
   for (const ListenSocket& socket : sockets) {
@@ -124,8 +115,12 @@ void Worker::post(std::function<void()> work) {
 
 void Worker::publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings,
                      std::uint64_t version) {
-  post([this, snapshot = std::move(snapshot), settings, version] {
+  // The view is built here (it takes the board's lock), not on the worker.
+  auto view = shared_.health ? std::make_shared<HealthView>(*shared_.health, snapshot->datacenters)
+                             : std::make_shared<HealthView>();
+  post([this, snapshot = std::move(snapshot), settings, version, view = std::move(view)] {
     snapshot_ = snapshot;  // the old one dies with its last request
+    health_view_ = view;
     snapshot_version_ = version;
     server_.reloadable = settings;
   });
@@ -172,6 +167,15 @@ void Worker::session_closed(ClientSession* session, const std::string&) {
   // Not here: we are inside the session's own call stack.
   closed_.bury(std::move(it->second));
   sessions_.erase(it);
+}
+
+void Worker::origin_outcome(EndpointHealth* endpoint, bool ok) {
+  if (!endpoint || !shared_.health) return;
+  if (ok) {
+    shared_.health->request_succeeded(*endpoint);
+  } else {
+    shared_.health->request_failed(*endpoint);
+  }
 }
 
 bool Worker::request_log_wanted() const {

@@ -41,6 +41,7 @@ struct WorkerShared {
   ServerConfig server;
   AccessLog* access_log = nullptr;               // null or disabled: no access log
   AccessLog* audit_log = nullptr;                // null or disabled: no audit log
+  HealthBoard* health = nullptr;                 // null: health checks off
   const ClientTlsContext* origin_tls = nullptr;  // for TLS endpoints
   Clock clock = Clock::system();
   std::shared_ptr<const Snapshot> snapshot;      // the first one
@@ -79,7 +80,8 @@ class Worker final : public ClientHost {
   const std::shared_ptr<const Snapshot>& snapshot() const override { return snapshot_; }
   std::uint64_t snapshot_version() const override { return snapshot_version_; }
   UnixSeconds now() const override { return shared_.clock.now(); }
-  DataCenterMask healthy_datacenters() const override { return ~DataCenterMask{0}; }
+  const std::shared_ptr<const HealthView>& health() const override { return health_view_; }
+  void origin_outcome(EndpointHealth* endpoint, bool ok) override;
   ClientCounters& counters() override { return counters_; }
   OriginPool& origins() override { return *origins_; }
   // The endpoint of `center` (index `dc`) a new request starts at: its
@@ -116,6 +118,7 @@ class Worker final : public ClientHost {
   struct ev_loop* loop_;
   FlushQueue flush_queue_;
   std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const HealthView> health_view_;  // snapshot_'s, on shared_.health
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<DnsResolver> dns_;      // before origins_: their sessions hold queries
   std::unique_ptr<OriginPool> origins_;  // before sessions_: streams point into it
