@@ -343,21 +343,15 @@ TargetOptions read_target_options(const YAML::Node& node, std::string_view path,
   TargetOptions options;
   if (!check_map(node, kRequestKeys, path, ctx)) return options;
   if (node["doubled_slashes"]) {
-    std::string key = key_path(path, "doubled_slashes");
-    std::string v = read_string(node["doubled_slashes"], key, ctx).value_or("merge");
-    if (v == "merge" || v == "refuse") {
-      options.doubled_slashes = v == "merge" ? DoubledSlashes::kMerge : DoubledSlashes::kRefuse;
-    } else {
-      ctx.error(node["doubled_slashes"], key, "'merge' or 'refuse', not '" + v + "'");
+    if (auto c = read_choice(node["doubled_slashes"], key_path(path, "doubled_slashes"), ctx,
+                             {"merge", "refuse"})) {
+      options.doubled_slashes = static_cast<DoubledSlashes>(*c);
     }
   }
   if (node["non_utf8_escapes"]) {
-    std::string key = key_path(path, "non_utf8_escapes");
-    std::string v = read_string(node["non_utf8_escapes"], key, ctx).value_or("refuse");
-    if (v == "refuse" || v == "keep") {
-      options.require_utf8 = v == "refuse";
-    } else {
-      ctx.error(node["non_utf8_escapes"], key, "'refuse' or 'keep', not '" + v + "'");
+    if (auto c = read_choice(node["non_utf8_escapes"], key_path(path, "non_utf8_escapes"), ctx,
+                             {"refuse", "keep"})) {
+      options.require_utf8 = *c == 0;
     }
   }
   return options;

@@ -60,7 +60,7 @@ std::string_view fault_code(RequestFault fault);
 // One sentence for the response body and `explain`.
 std::string_view fault_reason(RequestFault fault);
 
-enum class DoubledSlashes : std::uint8_t { kMerge, kRefuse };
+enum class DoubledSlashes : std::uint8_t { kMerge, kRefuse };  // in name order (read_choice)
 
 // The `requests:` section of the configuration (docs/operators.md).
 struct TargetOptions {

@@ -264,4 +264,23 @@ std::vector<YamlString> read_string_list(const YAML::Node& node, std::string_vie
   return out;
 }
 
+std::optional<std::size_t> read_choice(const YAML::Node& node, std::string_view path,
+                                       YamlContext& ctx,
+                                       std::initializer_list<std::string_view> names) {
+  auto value = read_string(node, path, ctx);
+  if (!value) return std::nullopt;
+  std::string expected;
+  std::size_t i = 0;
+  for (std::string_view name : names) {
+    if (name == *value) return i;
+    expected += i == 0 ? "" : i + 1 == names.size() ? " or " : ", ";
+    expected += '\'';
+    expected.append(name);
+    expected += '\'';
+    ++i;
+  }
+  ctx.error(node, path, expected + ", not '" + *value + "'");
+  return std::nullopt;
+}
+
 }  // namespace regiongate

@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -86,6 +87,12 @@ std::optional<std::int64_t> read_int(const YAML::Node& node, std::string_view pa
 std::optional<bool> read_bool(const YAML::Node& node, std::string_view path, YamlContext& ctx);
 std::optional<UnixSeconds> read_instant(const YAML::Node& node, std::string_view path,
                                         YamlContext& ctx);
+
+// One of `names`, as its index; otherwise an error listing them ("'a', 'b'
+// or 'c', not 'x'") and nullopt.
+std::optional<std::size_t> read_choice(const YAML::Node& node, std::string_view path,
+                                       YamlContext& ctx,
+                                       std::initializer_list<std::string_view> names);
 
 // One string of a list, with its node kept for error marks.
 struct YamlString {

@@ -155,27 +155,13 @@ AccessLogSettings read_access_log(const YAML::Node& node, YamlContext& ctx) {
   if (!check_map(node, kAccessLogKeys, path, ctx)) return log;
   log.file = file(node["file"], path + ".file");
   if (node["path"]) {
-    std::string v = read_string(node["path"], path + ".path", ctx).value_or("");
-    if (v == "full") {
-      log.path = AccessLogSettings::Path::kFull;
-    } else if (v == "without-query") {
-      log.path = AccessLogSettings::Path::kWithoutQuery;
-    } else if (v == "off") {
-      log.path = AccessLogSettings::Path::kOff;
-    } else {
-      ctx.error(node["path"], path + ".path", "'full', 'without-query' or 'off', not '" + v + "'");
+    if (auto c = read_choice(node["path"], path + ".path", ctx, {"full", "without-query", "off"})) {
+      log.path = static_cast<AccessLogSettings::Path>(*c);
     }
   }
   if (node["account"]) {
-    std::string v = read_string(node["account"], path + ".account", ctx).value_or("");
-    if (v == "omit") {
-      log.account = AccessLogSettings::Account::kOmit;
-    } else if (v == "hash") {
-      log.account = AccessLogSettings::Account::kHash;
-    } else if (v == "keep") {
-      log.account = AccessLogSettings::Account::kKeep;
-    } else {
-      ctx.error(node["account"], path + ".account", "'omit', 'hash' or 'keep', not '" + v + "'");
+    if (auto c = read_choice(node["account"], path + ".account", ctx, {"omit", "hash", "keep"})) {
+      log.account = static_cast<AccessLogSettings::Account>(*c);
     }
   }
   if (log.account == AccessLogSettings::Account::kHash) {
@@ -206,12 +192,8 @@ AuditLogSettings read_audit_log(const YAML::Node& node, YamlContext& ctx) {
   std::string file = read_string(node["file"], path + ".file", ctx).value_or("off");
   log.file = file == "off" ? file : resolve_relative(ctx.file(), file);
   if (node["records"]) {
-    std::string v = read_string(node["records"], path + ".records", ctx).value_or("");
-    if (v == "all") {
-      log.records = AuditLogSettings::Records::kAll;
-    } else if (v != "refusals-and-abroad") {
-      ctx.error(node["records"], path + ".records",
-                "'refusals-and-abroad' or 'all', not '" + v + "'");
+    if (auto c = read_choice(node["records"], path + ".records", ctx, {"refusals-and-abroad", "all"})) {
+      log.records = static_cast<AuditLogSettings::Records>(*c);
     }
   }
   if (node["client_prefix_v4"]) {

@@ -70,6 +70,7 @@ struct AdminSettings {
 // account left out.
 struct AccessLogSettings {
   std::string file = "-";  // a path, "-" (stdout) or "off"
+  // Both in the order of their names in the configuration (read_choice).
   enum class Path : std::uint8_t { kFull, kWithoutQuery, kOff };
   Path path = Path::kWithoutQuery;
   enum class Account : std::uint8_t { kOmit, kHash, kKeep };
@@ -83,7 +84,7 @@ struct AuditLogSettings {
   std::string file = "off";  // a path, or "off"
   // Which decisions: every refusal and every request served outside the
   // account's own country, or all of them.
-  enum class Records : std::uint8_t { kRefusalsAndAbroad, kAll };
+  enum class Records : std::uint8_t { kRefusalsAndAbroad, kAll };  // in name order
   Records records = Records::kRefusalsAndAbroad;
   // Client addresses are personal data: kept to this prefix.
   int client_prefix_v4 = 24;

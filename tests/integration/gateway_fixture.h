@@ -46,6 +46,9 @@ class GatewayFixture : public ::testing::Test {
   // the test holds on 127.0.0.1 (a data centre's, or hold_dead_port()'s) is
   // one no other test is given.
   int start_origin_on(const std::string& name, const std::string& address, int port = 0);
+  // A normalising python3-h2 origin (python_peers.h) for `dc`, on a port it
+  // chose, its endpoint pointed at it. `extra`: "--silent", or nothing.
+  void start_normalising_origin(const std::string& dc, const std::string& extra = "");
   // Points `dc`'s endpoint at `authority` ("name.test:port") instead (the
   // text replaces "127.0.0.1:<ports_[dc]>" in datacenters.yaml, so it may
   // be a list of endpoints).
@@ -86,10 +89,11 @@ class GatewayFixture : public ::testing::Test {
   std::vector<std::unique_ptr<HeldSocket>> held_;  // closed in TearDown
 };
 
-// Polls `condition` (every 10 ms) until it holds or `deadline` passes;
-// returns whether it held.
+// Polls `condition` (every `every`) until it holds or `deadline` passes;
+// returns whether it held. The one place tests wait.
 bool wait_until(const std::function<bool()>& condition,
-                std::chrono::milliseconds deadline = std::chrono::seconds(10));
+                std::chrono::milliseconds deadline = std::chrono::seconds(10),
+                std::chrono::milliseconds every = std::chrono::milliseconds(10));
 // Replaces the `server:` section at the end of a copied configuration.
 void set_server_section(const std::filesystem::path& config, const std::string& section);
 

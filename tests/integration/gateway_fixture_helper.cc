@@ -1,5 +1,7 @@
 #include "tests/integration/gateway_fixture.h"
 
+#include "tests/integration/python_peers.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,12 +21,13 @@ void set_server_section(const std::filesystem::path& config, const std::string& 
   std::ofstream(config) << text << section;
 }
 
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline,
+                std::chrono::milliseconds every) {
   auto until = std::chrono::steady_clock::now() + deadline;
   for (;;) {
     if (condition()) return true;
     if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+    std::this_thread::sleep_for(every);  // polling a condition
   }
 }
 
@@ -128,6 +131,13 @@ int GatewayFixture::start_origin_on(const std::string& name, const std::string& 
   int listening = 0;
   launch_nghttpd(name, address, port, {"--no-tls"}, &listening);
   return listening;
+}
+
+void GatewayFixture::start_normalising_origin(const std::string& dc, const std::string& extra) {
+  std::string port;
+  origins_[dc] = start_python_origin(dc, &port, extra);
+  ASSERT_FALSE(port.empty());
+  set_endpoint(dc, "127.0.0.1:" + port);
 }
 
 void GatewayFixture::set_endpoint(const std::string& dc, const std::string& authority) {

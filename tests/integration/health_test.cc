@@ -20,12 +20,6 @@ namespace {
 
 class HealthTest : public GatewayFixture {
  protected:
-  void start_python(const std::string& dc) {
-    std::string port;
-    origins_[dc] = start_python_origin(dc, &port);
-    ASSERT_FALSE(port.empty());
-    set_endpoint(dc, "127.0.0.1:" + port);
-  }
   // Where Asha's shop request went ("" when it failed or timed out).
   std::string asha_shop_dc() {
     ProcessResult r = curl({"--max-time", "5", "-H", "host: api.example.com", "-H",
@@ -39,10 +33,10 @@ class HealthTest : public GatewayFixture {
   }
   // Asks until the answer is `want` (10 s at most); how many asks it took.
   int ask_until(const std::string& want) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (int asks = 1; std::chrono::steady_clock::now() < deadline; ++asks) {
-      if (asha_shop_dc() == want) return asks;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    int asks = 0;
+    if (wait_until([&] { return ++asks, asha_shop_dc() == want; }, std::chrono::seconds(10),
+                   std::chrono::milliseconds(50))) {
+      return asks;
     }
     ADD_FAILURE() << "traffic never went to " << want << "\n" << gateway_->output();
     return -1;
@@ -50,9 +44,9 @@ class HealthTest : public GatewayFixture {
 };
 
 TEST_F(HealthTest, AHungDataCentreIsTakenOutAndBroughtBackByProbes) {
-  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
-  ASSERT_NO_FATAL_FAILURE(start_python("oregon"));
-  ASSERT_NO_FATAL_FAILURE(start_python("beijing"));  // forbidden for Indian shop data
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("oregon"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("beijing"));  // forbidden for Indian shop data
   ASSERT_NO_FATAL_FAILURE(start_gateway(
       "2015-01-15T00:00:00Z",
       "  health: {path: /healthz, interval: 200ms, timeout: 300ms, rise: 5, fall: 2}\n"
@@ -83,21 +77,21 @@ TEST_F(HealthTest, AHungDataCentreIsTakenOutAndBroughtBackByProbes) {
 
 // Nothing allowed is up: 503, never a forbidden data centre.
 TEST_F(HealthTest, WhenNoAllowedDataCentreIsHealthyTheAnswerIs503) {
-  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
-  ASSERT_NO_FATAL_FAILURE(start_python("beijing"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("beijing"));
   ASSERT_NO_FATAL_FAILURE(start_gateway(
       "2015-01-15T00:00:00Z", "  health: {interval: 200ms, timeout: 300ms, rise: 2, fall: 2}\n"));
   EXPECT_EQ(asha_shop_dc(), "singapore");
   ASSERT_EQ(kill(origins_["singapore"]->pid(), SIGSTOP), 0);
   // Oregon and California are dead too (nothing listens): wait for the 503.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   ProcessResult r;
-  while (std::chrono::steady_clock::now() < deadline) {
-    r = curl({"--max-time", "5", "-H", "host: api.example.com", "-H", "x-account-id: in-asha"},
-             "/shop/cart");
-    if (r.out.find("HTTP/2 503") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_until(
+      [&] {
+        r = curl({"--max-time", "5", "-H", "host: api.example.com", "-H", "x-account-id: in-asha"},
+                 "/shop/cart");
+        return r.out.find("HTTP/2 503") != std::string::npos;
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(50));
   EXPECT_NE(r.out.find("x-regiongate-reason: no-allowed-datacenter-up"), std::string::npos)
       << r.out;
   ASSERT_EQ(kill(origins_["singapore"]->pid(), SIGCONT), 0);

@@ -22,12 +22,6 @@ namespace {
 
 class ReloadTest : public GatewayFixture {
  protected:
-  void start_python(const std::string& dc) {
-    std::string port;
-    origins_[dc] = start_python_origin(dc, &port);
-    ASSERT_FALSE(port.empty());
-    set_endpoint(dc, "127.0.0.1:" + port);
-  }
   // Replaces the first `from` in the copied policy with `to`.
   void edit(const std::string& file, const std::string& from, const std::string& to) {
     std::ifstream in(dir_ / file);
@@ -53,11 +47,9 @@ class ReloadTest : public GatewayFixture {
     const std::regex pattern("regiongate: " + outcome_regex + "[^\n]*");
     const std::size_t before = lines_matching(pattern).size();
     EXPECT_EQ(kill(gateway_->pid(), SIGHUP), 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::vector<std::string> now = lines_matching(pattern);
-      if (now.size() > before) return now.back();
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::vector<std::string> now;
+    if (wait_until([&] { return (now = lines_matching(pattern)).size() > before; })) {
+      return now.back();
     }
     ADD_FAILURE() << "no new '" << outcome_regex << "' line:\n" << gateway_->output();
     return "";
@@ -77,8 +69,8 @@ const std::string kSgUs = "    from: 2014-10-31\n    until: 2015-06-01\n    allo
 const std::string kUsOnly = "    from: 2014-10-31\n    until: 2015-06-01\n    allow: [US]";
 
 TEST_F(ReloadTest, ASighupPublishesAnEditedPolicyToNewRequests) {
-  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
-  ASSERT_NO_FATAL_FAILURE(start_python("oregon"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("oregon"));
   ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
   EXPECT_EQ(asha_shop_dc(), "singapore");
   // Indian shop data may no longer go to Singapore.
@@ -91,8 +83,8 @@ TEST_F(ReloadTest, ASighupPublishesAnEditedPolicyToNewRequests) {
 }
 
 TEST_F(ReloadTest, ABrokenEditIsRejectedWholeAndTheRunningSnapshotKeepsServing) {
-  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
-  ASSERT_NO_FATAL_FAILURE(start_python("oregon"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("oregon"));
   ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
   const std::string policy = (dir_ / "policy.yaml").string();
 
@@ -125,7 +117,7 @@ TEST_F(ReloadTest, ABrokenEditIsRejectedWholeAndTheRunningSnapshotKeepsServing) 
 // settings (a shorter response-header timeout), and a change only a restart
 // can apply is named.
 TEST_F(ReloadTest, ConnectionsSurviveAndRestartOnlyChangesAreReported) {
-  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("singapore"));
   ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
   BackgroundProcess download({"/usr/bin/curl", "-s", "-i", "-N", "--max-time", "60",
                               "--http2-prior-knowledge", "-H", "host: api.example.com", "-H",
@@ -192,24 +184,28 @@ TEST_F(ReloadTest, APolicyDateTakesEffectOnTimeInARunningGateway) {
   in.close();
   text = std::regex_replace(text, std::regex("2015-06-01"), format_rfc3339(at));
   std::ofstream(dir_ / "policy.yaml") << text;
-  ASSERT_NO_FATAL_FAILURE(start_python("singapore"));
-  ASSERT_NO_FATAL_FAILURE(start_python("mumbai"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("mumbai"));
   ASSERT_NO_FATAL_FAILURE(start_gateway(""));
   ASSERT_LT(system_clock::now(), switch_at) << "the gateway took too long to start";
   EXPECT_EQ(asha_shop_dc(), "singapore");
-  // Ask until the answer changes (10 s at most); it must not change early.
+  // Ask until the answer changes (10 s past the switch at most); it must not
+  // change early.
   std::string dc;
-  const auto deadline = switch_at + std::chrono::seconds(10);
-  while (system_clock::now() < deadline) {
-    const auto asked = system_clock::now();
-    dc = asha_shop_dc();
-    if (dc == "mumbai") {
-      EXPECT_GE(asked + std::chrono::milliseconds(50), switch_at);  // not before its second
-      break;
-    }
-    ASSERT_EQ(dc, "singapore");
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  wait_until(
+      [&] {
+        const auto asked = system_clock::now();
+        dc = asha_shop_dc();
+        if (dc == "mumbai") {
+          EXPECT_GE(asked + std::chrono::milliseconds(50), switch_at);  // not before its second
+          return true;
+        }
+        EXPECT_EQ(dc, "singapore");
+        return dc != "singapore";
+      },
+      std::chrono::duration_cast<std::chrono::milliseconds>(switch_at - system_clock::now()) +
+          std::chrono::seconds(10),
+      std::chrono::milliseconds(100));
   EXPECT_EQ(dc, "mumbai");
   EXPECT_EQ(gateway_->stop(SIGTERM), 0);
 }

@@ -29,10 +29,7 @@ class RequestStateTest : public GatewayFixture {
   // Singapore's origin (the one the example sends Indian shop data to on
   // 2015-01-15); the other data centres stay dead.
   void start_singapore(const std::string& extra = "") {
-    std::string port;
-    origins_["singapore"] = start_python_origin("singapore", &port, extra);
-    ASSERT_FALSE(port.empty());
-    set_endpoint("singapore", "127.0.0.1:" + port);
+    start_normalising_origin("singapore", extra);
   }
   void start(const std::string& extra_server = "") {
     ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z", extra_server, log_path()));

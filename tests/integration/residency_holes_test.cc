@@ -28,13 +28,6 @@ Headers get(const std::string& path, const std::string& account = "in-ravi",
 
 class ResidencyHolesTest : public GatewayFixture {
  protected:
-  // A normalising origin for `dc` on a port it chose itself.
-  void start_normalising_origin(const std::string& dc) {
-    std::string port;
-    origins_[dc] = start_python_origin(dc, &port);
-    ASSERT_FALSE(port.empty());
-    set_endpoint(dc, "127.0.0.1:" + port);
-  }
 
   void start_every_origin() {
     for (const char* dc : kDataCenters) start_normalising_origin(dc);
@@ -55,12 +48,7 @@ class ResidencyHolesTest : public GatewayFixture {
   }
   // Waits until the origins have printed `n` requests in all.
   bool wait_received(std::size_t n) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (received_anywhere() < n) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return true;
+    return wait_until([&] { return received_anywhere() >= n; });
   }
 
   std::string log_path() const { return (dir_ / "access.log").string(); }

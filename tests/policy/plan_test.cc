@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/policy/example_snapshot.h"
+
 #include <set>
 
 #include "policy/snapshot.h"
@@ -11,15 +13,7 @@
 namespace regiongate {
 namespace {
 
-const Snapshot& example() {
-  static std::shared_ptr<const Snapshot> snap = [] {
-    Diagnostics diags;
-    auto s = load_snapshot(REGIONGATE_SOURCE_DIR "/examples/regiongate.yaml", diags);
-    EXPECT_TRUE(s) << diags.format_all();
-    return s;
-  }();
-  return *snap;
-}
+const Snapshot& example() { return example_snapshot(); }
 
 std::vector<PlanChange> plan(const char* from, const char* to) {
   const Snapshot& s = example();

@@ -2,18 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/policy/example_snapshot.h"
+
 namespace regiongate {
 namespace {
 
-const Snapshot& example() {
-  static std::shared_ptr<const Snapshot> snap = [] {
-    Diagnostics diags;
-    auto s = load_snapshot(REGIONGATE_SOURCE_DIR "/examples/regiongate.yaml", diags);
-    EXPECT_TRUE(s) << diags.format_all();
-    return s;
-  }();
-  return *snap;
-}
+const Snapshot& example() { return example_snapshot(); }
 
 IdentityConfig trusting(std::initializer_list<const char*> nets) {
   IdentityConfig id;
