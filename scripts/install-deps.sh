@@ -14,6 +14,8 @@ packages=(
   curl nghttp2-client nghttp2-server nghttp2-proxy dnsmasq-base
   # raw HTTP/2 frames for the residency and attack tests (Debian's /usr/bin/python3)
   python3-h2
+  # the admin listener's HTTP/1.1 requests, and a real Prometheus text parser for its tests
+  libhttp-parser-dev python3-prometheus-client
   mmdb-bin libmaxmind-db-writer-perl
   # small tools the scripts use
   python3 procps jq

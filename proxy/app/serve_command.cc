@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
 #include <thread>
 
+#include "proxy/admin/admin_routes.h"
+#include "proxy/admin/http_server.h"
 #include "proxy/app/commands.h"
 #include "proxy/observe/access_log.h"
 #include "proxy/observe/audit_chain.h"
@@ -64,20 +67,44 @@ int run_serve(const ServeOptions& options) {
     return 1;
   }
   settings.audit_log = &audit_log;
+  const Clock clock = settings.clock;
   Gateway gateway(std::move(settings));
   if (!gateway.start(&error)) {
     std::cerr << "regiongate: " << error << '\n';
     return 1;
   }
+  auto shown = [](const std::string& host, std::uint16_t port) {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  };
   for (const BoundListener& l : gateway.listening()) {
-    std::string shown = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
-    std::cerr << "regiongate: listening on " << (l.tls ? "tls " : "cleartext ") << shown << ':'
-              << l.port << '\n';
+    std::cerr << "regiongate: listening on " << (l.tls ? "tls " : "cleartext ") << shown(l.host, l.port)
+              << '\n';
   }
   std::cerr << "regiongate: serving with " << gateway.worker_count() << " worker(s)\n";
 
-  // SIGHUP reloads on this thread (the workers go on serving meanwhile).
-  std::uint64_t version = 1;
+  // SIGHUP (on this thread) and POST /reload (on the admin listener's) reload
+  // one at a time; the workers go on serving meanwhile.
+  Reloader reloader(gateway, options.config);
+  auto log_reload = [](const ReloadOutcome& outcome) {
+    for (const std::string& line : outcome.messages) std::cerr << "regiongate: " << line << '\n';
+  };
+  std::unique_ptr<AdminRoutes> admin_routes;
+  std::unique_ptr<HttpServer> admin;
+  if (const AdminSettings& a = gateway.started_with().startup.admin; a.enabled) {
+    admin_routes = std::make_unique<AdminRoutes>(AdminSources{
+        &gateway, &reloader, access_log.enabled() ? &access_log : nullptr,
+        audit_log.enabled() ? &audit_log : nullptr, clock, log_reload});
+    admin = std::make_unique<HttpServer>([routes = admin_routes.get()](const HttpRequest& request,
+                                                                       Responder respond) {
+      routes->handle(request, std::move(respond));
+    });
+    if (!admin->start(a.host, a.port, &error)) {
+      std::cerr << "regiongate: server.admin.address: " << error << '\n';
+      return 1;
+    }
+    std::cerr << "regiongate: admin listening on " << shown(a.host, admin->port()) << '\n';
+  }
+
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -88,14 +115,14 @@ int run_serve(const ServeOptions& options) {
       continue;
     }
     if (sig == SIGHUP) {
-      ReloadOutcome outcome = reload(gateway, options.config, version);
-      for (const std::string& line : outcome.messages) std::cerr << "regiongate: " << line << '\n';
-      version = outcome.version;
+      log_reload(reloader.reload());
       continue;
     }
     break;
   }
   std::cerr << "regiongate: stopping\n";
+  if (admin) admin->stop();
+  admin_routes.reset();  // after a reload in progress has finished
   gateway.stop();
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "policy/snapshot.h"
 #include "proxy/config/server_config.h"
+#include "proxy/observe/metrics.h"
 #include "proxy/observe/request_record.h"
 #include "proxy/origin/health_board.h"
 
@@ -18,13 +19,6 @@ namespace regiongate {
 
 class ClientSession;
 class OriginPool;
-
-struct ClientCounters {
-  std::uint64_t connections = 0;
-  std::uint64_t requests = 0;  // decided, and ended
-  std::uint64_t http1_refused = 0;
-  std::uint64_t header_limit_resets = 0;
-};
 
 class ClientHost {
  public:
@@ -43,7 +37,8 @@ class ClientHost {
   virtual OriginPool& origins() = 0;
   // The endpoint of `center` a new request starts at (its weighted rotation).
   virtual std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) = 0;
-  virtual ClientCounters& counters() = 0;
+  // This worker's counts (observe/metrics.h): written only from its thread.
+  virtual WorkerMetrics& metrics() = 0;
   // The version of snapshot() (1, then one more per reload), for the audit log.
   virtual std::uint64_t snapshot_version() const = 0;
   // Whether log_request() writes anywhere (a record is not even built otherwise).

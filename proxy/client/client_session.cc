@@ -99,7 +99,7 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
     return true;
   }
   write_raw_and_close(http1_refusal());
-  host_.counters().http1_refused++;
+  host_.metrics().http1_refused.add();
   schedule_flush();
   return false;
 }
@@ -149,14 +149,14 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
   if (!r) return 0;
   if (r->headers_done()) {  // trailers
     if (r->add_trailer(name, value)) return 0;
-    host_.counters().header_limit_resets++;
+    host_.metrics().header_limit_resets.add();
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   const std::size_t size = rcbuf_view(name).size() + rcbuf_view(value).size() + 32;
   r->header_bytes += size;
   if (r->header_bytes > host_.config().reloadable.http2.max_header_list_size ||
       ++r->header_fields > kMaxRequestHeaders) {
-    host_.counters().header_limit_resets++;
+    host_.metrics().header_limit_resets.add();
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   r->add_header(name, value);

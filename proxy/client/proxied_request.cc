@@ -65,12 +65,14 @@ ProxiedRequest::ProxiedRequest(ClientSession& session, ClientHost& host, std::in
   // Room for a typical request and response: one allocation each instead of
   // a vector doubling per header.
   headers_.reserve(16);
+  host_.metrics().streams_open.add(1);
   response_headers_.reserve(16);
   held_.reserve(8);
   response_timer_.init<ProxiedRequest, &ProxiedRequest::on_response_timeout>(host.loop(), this);
 }
 
 ProxiedRequest::~ProxiedRequest() {
+  host_.metrics().streams_open.add(-1);
   leave_origin();  // closed() did, unless the session is being torn down
   for (nghttp2_rcbuf* b : held_) nghttp2_rcbuf_decref(b);
 }
@@ -430,10 +432,18 @@ void ProxiedRequest::closed(std::string_view outcome) {
 }
 
 void ProxiedRequest::log(std::string_view outcome) const {
-  ++host_.counters().requests;
-  if (!host_.request_log_wanted()) return;
   const Snapshot& snap = *snapshot_;
   const Decision& d = routed_.decision;
+  const std::uint64_t duration_us = (now_ns() - started_ns_) / 1000;
+  {
+    const bool served = datacenter_ != kNoDataCenterIndex;
+    host_.metrics().request_ended(
+        routed_.country.account != kNoCountry ? country_code(routed_.country.account) : "",
+        served ? std::string_view(snap.datacenters.all[datacenter_].id) : "", status_,
+        local_reason_, served && d.candidate_count > 0 && datacenter_ != d.candidates[0],
+        duration_us);
+  }
+  if (!host_.request_log_wanted()) return;
   RequestRecord r;
   r.method = method_;
   r.path = routed_.target.fault == RequestFault::kNone ? routed_.target.path : path_;
@@ -463,7 +473,7 @@ void ProxiedRequest::log(std::string_view outcome) const {
   r.outcome = outcome;
   r.bytes_in = bytes_in_;
   r.bytes_out = bytes_out_;
-  r.duration_us = (now_ns() - started_ns_) / 1000;
+  r.duration_us = duration_us;
   host_.log_request(r);
 }
 

@@ -11,11 +11,12 @@ namespace {
 
 constexpr KeySpec kServerKeys[] = {
     {"workers", YamlKind::kScalar, false},   {"listen", YamlKind::kSequence, false},
-    {"admin", YamlKind::kScalar, false},     {"http2", YamlKind::kMap, false},
+    {"admin", YamlKind::kMap, false},        {"http2", YamlKind::kMap, false},
     {"timeouts", YamlKind::kMap, false},     {"origin", YamlKind::kMap, false},
     {"dns", YamlKind::kMap, false},          {"access_log", YamlKind::kAny, false},
     {"audit_log", YamlKind::kMap, false},   {"health", YamlKind::kMap, false},
 };
+constexpr KeySpec kAdminKeys[] = {{"address", YamlKind::kScalar, false}};
 constexpr KeySpec kHealthKeys[] = {{"path", YamlKind::kScalar, false},
                                    {"interval", YamlKind::kScalar, false},
                                    {"timeout", YamlKind::kScalar, false},
@@ -77,6 +78,13 @@ void read_duration(const YAML::Node& map, const char* key, const std::string& pa
 
 // "127.0.0.1:8080", "[::1]:8443": a literal address, so that listening never
 // depends on DNS.
+bool is_loopback(const std::string& host) {
+  static const IpNetwork v4 = *IpNetwork::parse("127.0.0.0/8");
+  static const IpNetwork v6 = *IpNetwork::parse("::1");
+  auto address = IpAddress::parse(host);
+  return address && (v4.contains(*address) || v6.contains(*address));
+}
+
 bool read_address(const YAML::Node& node, const std::string& path, YamlContext& ctx,
                   std::string& host, std::uint16_t& port) {
   auto text = read_string(node, path, ctx);
@@ -223,12 +231,16 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
       read_listener(listen[i], index_path("server.listen", i), ctx, c);
     }
   }
-  if (node["admin"]) {
-    c.startup.admin.enabled =
-        read_address(node["admin"], "server.admin", ctx, c.startup.admin.host, c.startup.admin.port);
-    // Said, not silently ignored: an operator must not believe it is there.
-    ctx.warning(node["admin"], "server.admin",
-                "the admin listener (/metrics, /healthz) is not served by this version; ignored");
+  if (const YAML::Node& admin = node["admin"]; admin && check_map(admin, kAdminKeys, "server.admin", ctx)) {
+    AdminSettings& a = c.startup.admin;
+    a.enabled = !admin["address"] ||
+                read_address(admin["address"], "server.admin.address", ctx, a.host, a.port);
+    // /reload and /explain are for operators: say so when it is not loopback.
+    if (a.enabled && !is_loopback(a.host)) {
+      ctx.warning(admin["address"], "server.admin.address",
+                  "the admin listener (/reload, /explain, /metrics) is reachable beyond this "
+                  "machine at " + a.host + "; keep it on loopback or behind a firewall");
+    }
   }
   if (const YAML::Node& h2 = node["http2"]; h2 && check_map(h2, kHttp2Keys, "server.http2", ctx)) {
     const std::string p = "server.http2";

@@ -59,10 +59,13 @@ struct DnsSettings {
   Milliseconds max_ttl{300000};
 };
 
+// The admin listener (/metrics, /healthz, /readyz, /status, /explain,
+// POST /reload): off unless the `admin` section is there; loopback unless
+// its address says otherwise.
 struct AdminSettings {
   bool enabled = false;
-  std::string host;
-  std::uint16_t port = 0;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9901;
 };
 
 // The access log: where, and how much of the request it keeps. Paths and

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -42,6 +43,7 @@ void AccessLog::submit(std::string& batch) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (queued_bytes_ + batch.size() > kMaxQueuedBytes) {
       ++dropped_;
+      dropped_lines_ += static_cast<std::uint64_t>(std::count(batch.begin(), batch.end(), '\n'));
       batch.clear();
       return;
     }
@@ -72,6 +74,11 @@ void AccessLog::reopen_now() {
 std::uint64_t AccessLog::dropped_batches() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return dropped_;
+}
+
+std::uint64_t AccessLog::dropped_lines() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return dropped_lines_;
 }
 
 void AccessLog::run() {

@@ -32,6 +32,7 @@ class AccessLog {
   // next batch (rotation: the old one was renamed). Nothing is lost.
   void reopen();
   std::uint64_t dropped_batches() const;
+  std::uint64_t dropped_lines() const;  // the lines (records) in those batches
 
  private:
   void run();
@@ -48,6 +49,7 @@ class AccessLog {
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t dropped_lines_ = 0;
   bool stopping_ = false;
   bool reopen_ = false;
   std::thread writer_;

@@ -14,6 +14,7 @@ Gateway::Gateway(GatewaySettings settings) {
   shared_.clock = settings.clock;
   shared_.access_log = settings.access_log;
   shared_.audit_log = settings.audit_log;
+  serving_.snapshot = shared_.snapshot;
 }
 
 bool Gateway::start(std::string* error) {
@@ -65,6 +66,19 @@ void Gateway::publish(const std::shared_ptr<const Snapshot>& snapshot,
                       const ReloadableSettings& settings, std::uint64_t version) {
   for (auto& w : workers_) w->publish(snapshot, settings, version);
   if (health_checker_) health_checker_->set_targets(snapshot->datacenters);
+  std::lock_guard<std::mutex> lock(serving_mutex_);
+  serving_ = {snapshot, version};
+}
+
+ServingSnapshot Gateway::serving() const {
+  std::lock_guard<std::mutex> lock(serving_mutex_);
+  return serving_;
+}
+
+std::vector<const WorkerMetrics*> Gateway::worker_metrics() const {
+  std::vector<const WorkerMetrics*> out;
+  for (const auto& w : workers_) out.push_back(&w->metrics_view());
+  return out;
 }
 
 void Gateway::stop() {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,13 @@ struct GatewaySettings {
   Clock clock = Clock::system();
   AccessLog* access_log = nullptr;  // null or disabled: none; must outlive the gateway
   AccessLog* audit_log = nullptr;   // the same
+};
+
+// The snapshot serving new requests, and its version (1, then one more per
+// reload).
+struct ServingSnapshot {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::uint64_t version = 1;
 };
 
 // A listener as bound (a port 0 is the port the kernel chose).
@@ -54,6 +62,12 @@ class Gateway {
   // Thread-safe; each worker switches on its next loop turn.
   void publish(const std::shared_ptr<const Snapshot>& snapshot, const ReloadableSettings& settings,
                std::uint64_t version);
+  // Thread-safe: what publish() last handed the workers (or the first one).
+  ServingSnapshot serving() const;
+  // For the admin listener, between start() and stop(): read-only views that
+  // any thread may read while the workers run.
+  HealthBoard* health_board() const { return health_.get(); }
+  std::vector<const WorkerMetrics*> worker_metrics() const;
 
  private:
   // Complete before the first worker is created; read-only from then on.
@@ -64,6 +78,8 @@ class Gateway {
   std::unique_ptr<HealthChecker> health_checker_;
   std::vector<BoundListener> listening_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  mutable std::mutex serving_mutex_;
+  ServingSnapshot serving_;
 };
 
 }  // namespace regiongate

@@ -4,6 +4,9 @@
 
 namespace regiongate {
 
+namespace {
+
+// `version`: the version of the snapshot serving now; the new one is the next.
 ReloadOutcome reload(Gateway& gateway, const std::string& config_file, std::uint64_t version) {
   ReloadOutcome out;
   out.version = version;
@@ -46,6 +49,20 @@ ReloadOutcome reload(Gateway& gateway, const std::string& config_file, std::uint
                          ": " + std::to_string(snapshot->datacenters.size()) + " data centres, " +
                          std::to_string(snapshot->policy.services.size()) + " services, " +
                          std::to_string(snapshot->policy.rules.size()) + " rules; proof holds");
+  return out;
+}
+
+}  // namespace
+
+ReloadOutcome Reloader::reload() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ReloadOutcome out = regiongate::reload(gateway_, config_file_, gateway_.serving().version);
+  if (out.published) {
+    published_.fetch_add(1, std::memory_order_relaxed);
+    last_published_at_.store(std::time(nullptr), std::memory_order_relaxed);
+  } else {
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+  }
   return out;
 }
 

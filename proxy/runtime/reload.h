@@ -7,7 +7,10 @@
 // with; listeners stay open and no connection is dropped. What only a
 // restart can change (listeners, workers, ...) is reported, not applied.
 
+#include <atomic>
 #include <cstdint>
+#include <ctime>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,7 +24,27 @@ struct ReloadOutcome {
   std::vector<std::string> messages;  // one line each, for the error log
 };
 
-// `version`: the version of the snapshot serving now; the new one is the next.
-ReloadOutcome reload(Gateway& gateway, const std::string& config_file, std::uint64_t version);
+// Reloads `gateway` from `config_file`: SIGHUP and the admin listener's
+// POST /reload both come here, one reload at a time.
+class Reloader {
+ public:
+  Reloader(Gateway& gateway, std::string config_file)
+      : gateway_(gateway), config_file_(std::move(config_file)) {}
+  // Thread-safe; a second caller waits for the first reload to finish.
+  ReloadOutcome reload();
+  // For /metrics, any thread.
+  std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
+  std::uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
+  // Unix time of the last published snapshot (the start, before any reload).
+  std::int64_t last_published_at() const { return last_published_at_.load(std::memory_order_relaxed); }
+  const std::string& config_file() const { return config_file_; }
+
+ private:
+  Gateway& gateway_;
+  const std::string config_file_;
+  std::mutex mutex_;
+  std::atomic<std::uint64_t> published_{0}, rejected_{0};
+  std::atomic<std::int64_t> last_published_at_{std::time(nullptr)};
+};
 
 }  // namespace regiongate

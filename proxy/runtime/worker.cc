@@ -156,7 +156,8 @@ void Worker::accept_from(Listener& listener) {
         *this, std::make_unique<Transport>(fd, ssl), peer.value_or(IpAddress{}));
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
-    ++counters_.connections;
+    metrics_.connections_accepted.add();
+    metrics_.connections_open.add(1);
     raw->begin();
   }
 }
@@ -164,6 +165,7 @@ void Worker::accept_from(Listener& listener) {
 void Worker::session_closed(ClientSession* session, const std::string&) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
+  metrics_.connections_open.add(-1);
   // Not here: we are inside the session's own call stack.
   closed_.bury(std::move(it->second));
   sessions_.erase(it);

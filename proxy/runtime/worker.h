@@ -82,7 +82,9 @@ class Worker final : public ClientHost {
   UnixSeconds now() const override { return shared_.clock.now(); }
   const std::shared_ptr<const HealthView>& health() const override { return health_view_; }
   void origin_outcome(EndpointHealth* endpoint, bool ok) override;
-  ClientCounters& counters() override { return counters_; }
+  WorkerMetrics& metrics() override { return metrics_; }
+  // Any thread: read-only (the admin listener adds up every worker's).
+  const WorkerMetrics& metrics_view() const { return metrics_; }
   OriginPool& origins() override { return *origins_; }
   // The endpoint of `center` (index `dc`) a new request starts at: its
   // weighted rotation, turned one step per request on this worker.
@@ -136,7 +138,7 @@ class Worker final : public ClientHost {
   AsyncWakeup wakeup_;
   std::mutex queue_mutex_;
   std::vector<std::function<void()>> queue_;
-  ClientCounters counters_;
+  WorkerMetrics metrics_;
   std::array<std::uint32_t, kMaxDataCenters> rotation_cursor_{};
   std::thread thread_;
 };

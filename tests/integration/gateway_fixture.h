@@ -12,6 +12,7 @@
 // set_endpoint) before start_gateway.
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -69,6 +70,13 @@ class GatewayFixture : public ::testing::Test {
   // curl with HTTP/2 prior knowledge to the gateway; -i output. The caller
   // checks exit_code.
   ProcessResult curl(const std::vector<std::string>& args, const std::string& path);
+  // curl (HTTP/1.1) to the gateway's admin listener (always on, on a port
+  // of its own); -i output. The caller checks exit_code.
+  ProcessResult admin(const std::string& path, const std::vector<std::string>& args = {});
+  // /metrics as parsed by the Prometheus client's parser (read_metrics.py:
+  // {family: {type, help, samples: [{name, labels, value}]}}); a test
+  // failure when it does not parse.
+  nlohmann::json metrics();
   // How many requests the origin of `dc` has received so far.
   int requests_seen_by(const std::string& dc);
   std::string origin_log(const std::string& dc);
@@ -81,6 +89,7 @@ class GatewayFixture : public ::testing::Test {
   std::map<std::string, std::unique_ptr<BackgroundProcess>> origins_;
   std::unique_ptr<BackgroundProcess> gateway_;
   std::string base_;
+  std::string admin_base_;  // "http://127.0.0.1:<admin port>"
 
  private:
   void launch_nghttpd(const std::string& name, const std::string& address, int port,
@@ -91,6 +100,12 @@ class GatewayFixture : public ::testing::Test {
 
 // Polls `condition` (every `every`) until it holds or `deadline` passes;
 // returns whether it held. The one place tests wait.
+// The sum of the samples named `sample` ("regiongate_requests_total",
+// "regiongate_request_duration_seconds_count") whose labels include every
+// one of `labels`; 0 when none.
+double metric_value(const nlohmann::json& metrics, const std::string& sample,
+                    const std::map<std::string, std::string>& labels = {});
+
 bool wait_until(const std::function<bool()>& condition,
                 std::chrono::milliseconds deadline = std::chrono::seconds(10),
                 std::chrono::milliseconds every = std::chrono::milliseconds(10));

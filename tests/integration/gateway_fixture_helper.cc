@@ -160,7 +160,8 @@ void GatewayFixture::start_gateway(const std::string& now, const std::string& ex
                                    const std::string& access_log) {
   set_server_section(dir_ / "regiongate.yaml",
                      "server:\n  workers: 2\n  access_log: " + access_log +
-                         "\n  listen:\n    - address: 127.0.0.1:0\n" + extra_server);
+                         "\n  admin: {address: \"127.0.0.1:0\"}\n"
+                         "  listen:\n    - address: 127.0.0.1:0\n" + extra_server);
   std::vector<std::string> argv = {REGIONGATE_BINARY, "serve", "--config",
                                    (dir_ / "regiongate.yaml").string()};
   if (!now.empty()) argv.insert(argv.end(), {"--now", now});  // empty: the system clock
@@ -168,6 +169,40 @@ void GatewayFixture::start_gateway(const std::string& now, const std::string& ex
   auto port = gateway_->wait_for(std::regex(R"(listening on cleartext 127\.0\.0\.1:(\d+))"));
   ASSERT_TRUE(port) << gateway_->output();
   base_ = "http://127.0.0.1:" + *port;
+  auto admin_port = gateway_->wait_for(std::regex(R"(admin listening on 127\.0\.0\.1:(\d+))"));
+  ASSERT_TRUE(admin_port) << gateway_->output();
+  admin_base_ = "http://127.0.0.1:" + *admin_port;
+}
+
+ProcessResult GatewayFixture::admin(const std::string& path, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-i", "--max-time", "20"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(admin_base_ + path);
+  return run_process(argv);
+}
+
+nlohmann::json GatewayFixture::metrics() {
+  ProcessResult r = run_process({"/usr/bin/python3", REGIONGATE_SOURCE_DIR "/tests/integration/read_metrics.py",
+                                 admin_base_ + "/metrics"});
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  if (r.exit_code != 0) return nlohmann::json::object();
+  return nlohmann::json::parse(r.out);
+}
+
+double metric_value(const nlohmann::json& metrics, const std::string& sample,
+                    const std::map<std::string, std::string>& labels) {
+  double sum = 0;
+  for (const auto& [name, family] : metrics.items()) {
+    for (const auto& s : family["samples"]) {
+      if (s["name"] != sample) continue;
+      bool match = true;
+      for (const auto& [k, v] : labels) {
+        if (!s["labels"].contains(k) || s["labels"][k] != v) match = false;
+      }
+      if (match) sum += s["value"].get<double>();
+    }
+  }
+  return sum;
 }
 
 ProcessResult GatewayFixture::curl(const std::vector<std::string>& args, const std::string& path) {

@@ -27,6 +27,26 @@ TEST(ServerConfig, DefaultsWithoutASection) {
   EXPECT_EQ(r.config.reloadable.timeouts.connect, Milliseconds(2000));
 }
 
+TEST(ServerConfig, TheAdminListenerIsOffUnlessConfiguredAndLoopbackByDefault) {
+  EXPECT_FALSE(read("server: {workers: 1}\n").config.startup.admin.enabled);
+  Read defaults = read("server:\n  admin: {}\n");
+  ASSERT_FALSE(defaults.diags.has_errors()) << defaults.diags.format_all();
+  EXPECT_TRUE(defaults.config.startup.admin.enabled);
+  EXPECT_EQ(defaults.config.startup.admin.host, "127.0.0.1");
+  EXPECT_EQ(defaults.config.startup.admin.port, 9901);
+  // Beyond loopback it is served, with a warning that says what is exposed.
+  Read open = read("server:\n  admin: {address: \"0.0.0.0:9901\"}\n");
+  ASSERT_FALSE(open.diags.has_errors()) << open.diags.format_all();
+  EXPECT_NE(open.diags.format_all().find("reachable beyond this machine"), std::string::npos)
+      << open.diags.format_all();
+  // The old scalar form, and a bad address, are errors with the place.
+  Read scalar = read("server:\n  admin: 127.0.0.1:9901\n");
+  EXPECT_TRUE(scalar.diags.has_errors());
+  Read bad = read("server:\n  admin: {address: localhost}\n");
+  EXPECT_NE(bad.diags.format_all().find("server.admin.address"), std::string::npos)
+      << bad.diags.format_all();
+}
+
 TEST(ServerConfig, ReadsEverySetting) {
   Read r = read(R"(
 server:
@@ -38,7 +58,7 @@ server:
         certificates:
           - {cert: certs/a.pem, key: certs/a.key}
           - {cert: /abs/b.pem, key: /abs/b.key}
-  admin: 127.0.0.1:9901
+  admin: {address: "[::1]:9902"}
   http2: {max_concurrent_streams: 64, initial_window_size: 65535, max_header_list_size: 8192}
   timeouts: {connect: 500ms, response_headers: 10s, idle: 2m, origin_idle: 1h, drain: 3s}
   origin: {ca_file: ca.pem, max_connections_per_endpoint: 2}
@@ -58,15 +78,15 @@ server:
   EXPECT_EQ(c.startup.listeners[1].certificates[0].cert_file, "/etc/regiongate/certs/a.pem");
   EXPECT_EQ(c.startup.listeners[1].certificates[1].key_file, "/abs/b.key");
   EXPECT_TRUE(c.startup.admin.enabled);
-  EXPECT_EQ(c.startup.admin.port, 9901);
+  EXPECT_EQ(c.startup.admin.host, "::1");
+  EXPECT_EQ(c.startup.admin.port, 9902);
   EXPECT_EQ(c.reloadable.http2.max_concurrent_streams, 64u);
   EXPECT_EQ(c.reloadable.http2.initial_window_size, 65535u);
   EXPECT_EQ(c.reloadable.timeouts.connect, Milliseconds(500));
   EXPECT_EQ(c.reloadable.timeouts.idle, Milliseconds(120000));
   EXPECT_EQ(c.reloadable.timeouts.origin_idle, Milliseconds(3600000));
   EXPECT_EQ(c.reloadable.timeouts.drain, Milliseconds(3000));
-  // Not served yet: a warning says so rather than nothing.
-  EXPECT_NE(r.diags.format_all().find("admin listener"), std::string::npos) << r.diags.format_all();
+  EXPECT_EQ(r.diags.format_all(), "");  // loopback: no warning
   EXPECT_EQ(c.reloadable.origin.ca_file, "/etc/regiongate/ca.pem");
   EXPECT_EQ(c.reloadable.dns.servers, std::vector<std::string>{"127.0.0.1:5353"});
   EXPECT_EQ(c.reloadable.dns.max_ttl, Milliseconds(60000));
