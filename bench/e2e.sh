@@ -54,7 +54,7 @@ PY="$HERE/e2e/e2e.py"
 QUICK=0
 ROUNDS=""
 REQUESTS=""
-TARGETS="direct,nghttpx,regiongate"
+TARGETS="direct,nghttpx,regiongate,regiongate-observed"
 MODES="cleartext,tls"
 REGIONGATE=${REGIONGATE:-$REPO/build/proxy/regiongate}
 BASELINE=""
@@ -237,11 +237,11 @@ if has "$TARGETS" nghttpx; then
   URL[nghttpx/tls]=https://127.0.0.1:$NGX_TLS_PORT$URL_PATH
 fi
 
-# rg_target NAME BIN: a regiongate build as a target.
+# rg_target NAME BIN [PROFILE]: a regiongate build as a target.
 rg_target() {
-  local name=$1 bin=$2
+  local name=$1 bin=$2 profile=${3:-plain}
   if rg_supported "$bin"; then
-    rg_start "$name" "$bin" "$ORIGIN_PORT" "$TMP/cert.pem" "$TMP/key.pem"
+    rg_start "$name" "$bin" "$ORIGIN_PORT" "$TMP/cert.pem" "$TMP/key.pem" "$profile"
     ACTIVE+=("$name")
     PROXY_PID[$name]=$RG_PID
     URL[$name/cleartext]=http://127.0.0.1:$RG_PORT$URL_PATH
@@ -251,6 +251,7 @@ rg_target() {
   fi
 }
 has "$TARGETS" regiongate && rg_target regiongate "$REGIONGATE"
+has "$TARGETS" regiongate-observed && rg_target regiongate-observed "$REGIONGATE" observed
 [[ -n $BASELINE ]] && rg_target baseline "$BASELINE"
 ((${#ACTIVE[@]})) || die "no target to measure"
 

@@ -24,6 +24,10 @@ std::string describe_answer(const Rule& r) {
 
 class PolicyCompiler {
  public:
+  // (country, service, interval) cells: at 34 bytes each while compiling,
+  // about 70 MB at most (and 4 MB once compiled).
+  static constexpr std::size_t kMaxCells = 2'000'000;
+
   PolicyCompiler(const Policy& policy, const DataCenterMap& dcs, Diagnostics& diags)
       : policy_(policy), dcs_(dcs), diags_(diags) {}
 
@@ -33,6 +37,16 @@ class PolicyCompiler {
     collect_boundaries();
     build_geography();
     const std::size_t cells = country_count() * t_.service_count_ * t_.interval_count();
+    if (cells > kMaxCells) {
+      // Checked before anything is allocated: a policy with thousands of
+      // dates must not take the gateway's memory down with it.
+      diags_.error(SourceMark{policy_.file, 0, 0},
+                   "the policy's " + std::to_string(t_.boundaries_.size()) + " distinct dates and " +
+                       std::to_string(t_.service_count_) + " services make a decision table of " +
+                       std::to_string(cells) + " cells, more than " + std::to_string(kMaxCells) +
+                       ": use fewer dates (rules that change on the same day share one)");
+      return DecisionTable();
+    }
     cell_rule_.assign(cells, kNoRule);
     forbidden_.assign(cells, CountrySet());
     t_.rule_cells_.assign(policy_.rules.size(), 0);
@@ -195,6 +209,12 @@ class PolicyCompiler {
           std::size_t i = t_.cell_index(c, s, k);
           DecisionTable::Outcome o = outcome_for(static_cast<CountryId>(c), i);
           auto key = std::make_tuple(static_cast<int>(o.reason), static_cast<int>(o.rule), o.allowed);
+          if (t_.outcomes_.size() > 0xffff && !interned.count(key)) {
+            diags_.error(SourceMark{policy_.file, 0, 0},
+                         "the policy has more than 65,536 distinct decisions (rule × where its "
+                         "data may go); split fewer rules by country");
+            return;
+          }
           auto [it, added] = interned.try_emplace(key, static_cast<std::uint16_t>(t_.outcomes_.size()));
           if (added) t_.outcomes_.push_back(o);
           t_.cells_[i] = it->second;

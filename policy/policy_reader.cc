@@ -39,8 +39,9 @@ constexpr KeySpec kNeverKeys[] = {
 };
 
 constexpr std::string_view kInCountry = "in-country";
-// Bounds the compiled table (outcomes are indexed by 16 bits).
-constexpr std::size_t kMaxRules = 1000;
+// Rule indexes are 16 bits in the compiled table; the table's own size is
+// bounded by the compiler (its dates × services × countries).
+constexpr std::size_t kMaxRules = 10000;
 
 std::string join(const std::vector<YamlString>& items) {
   std::string out;

@@ -298,7 +298,7 @@ def report(runs_file):
             print(json.dumps(row))
     sys.stdout.flush()
     print("")
-    hdr = (f"{'target':<11}{'mode':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
+    hdr = (f"{'target':<20}{'mode':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
            f"{'cpu us/req':>11} | {'rps/dir':>8}{'p99/dir':>8} | {'rps/ngx':>8}{'p99/ngx':>8}"
            f"{'cpu/ngx':>8}")
     print(hdr)
@@ -307,7 +307,7 @@ def report(runs_file):
     for (target, mode), row in result.items():
         d = result.get(("direct", mode), {})
         x = result.get(("nghttpx", mode), {})
-        line = (f"{target:<11}{mode:<10}{row['rps'] or 0:>9}{fmt(row['p50_ms'], 9, 3)}"
+        line = (f"{target:<20}{mode:<10}{row['rps'] or 0:>9}{fmt(row['p50_ms'], 9, 3)}"
                 f"{fmt(row['p99_ms'], 9, 3)}{fmt(row['p999_ms'], 10, 3)}"
                 f"{fmt(row['cpu_us_per_req'], 11, 2)} | "
                 f"{ratio(row['rps'], d.get('rps')):>8}{ratio(row['p99_ms'], d.get('p99_ms')):>8} | "
@@ -316,6 +316,19 @@ def report(runs_file):
         print(line)
     print("(medians across rounds; cpu = the proxy's utime+stime from /proc per request; "
           "ratios: target / direct and target / nghttpx, same mode)")
+    # Each other regiongate (a profile with more switched on, or the
+    # baseline build) against plain regiongate in the same interleaved run.
+    others = [t for t in order_t if t != "regiongate" and (t.startswith("regiongate") or t == "baseline")]
+    if others and any(t == "regiongate" for t in order_t):
+        print("")
+        for mode in order_m:
+            base = result.get(("regiongate", mode))
+            for target in others:
+                row = result.get((target, mode))
+                if not base or not row:
+                    continue
+                print(f"{target} / regiongate, {mode}: cpu/req {ratio(row['cpu_us_per_req'], base['cpu_us_per_req'])}, "
+                      f"p99 {ratio(row['p99_ms'], base['p99_ms'])}, req/s {ratio(row['rps'], base['rps'])}")
     return 0
 
 

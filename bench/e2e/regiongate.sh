@@ -16,12 +16,15 @@ rg_supported() {
   "$bin" serve --help >/dev/null 2>&1
 }
 
-# rg_write_config DIR ORIGIN_PORT TLS CERT KEY: a configuration whose
-# single data centre (country SG) is the origin and whose policy sends every
-# account country there; its listeners take port 0 (regiongate prints the
-# ports it got). TLS "-" leaves the TLS listener out.
+# rg_write_config DIR ORIGIN_PORT TLS CERT KEY [PROFILE]: a configuration
+# whose single data centre (country SG) is the origin and whose policy sends
+# every account country there; its listeners take port 0 (regiongate prints
+# the ports it got). TLS "-" leaves the TLS listener out. PROFILE "observed"
+# adds what an operator runs in production on top of the access log: health
+# checks of the origin every second, the admin listener (scraped once a
+# second by rg_start) and an audit record of every decision.
 rg_write_config() {
-  local dir=$1 origin_port=$2 tls=$3 cert=$4 key=$5
+  local dir=$1 origin_port=$2 tls=$3 cert=$4 key=$5 profile=${6:-plain}
   mkdir -p "$dir"
   [[ -f $RG_REPO/examples/geoip/demo.mmdb ]] ||
     die "regiongate: $RG_REPO/examples/geoip/demo.mmdb not found (the GeoIP database of the config)"
@@ -64,6 +67,15 @@ geoip:
 server:
   workers: 1
   access_log: access.log
+YAML
+    if [[ $profile == observed ]]; then
+      cat <<YAML
+  audit_log: {file: audit.log, records: all}
+  health: {path: /b, interval: 1s, timeout: 1s, rise: 2, fall: 3}
+  admin: {address: "127.0.0.1:0"}
+YAML
+    fi
+    cat <<YAML
   listen:
     - address: 127.0.0.1:0
 YAML
@@ -79,7 +91,7 @@ YAML
   } >"$dir/regiongate.yaml"
 }
 
-# rg_start NAME BIN ORIGIN_PORT CERT KEY: starts `regiongate serve` on
+# rg_start NAME BIN ORIGIN_PORT CERT KEY [PROFILE]: starts `regiongate serve` on
 # CPU_PROXY, its files in $TMP/NAME (NAME: regiongate, or baseline for the
 # build it is compared with). Sets RG_PID, RG_PORT and RG_TLS_PORT (""
 # when this build has no TLS listener yet: that mode is then skipped with a
@@ -87,11 +99,11 @@ YAML
 # cleartext 127.0.0.1:PORT"; a build that printed the configured 0 instead:
 # from /proc, when it listens on one port only).
 rg_start() {
-  local name=$1 bin=$2 origin_port=$3 cert=$4 key=$5 dir="$TMP/$1" attempt tls
+  local name=$1 bin=$2 origin_port=$3 cert=$4 key=$5 profile=${6:-plain} dir="$TMP/$1" attempt tls
   for attempt in tls cleartext; do
     tls=$attempt
     [[ $attempt == cleartext ]] && tls=-
-    rg_write_config "$dir" "$origin_port" "$tls" "$cert" "$key"
+    rg_write_config "$dir" "$origin_port" "$tls" "$cert" "$key" "$profile"
     start_bg RG_PID "$dir/serve.log" "$CPU_PROXY" "$bin" serve \
       --config "$dir/regiongate.yaml" --now 2015-07-01T00:00:00Z
     if wait_log "$dir/serve.log" 'regiongate: serving with' 10 "$RG_PID" >/dev/null; then
@@ -104,6 +116,7 @@ rg_start() {
         [[ $RG_PORT =~ ^[0-9]+$ ]] || RG_PORT=0
       fi
       if [[ $RG_PORT =~ ^[1-9][0-9]*$ && ( $tls == - || $RG_TLS_PORT =~ ^[1-9][0-9]*$ ) ]]; then
+        [[ $profile == observed ]] && rg_scrape "$name" "$dir"
         return 0
       fi
       stop_pid "$RG_PID"
@@ -119,4 +132,15 @@ rg_start() {
     sed "s/^/  $name: /" "$dir/serve.log" >&2
     die "$name: regiongate serve did not start (log above)"
   done
+}
+
+# rg_scrape NAME DIR: reads NAME's /metrics once a second for as long as the
+# run lasts, as a Prometheus server would (the admin thread's cost is part
+# of the gateway's CPU), on the load generator's CPU.
+rg_scrape() {
+  local name=$1 dir=$2 admin
+  admin=$(wait_log "$dir/serve.log" 'admin listening on 127\.0\.0\.1:([0-9]+)' 5 "$RG_PID") ||
+    die "$name: no admin listener (log in $dir/serve.log)"
+  start_bg RG_SCRAPER_PID "$dir/scrape.log" "$CPU_LOAD" bash -c \
+    "while curl -sf -o /dev/null http://127.0.0.1:$admin/metrics; do sleep 1; done"
 }

@@ -166,3 +166,52 @@ TEST(Validation, SectionsOfTheWrongKind) {
 
 }  // namespace
 }  // namespace regiongate::testing
+
+namespace regiongate::testing {
+namespace {
+
+// A rule per (country, month): `rules` of them, `months` months long each
+// (1: a new date for every month).
+std::string many_rules(int rules, const std::vector<std::string>& countries) {
+  std::string text = std::string(kTwoServices) + "rules:\n";
+  for (int n = 0; n < rules; ++n) {
+    const int month = n / static_cast<int>(countries.size());
+    auto date = [](int m) {
+      char buffer[16];
+      std::snprintf(buffer, sizeof buffer, "%04d-%02d-01", 2000 + m / 12, m % 12 + 1);
+      return std::string(buffer);
+    };
+    text += "  - {id: r" + std::to_string(n) + ", accounts: " + countries[n % countries.size()] +
+            ", from: " + date(month) + ", until: " + date(month + 1) + ", allow: [SG, US]}\n";
+  }
+  return text;
+}
+
+// Ten thousand rules compile (the README's reload time is measured with
+// them); a table that would be too large is refused before it is built.
+TEST(Validation, TenThousandRulesCompileAndATooLargeTableIsRefused) {
+  std::vector<std::string> fifty;
+  for (const char* cc : {"AR", "AU", "AT", "BE", "BG", "CA", "CL", "CO", "CZ", "DK", "EG", "FI",
+                         "FR", "DE", "GR", "HU", "ID", "IE", "IL", "IT", "JP", "KE", "KR", "MX",
+                         "MA", "NL", "NZ", "NG", "NO", "PK", "PE", "PH", "PL", "PT", "RO", "RU",
+                         "SA", "ZA", "ES", "SE", "CH", "TW", "TH", "TR", "UA", "AE", "GB", "VN",
+                         "BD", "MY"}) {
+    fifty.push_back(cc);
+  }
+  Compiled ok = compile_policy(many_rules(10000, fifty));  // 200 months: 201 dates
+  EXPECT_FALSE(ok.diags.has_errors()) << ok.errors().substr(0, 2000);
+  EXPECT_EQ(ok.policy.rules.size(), 10000u);
+  EXPECT_EQ(ok.decide("AR", "shop", "2005-01-15T00:00:00Z").chosen, ok.dc("virginia"));  // nearest allowed
+
+  Compiled over = compile_policy(many_rules(10001, fifty));
+  EXPECT_NE(over.errors().find("at most 10000 entries"), std::string::npos) << over.errors().substr(0, 500);
+
+  // 5,000 dates (one country, a rule a month) × 2 services × every country:
+  // about 2.5 million cells, refused with the reason.
+  Compiled dates = compile_policy(many_rules(5000, {"FR"}));
+  EXPECT_NE(dates.errors().find("distinct dates"), std::string::npos) << dates.errors().substr(0, 500);
+  EXPECT_NE(dates.errors().find("more than 2000000"), std::string::npos) << dates.errors().substr(0, 500);
+}
+
+}  // namespace
+}  // namespace regiongate::testing
