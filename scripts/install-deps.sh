@@ -19,6 +19,8 @@ packages=(
   mmdb-bin libmaxmind-db-writer-perl
   # small tools the scripts use
   python3 procps jq
+  # bench/callgrind.sh: instructions per request, repeatable where times are not
+  valgrind
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -6,17 +6,52 @@
 
 namespace regiongate {
 
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
+namespace {
+
+// SHA-256 with the algorithm fetched once and one context reused: OpenSSL 3
+// looks EVP_sha256() up in its provider store (under a lock) on every
+// EVP_Digest, which cost more than the hashing itself per record.
+class Sha256 {
+ public:
+  Sha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
+  ~Sha256() {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
   }
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  // Writes the 64 hex digits of SHA-256(bytes) over `out`.
+  void hex(std::string_view bytes, std::string& out) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestInit_ex(ctx_, md_, nullptr);
+    EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
+    EVP_DigestFinal_ex(ctx_, digest, &length);
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.resize(2 * length);
+    for (unsigned int i = 0; i < length; ++i) {
+      out[2 * i] = kHex[digest[i] >> 4];
+      out[2 * i + 1] = kHex[digest[i] & 15];
+    }
+  }
+
+ private:
+  EVP_MD* md_;
+  EVP_MD_CTX* ctx_;
+};
+
+// One per thread: the log writer's, and whoever verifies.
+Sha256& thread_sha256() {
+  thread_local Sha256 sha;
+  return sha;
+}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view bytes) {
+  std::string out;
+  thread_sha256().hex(bytes, out);
   return out;
 }
 
@@ -30,10 +65,12 @@ void AuditChain::link(std::string& batch) {
     std::string_view record(batch.data() + start, end - start);
     if (!record.empty() && record.front() == '{') {
       const std::size_t line_start = out.size();
-      out += "{\"prev\":\"" + prev_ + "\"";
+      out += "{\"prev\":\"";
+      out += prev_;
+      out += '"';
       if (record.size() > 2) out += ',';
       out.append(record.substr(1));
-      prev_ = sha256_hex(std::string_view(out).substr(line_start));
+      thread_sha256().hex(std::string_view(out).substr(line_start), prev_);
       out += '\n';
     }
     start = end + 1;

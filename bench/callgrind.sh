@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Instructions per request, counted by callgrind: repeatable on a noisy,
+# shared machine where times are not. regiongate (the e2e configuration:
+# one worker, the residency decision on every request, forwarding to an
+# nghttpd origin) runs under valgrind twice, serving LOW and then HIGH
+# requests from h2load; (I(HIGH) - I(LOW)) / (HIGH - LOW) is the cost of one
+# request with start-up and shutdown taken out. Every thread of the gateway
+# counts (the log writer's too).
+#
+#   bash bench/callgrind.sh [--profile plain|observed|nolog] [--low N] [--high N]
+#                           [--clients C] [--streams M] [--regiongate PATH] [--keep DIR]
+#   --profile: bench/e2e/regiongate.sh's (plain: the access log; observed: health
+#     checks, admin listener, audit of every decision too; nolog: no access log).
+#   --keep DIR: keep the callgrind.out files there (for callgrind_annotate).
+# Prints one JSON line.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+RG_REPO=$REPO
+PY="$HERE/e2e/e2e.py"
+REGIONGATE=$REPO/build/proxy/regiongate
+PROFILE=plain
+LOW=1000
+HIGH=5000
+CLIENTS=1
+STREAMS=1
+KEEP=""
+while (($#)); do
+  case $1 in
+    --profile) PROFILE=$2; shift ;;
+    --low) LOW=$2; shift ;;
+    --high) HIGH=$2; shift ;;
+    --clients) CLIENTS=$2; shift ;;
+    --streams) STREAMS=$2; shift ;;
+    --regiongate) REGIONGATE=$2; shift ;;
+    --keep) KEEP=$2; shift ;;
+    *) echo "callgrind: unknown argument: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+command -v valgrind >/dev/null || { echo "callgrind: valgrind not found (apt-get install valgrind)" >&2; exit 1; }
+
+note() { echo "callgrind: $*" >&2; }
+die() { echo "callgrind: error: $*" >&2; exit 1; }
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/regiongate-callgrind.XXXXXX")
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+start_bg() {  # VAR LOG CPU CMD...: CPU is ignored here (nothing is pinned)
+  local var=$1 log=$2; shift 3
+  "$@" >"$log" 2>&1 &
+  PIDS+=("$!")
+  printf -v "$var" '%s' "$!"
+}
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+wait_log() { python3 "$PY" wait-log "$@"; }
+CPU_PROXY=-
+CPU_LOAD=-
+# shellcheck source=bench/e2e/regiongate.sh
+source "$HERE/e2e/regiongate.sh"
+
+mkdir -p "$TMP/docroot"
+head -c 100 /dev/zero | tr '\0' 'x' >"$TMP/docroot/b"
+start_bg ORIGIN_PID "$TMP/origin.log" - nghttpd --no-tls -a 127.0.0.1 -n 1 -d "$TMP/docroot" 0
+ORIGIN_PORT=$(python3 "$PY" listen-port "$ORIGIN_PID" 10) || die "nghttpd did not start"
+
+# count N: instructions of a gateway that served N requests, start to exit.
+count() {
+  local n=$1 dir="$TMP/rg-$1" pid port out
+  rg_write_config "$dir" "$ORIGIN_PORT" - - - "$PROFILE"
+  [[ $PROFILE == nolog ]] && sed -i 's/^  access_log: access.log$/  access_log: off/' "$dir/regiongate.yaml"
+  (cd "$dir" && exec valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
+    "$REGIONGATE" serve --config "$dir/regiongate.yaml" --now 2015-07-01T00:00:00Z) \
+    >"$dir/serve.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  port=$(wait_log "$dir/serve.log" 'listening on cleartext 127\.0\.0\.1:([0-9]+)' 120 "$pid") ||
+    { cat "$dir/serve.log" >&2; die "regiongate did not start under valgrind"; }
+  if [[ $PROFILE == observed ]]; then
+    admin=$(wait_log "$dir/serve.log" 'admin listening on 127\.0\.0\.1:([0-9]+)' 60 "$pid")
+    curl -sf -o /dev/null "http://127.0.0.1:$admin/metrics" || die "no /metrics"
+  fi
+  out=$(h2load -n "$n" -c "$CLIENTS" -m "$STREAMS" -t 1 -H ':authority: api.example.com' \
+    -H 'x-account-id: bench-sg' "http://127.0.0.1:$port/b" 2>&1) || { echo "$out" >&2; die "h2load failed"; }
+  grep -q "status codes: $n 2xx" <<<"$out" || { echo "$out" >&2; die "not every request got a 2xx"; }
+  [[ $PROFILE == observed ]] && curl -sf -o /dev/null "http://127.0.0.1:$admin/metrics"
+  kill -TERM "$pid"
+  wait "$pid" || true
+  [[ -n $KEEP ]] && { mkdir -p "$KEEP"; cp "$dir/callgrind.out" "$KEEP/callgrind.$PROFILE.$n.out"; }
+  # Every thread's instructions (one file for all threads; its "summary:" line).
+  awk '/^summary:/ { s += $2 } END { print s }' "$dir"/callgrind.out*
+}
+low=$(count "$LOW")
+high=$(count "$HIGH")
+awk -v low="$low" -v high="$high" -v nl="$LOW" -v nh="$HIGH" -v profile="$PROFILE" \
+  -v c="$CLIENTS" -v m="$STREAMS" 'BEGIN {
+  printf "{\"profile\": \"%s\", \"clients\": %d, \"streams\": %d, \"instructions_low\": %d, \"instructions_high\": %d, \"instructions_per_request\": %.0f}\n",
+    profile, c, m, low, high, (high - low) / (nh - nl) }'
