@@ -31,10 +31,9 @@ bool Gateway::start(std::string* error) {
     health_checker_ = std::make_unique<HealthChecker>(*health_, config, origin_tls_.get());
     health_checker_->set_targets(shared_.snapshot->datacenters);
   }
-  for (const ListenerConfig& l : config.startup.listeners) {
-    listener_tls_.push_back(l.tls ? ServerTlsContext::create(l.certificates, error) : nullptr);
-    if (l.tls && !listener_tls_.back()) return false;
-  }
+  std::optional<ListenerTls> tls = load_listener_tls(config.startup.listeners, error);
+  if (!tls) return false;
+  listener_tls_ = std::move(*tls);
   std::vector<std::vector<Worker::ListenSocket>> sockets(static_cast<std::size_t>(workers));
   auto close_all = [&] {
     for (auto& list : sockets) {
@@ -52,7 +51,7 @@ bool Gateway::start(std::string* error) {
         return false;
       }
       if (bound.port == 0) bound.port = local_port(fd);
-      list.push_back({fd, listener_tls_[i].get()});
+      list.push_back({fd, listener_tls_[i]});
     }
     listening_.push_back(bound);
   }
@@ -62,8 +61,10 @@ bool Gateway::start(std::string* error) {
 }
 
 void Gateway::publish(const std::shared_ptr<const Snapshot>& snapshot,
-                      const ReloadableSettings& settings, std::uint64_t version) {
-  for (auto& w : workers_) w->publish(snapshot, settings, version);
+                      const ReloadableSettings& settings, const ListenerTls& listener_tls,
+                      std::uint64_t version) {
+  listener_tls_ = listener_tls;
+  for (auto& w : workers_) w->publish(snapshot, settings, listener_tls, version);
   if (health_checker_) health_checker_->set_targets(snapshot->datacenters);
 }
 

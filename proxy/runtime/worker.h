@@ -54,7 +54,7 @@ class Worker final : public ClientHost {
   // with SO_REUSEPORT); `tls` null for cleartext.
   struct ListenSocket {
     int fd;
-    const ServerTlsContext* tls;
+    std::shared_ptr<const ServerTlsContext> tls;
   };
   Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets);
   ~Worker();
@@ -70,8 +70,11 @@ class Worker final : public ClientHost {
   // Runs `work` on the worker's thread. Thread-safe.
   void post(std::function<void()> work);
   // Thread-safe: from the worker's next loop turn, new requests use
-  // `snapshot` and the reloadable settings; requests in flight keep theirs.
+  // `snapshot` and the reloadable settings, and new connections to the
+  // listeners `listener_tls` (one per listener, in order); requests in
+  // flight keep theirs, connections open keep their TLS.
   void publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings,
+               std::vector<std::shared_ptr<const ServerTlsContext>> listener_tls,
                std::uint64_t version);
 
   // Worker-thread only: the ClientHost its sessions see.
@@ -98,7 +101,7 @@ class Worker final : public ClientHost {
  private:
   struct Listener {
     int fd = -1;
-    const ServerTlsContext* tls = nullptr;
+    std::shared_ptr<const ServerTlsContext> tls;  // null: cleartext
     IoWatcher watcher;
     Worker* worker = nullptr;
     void on_accept(int revents);
