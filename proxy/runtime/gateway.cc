@@ -56,6 +56,9 @@ bool Gateway::start(std::string* error) {
     listening_.push_back(bound);
   }
   for (auto& list : sockets) workers_.push_back(std::make_unique<Worker>(shared_, list));
+  // Every worker holds the first snapshot now. Kept here too, it would
+  // outlive every reload, and with it its GeoIP mapping and directory.
+  shared_.snapshot.reset();
   for (auto& w : workers_) w->start();
   return true;
 }

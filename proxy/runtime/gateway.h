@@ -61,7 +61,8 @@ class Gateway {
   const ListenerTls& listener_tls() const { return listener_tls_; }
 
  private:
-  // Complete before the first worker is created; read-only from then on.
+  // Complete before the first worker is created; read-only once they run
+  // (its snapshot let go of by then: the workers hold it).
   WorkerShared shared_;
   ListenerTls listener_tls_;  // per listener, or null; replaced by publish()
   std::unique_ptr<ClientTlsContext> origin_tls_;

@@ -31,8 +31,8 @@ namespace regiongate {
 class ClientSession;
 
 // What all workers share: built once by their Gateway before the first
-// worker exists, and never changed after (the snapshot is replaced whole,
-// on each worker's own thread, by reload).
+// worker exists, and never changed after they start (the snapshot is
+// replaced whole, on each worker's own thread, by reload).
 class AccessLog;
 class ClientTlsContext;
 class ServerTlsContext;
@@ -44,7 +44,7 @@ struct WorkerShared {
   HealthBoard* health = nullptr;                 // null: health checks off
   const ClientTlsContext* origin_tls = nullptr;  // for TLS endpoints
   Clock clock = Clock::system();
-  std::shared_ptr<const Snapshot> snapshot;      // the first one
+  std::shared_ptr<const Snapshot> snapshot;      // the first one, until every worker has it
 };
 
 // The runtime of its client sessions (ClientHost): they see only that.
