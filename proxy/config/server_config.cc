@@ -304,31 +304,21 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
   return c;
 }
 
-namespace {
-
-std::string describe(const ListenerConfig& l) {
+std::string describe_listener(const ListenerConfig& l) {
   std::string host = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
   return (l.tls ? "tls " : "cleartext ") + host + ":" + std::to_string(l.port);
 }
 
-std::string describe(const std::vector<ListenerConfig>& listeners) {
-  std::string out;
-  for (const ListenerConfig& l : listeners) out += (out.empty() ? "" : ", ") + describe(l);
-  return out.empty() ? "none" : out;
+bool same_listen_address(const ListenerConfig& a, const ListenerConfig& b) {
+  return a.host == b.host && a.port == b.port && a.tls == b.tls;
 }
 
-bool same(const ListenerConfig& a, const ListenerConfig& b) {
-  if (a.host != b.host || a.port != b.port || a.tls != b.tls) return false;
-  // Certificates are files reloaded with the snapshot; which files is part
-  // of the listener.
-  if (a.certificates.size() != b.certificates.size()) return false;
-  for (std::size_t i = 0; i < a.certificates.size(); ++i) {
-    if (a.certificates[i].cert_file != b.certificates[i].cert_file ||
-        a.certificates[i].key_file != b.certificates[i].key_file) {
-      return false;
-    }
-  }
-  return true;
+namespace {
+
+std::string describe(const std::vector<ListenerConfig>& listeners) {
+  std::string out;
+  for (const ListenerConfig& l : listeners) out += (out.empty() ? "" : ", ") + describe_listener(l);
+  return out.empty() ? "none" : out;
 }
 
 }  // namespace
@@ -344,7 +334,7 @@ std::vector<std::string> restart_changes(const ServerConfig& running_config,
   }
   bool listeners_same = running.listeners.size() == loaded.listeners.size();
   for (std::size_t i = 0; listeners_same && i < running.listeners.size(); ++i) {
-    listeners_same = same(running.listeners[i], loaded.listeners[i]);
+    listeners_same = same_listen_address(running.listeners[i], loaded.listeners[i]);
   }
   if (!listeners_same) {
     out.push_back("server.listen: " + describe(running.listeners) + " -> " +

@@ -28,7 +28,9 @@ struct ListenerConfig {
   std::string host;  // literal address: "127.0.0.1", "::"
   std::uint16_t port = 0;  // 0: the kernel picks (tests read it back)
   bool tls = false;
-  std::vector<TlsCertificateFiles> certificates;  // tls: the first is the default (no SNI match)
+  // tls: the first is the default (no SNI match). Unlike the rest of the
+  // listener, read again (names and contents) on every reload.
+  std::vector<TlsCertificateFiles> certificates;
 };
 
 struct Http2Settings {
@@ -130,10 +132,17 @@ struct ServerConfig {
 
 // What differs between the settings running and those just loaded that
 // only a restart can apply, one line each ("server.workers: 2 -> 4"); empty
-// when nothing does. That is every StartupSettings field, and, until they
+// when nothing does. That is every StartupSettings field but the listeners'
+// certificates (they reload: runtime/listener_tls.h), and, until they
 // reload too, the DNS servers (each worker's resolver is built once) and
 // the origin CA file (the origin TLS context is built at start).
 std::vector<std::string> restart_changes(const ServerConfig& running, const ServerConfig& loaded);
+
+// Whether two listeners are the same socket: address, port, TLS or not. Only
+// a restart changes that; their certificate files may change on reload.
+bool same_listen_address(const ListenerConfig& a, const ListenerConfig& b);
+// "tls 127.0.0.1:8443", "cleartext [::1]:8080": for messages.
+std::string describe_listener(const ListenerConfig& listener);
 
 // Reads the `server:` section (a null node gives the defaults, with no
 // listener). Relative paths are resolved against ctx.file().

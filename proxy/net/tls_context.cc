@@ -67,7 +67,9 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(
       return nullptr;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), c.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      *error = "cannot load key '" + c.key_file + "': " + openssl_error();
+      // OpenSSL 3 also fails here on a key that does not match the certificate.
+      *error = "cannot load key '" + c.key_file + "' for certificate '" + c.cert_file +
+               "': " + openssl_error();
       return nullptr;
     }
     if (SSL_CTX_check_private_key(ctx.get()) != 1) {

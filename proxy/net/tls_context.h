@@ -1,7 +1,8 @@
 #pragma once
-// TLS for both sides, on OpenSSL. An SSL_CTX is set up once and then shared
-// read-only by every worker thread (OpenSSL allows that); each connection
-// gets its own SSL object.
+// TLS for both sides, on OpenSSL. An SSL_CTX is set up once (a listener's
+// again on each reload: runtime/listener_tls.h) and then shared read-only by
+// every worker thread (OpenSSL allows that); each connection gets its own
+// SSL object, which holds a reference to its SSL_CTX.
 //
 // Client side (listeners): TLS 1.2 and 1.3, ALPN "h2" only. A client that
 // offers ALPN without h2 is refused in the handshake (no_application_protocol
@@ -35,6 +36,8 @@ class ServerTlsContext {
   static std::unique_ptr<ServerTlsContext> create(const std::vector<TlsCertificateFiles>& certs,
                                                   std::string* error);
   // A new SSL for an accepted socket (owned by the caller's Transport).
+  // Its SNI callback points at this object: keep it alive until the
+  // handshake is done (Transport's `accepted_by`).
   SSL* new_connection(int fd) const;
 
  private:

@@ -9,7 +9,8 @@
 
 namespace regiongate {
 
-Transport::Transport(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
+Transport::Transport(int fd, SSL* ssl, std::shared_ptr<const ServerTlsContext> accepted_by)
+    : fd_(fd), ssl_(ssl), accepted_by_(std::move(accepted_by)) {}
 
 Transport::~Transport() {
   if (ssl_) {
@@ -51,6 +52,8 @@ Transport::Io Transport::handshake() {
   if (ret == 1) {
     handshake_done_ = true;
     wants_ = 0;
+    // No more ClientHellos (renegotiation is off): the SNI callback is done.
+    accepted_by_.reset();
     return Io::kOk;
   }
   return tls_result(ret);

@@ -7,17 +7,23 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace regiongate {
+
+class ServerTlsContext;
 
 class Transport {
  public:
   enum class Io { kOk, kAgain, kClosed, kError };
 
   // Takes ownership of `fd` and of `ssl` (null for cleartext), which must
-  // already be set up for accept or connect.
-  Transport(int fd, SSL* ssl);
+  // already be set up for accept or connect. `accepted_by`: the listener's
+  // context an accepted `ssl` came from, held until the handshake is done
+  // (its SNI callback points at it, and a reload may meanwhile replace it
+  // on the listener); after that the SSL needs only the SSL_CTX it holds.
+  Transport(int fd, SSL* ssl, std::shared_ptr<const ServerTlsContext> accepted_by = nullptr);
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
@@ -45,6 +51,7 @@ class Transport {
 
   int fd_;
   SSL* ssl_;
+  std::shared_ptr<const ServerTlsContext> accepted_by_;  // until the handshake is done
   bool handshake_done_ = false;
   int wants_ = 0;
   std::string error_;

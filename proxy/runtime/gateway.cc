@@ -32,10 +32,9 @@ bool Gateway::start(std::string* error) {
     health_checker_ = std::make_unique<HealthChecker>(*health_, config, origin_tls_.get());
     health_checker_->set_targets(shared_.snapshot->datacenters);
   }
-  for (const ListenerConfig& l : config.startup.listeners) {
-    listener_tls_.push_back(l.tls ? ServerTlsContext::create(l.certificates, error) : nullptr);
-    if (l.tls && !listener_tls_.back()) return false;
-  }
+  std::optional<ListenerTls> tls = load_listener_tls(config.startup.listeners, error);
+  if (!tls) return false;
+  listener_tls_ = std::move(*tls);
   std::vector<std::vector<Worker::ListenSocket>> sockets(static_cast<std::size_t>(workers));
   auto close_all = [&] {
     for (auto& list : sockets) {
@@ -53,18 +52,23 @@ bool Gateway::start(std::string* error) {
         return false;
       }
       if (bound.port == 0) bound.port = local_port(fd);
-      list.push_back({fd, listener_tls_[i].get()});
+      list.push_back({fd, listener_tls_[i]});
     }
     listening_.push_back(bound);
   }
   for (auto& list : sockets) workers_.push_back(std::make_unique<Worker>(shared_, list));
+  // Every worker holds the first snapshot now. Kept here too, it would
+  // outlive every reload, and with it its GeoIP mapping and directory.
+  shared_.snapshot.reset();
   for (auto& w : workers_) w->start();
   return true;
 }
 
 void Gateway::publish(const std::shared_ptr<const Snapshot>& snapshot,
-                      const ReloadableSettings& settings, std::uint64_t version) {
-  for (auto& w : workers_) w->publish(snapshot, settings, version);
+                      const ReloadableSettings& settings, const ListenerTls& listener_tls,
+                      std::uint64_t version) {
+  listener_tls_ = listener_tls;
+  for (auto& w : workers_) w->publish(snapshot, settings, listener_tls, version);
   if (health_checker_) health_checker_->set_targets(snapshot->datacenters);
   std::lock_guard<std::mutex> lock(serving_mutex_);
   serving_ = {snapshot, version};

@@ -11,6 +11,7 @@
 
 #include "proxy/net/tls_context.h"
 #include "proxy/origin/health_checker.h"
+#include "proxy/runtime/listener_tls.h"
 #include "proxy/runtime/worker.h"
 #include "util/clock.h"
 
@@ -58,10 +59,14 @@ class Gateway {
   const std::vector<BoundListener>& listening() const { return listening_; }
   // The server settings it started with (what a reload compares against).
   const ServerConfig& started_with() const { return shared_.server; }
-  // Hands every worker a new snapshot and reloadable settings (reload.h).
-  // Thread-safe; each worker switches on its next loop turn.
+  // Hands every worker a new snapshot, reloadable settings and listener
+  // TLS contexts (reload.h); each worker switches on its next loop turn.
+  // One reload at a time (the caller serialises them, as it numbers their
+  // versions): publish() and listener_tls() take no lock.
   void publish(const std::shared_ptr<const Snapshot>& snapshot, const ReloadableSettings& settings,
-               std::uint64_t version);
+               const ListenerTls& listener_tls, std::uint64_t version);
+  // The listeners' TLS contexts in force (the last published), for a reload.
+  const ListenerTls& listener_tls() const { return listener_tls_; }
   // Thread-safe: what publish() last handed the workers (or the first one).
   ServingSnapshot serving() const;
   // For the admin listener, between start() and stop(): read-only views that
@@ -70,9 +75,10 @@ class Gateway {
   std::vector<const WorkerMetrics*> worker_metrics() const;
 
  private:
-  // Complete before the first worker is created; read-only from then on.
+  // Complete before the first worker is created; read-only once they run
+  // (its snapshot let go of by then: the workers hold it).
   WorkerShared shared_;
-  std::vector<std::unique_ptr<ServerTlsContext>> listener_tls_;  // per listener, or null
+  ListenerTls listener_tls_;  // per listener, or null; replaced by publish()
   std::unique_ptr<ClientTlsContext> origin_tls_;
   std::unique_ptr<HealthBoard> health_;           // server.health: the board and its checker
   std::unique_ptr<HealthChecker> health_checker_;

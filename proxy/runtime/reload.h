@@ -4,8 +4,11 @@
 // checks and the same proof as `regiongate check`. Only a snapshot that
 // passes is published; one that fails is rejected whole and the running one
 // keeps serving. Requests in flight finish on the snapshot they started
-// with; listeners stay open and no connection is dropped. What only a
-// restart can change (listeners, workers, ...) is reported, not applied.
+// with; listeners stay open and no connection is dropped. The listeners'
+// certificate and key files are loaded again (listener_tls.h): new
+// handshakes get the new certificates, connections open keep theirs, and a
+// certificate that does not load rejects the reload. What only a restart
+// can change (listen addresses, workers, ...) is reported, not applied.
 
 #include <atomic>
 #include <cstdint>

@@ -114,12 +114,18 @@ void Worker::post(std::function<void()> work) {
 }
 
 void Worker::publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings,
+                     std::vector<std::shared_ptr<const ServerTlsContext>> listener_tls,
                      std::uint64_t version) {
   // The view is built here (it takes the board's lock), not on the worker.
   auto view = shared_.health ? std::make_shared<HealthView>(*shared_.health, snapshot->datacenters)
                              : std::make_shared<HealthView>();
-  post([this, snapshot = std::move(snapshot), settings, version, view = std::move(view)] {
+  post([this, snapshot = std::move(snapshot), settings, version, view = std::move(view),
+        listener_tls = std::move(listener_tls)] {
     snapshot_ = snapshot;  // the old one dies with its last request
+    // The old contexts die with the last handshake begun on them.
+    for (std::size_t i = 0; i < listeners_.size() && i < listener_tls.size(); ++i) {
+      listeners_[i]->tls = listener_tls[i];
+    }
     health_view_ = view;
     snapshot_version_ = version;
     server_.reloadable = settings;
@@ -153,7 +159,7 @@ void Worker::accept_from(Listener& listener) {
       continue;
     }
     auto session = std::make_unique<ClientSession>(
-        *this, std::make_unique<Transport>(fd, ssl), peer.value_or(IpAddress{}));
+        *this, std::make_unique<Transport>(fd, ssl, listener.tls), peer.value_or(IpAddress{}));
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     metrics_.connections_accepted.add();

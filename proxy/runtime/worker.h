@@ -31,8 +31,8 @@ namespace regiongate {
 class ClientSession;
 
 // What all workers share: built once by their Gateway before the first
-// worker exists, and never changed after (the snapshot is replaced whole,
-// on each worker's own thread, by reload).
+// worker exists, and never changed after they start (the snapshot is
+// replaced whole, on each worker's own thread, by reload).
 class AccessLog;
 class ClientTlsContext;
 class ServerTlsContext;
@@ -44,7 +44,7 @@ struct WorkerShared {
   HealthBoard* health = nullptr;                 // null: health checks off
   const ClientTlsContext* origin_tls = nullptr;  // for TLS endpoints
   Clock clock = Clock::system();
-  std::shared_ptr<const Snapshot> snapshot;      // the first one
+  std::shared_ptr<const Snapshot> snapshot;      // the first one, until every worker has it
 };
 
 // The runtime of its client sessions (ClientHost): they see only that.
@@ -54,7 +54,7 @@ class Worker final : public ClientHost {
   // with SO_REUSEPORT); `tls` null for cleartext.
   struct ListenSocket {
     int fd;
-    const ServerTlsContext* tls;
+    std::shared_ptr<const ServerTlsContext> tls;
   };
   Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets);
   ~Worker();
@@ -70,8 +70,11 @@ class Worker final : public ClientHost {
   // Runs `work` on the worker's thread. Thread-safe.
   void post(std::function<void()> work);
   // Thread-safe: from the worker's next loop turn, new requests use
-  // `snapshot` and the reloadable settings; requests in flight keep theirs.
+  // `snapshot` and the reloadable settings, and new connections to the
+  // listeners `listener_tls` (one per listener, in order); requests in
+  // flight keep theirs, connections open keep their TLS.
   void publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableSettings& settings,
+               std::vector<std::shared_ptr<const ServerTlsContext>> listener_tls,
                std::uint64_t version);
 
   // Worker-thread only: the ClientHost its sessions see.
@@ -100,7 +103,7 @@ class Worker final : public ClientHost {
  private:
   struct Listener {
     int fd = -1;
-    const ServerTlsContext* tls = nullptr;
+    std::shared_ptr<const ServerTlsContext> tls;  // null: cleartext
     IoWatcher watcher;
     Worker* worker = nullptr;
     void on_accept(int revents);

@@ -77,6 +77,11 @@ class GatewayFixture : public ::testing::Test {
   // {family: {type, help, samples: [{name, labels, value}]}}); a test
   // failure when it does not parse.
   nlohmann::json metrics();
+  // SIGHUP to the gateway, then waits (10 s at most) for one more line of
+  // its output matching "regiongate: " + `outcome_regex` (how a reload
+  // ended: "reloaded ", "reload rejected"), and returns that line ("" with
+  // a test failure when none comes).
+  std::string reload_and_wait(const std::string& outcome_regex);
   // How many requests the origin of `dc` has received so far.
   int requests_seen_by(const std::string& dc);
   std::string origin_log(const std::string& dc);

@@ -2,6 +2,7 @@
 
 #include "tests/integration/python_peers.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,6 +37,15 @@ namespace {
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p);
   return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// The lines of `text` that match `pattern`.
+std::vector<std::string> lines_matching(const std::string& text, const std::regex& pattern) {
+  std::vector<std::string> out;
+  for (std::sregex_iterator it(text.begin(), text.end(), pattern), end; it != end; ++it) {
+    out.push_back(it->str());
+  }
+  return out;
 }
 
 // Replaces "127.0.0.1:<from>" (the whole port) with `to` in datacenters.yaml.
@@ -211,6 +221,18 @@ ProcessResult GatewayFixture::curl(const std::vector<std::string>& args, const s
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back(base_ + path);
   return run_process(argv);
+}
+
+std::string GatewayFixture::reload_and_wait(const std::string& outcome_regex) {
+  const std::regex pattern("regiongate: " + outcome_regex + "[^\n]*");
+  const std::size_t before = lines_matching(gateway_->output(), pattern).size();
+  EXPECT_EQ(kill(gateway_->pid(), SIGHUP), 0);
+  std::vector<std::string> now;
+  if (wait_until([&] { return (now = lines_matching(gateway_->output(), pattern)).size() > before; })) {
+    return now.back();
+  }
+  ADD_FAILURE() << "no new '" << outcome_regex << "' line:\n" << gateway_->output();
+  return "";
 }
 
 std::string GatewayFixture::origin_log(const std::string& dc) {

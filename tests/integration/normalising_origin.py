@@ -14,7 +14,10 @@ the :path and :authority exactly as received, the path it would serve and
 every other header (bytes as latin-1). Answers each request with that JSON.
 A request for a path with a slow/ segment gets its headers and a first chunk of
 body, then nothing more until the client goes away (a stream left open).
-A request for a path with a hang/ segment gets no response at all. A stream
+A request for a path with a hang/ segment gets no response at all. A request
+for a path with a held/ segment is printed and then held, unanswered, until
+the server gets SIGUSR1: every request held then is answered in full (so a
+test can wait until N requests are in flight, act, and let them finish). A stream
 the client resets prints "reset STREAM_ID ERROR_CODE". With --silent the
 server accepts connections (printing "accepted") and reads them, but never
 says anything: no SETTINGS, no response (a data centre whose HTTP/2
@@ -24,6 +27,7 @@ never comes up).
 import asyncio
 import json
 import posixpath
+import signal
 import sys
 import urllib.parse
 
@@ -34,6 +38,8 @@ import h2.exceptions
 
 NAME = sys.argv[1] if len(sys.argv) > 1 else "origin"
 SILENT = "--silent" in sys.argv[2:]
+# Requests with a held/ segment, waiting for SIGUSR1: (origin, stream id, body).
+HELD = []
 
 
 def served_path(raw):
@@ -110,16 +116,37 @@ class Origin(asyncio.Protocol):
         body = (json.dumps(record) + "\n").encode()
         if "/hang/" in record["served"] or SILENT:
             return
-        slow = "/slow/" in record["served"]
+        if "/held/" in record["served"]:
+            HELD.append((self, stream_id, body))
+            return
+        self.answer(stream_id, body, slow="/slow/" in record["served"])
+
+    def answer(self, stream_id, body, slow=False):
         response = [(":status", "200"), ("content-type", "application/json")]
         if not slow:
             response.append(("content-length", str(len(body))))
         self.conn.send_headers(stream_id, response)
         self.conn.send_data(stream_id, body, end_stream=not slow)
 
+    def connection_lost(self, exc):
+        HELD[:] = [held for held in HELD if held[0] is not self]
+
+
+def release_held():
+    held = HELD[:]
+    HELD.clear()
+    for origin, stream_id, body in held:
+        try:
+            origin.answer(stream_id, body)
+        except h2.exceptions.ProtocolError:
+            continue  # the stream was reset (or the connection ended) meanwhile
+        origin.flush()
+    print(f"released {len(held)}", flush=True)
+
 
 async def main():
     loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGUSR1, release_held)
     server = await loop.create_server(Origin, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     print(f"listening on {port}", flush=True)

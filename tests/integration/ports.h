@@ -30,6 +30,7 @@ struct SocketAddress {
 
 enum class SocketKind {
   kTcpListening,  // TCP sockets in the LISTEN state
+  kTcpEstablished,  // TCP connections in the ESTABLISHED state (by their local address)
   kUdp,           // UDP sockets (bound; connected or not)
 };
 

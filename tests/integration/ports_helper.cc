@@ -102,6 +102,8 @@ std::vector<SocketAddress> sockets_of(pid_t pid, SocketKind kind) {
   std::unordered_map<unsigned long, SocketAddress> table;
   if (kind == SocketKind::kTcpListening) {
     read_table("tcp", "0A", &table);  // TCP_LISTEN
+  } else if (kind == SocketKind::kTcpEstablished) {
+    read_table("tcp", "01", &table);  // TCP_ESTABLISHED
   } else {
     read_table("udp", "", &table);
   }

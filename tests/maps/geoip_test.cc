@@ -397,6 +397,28 @@ TEST_F(GeoipBadFiles, EveryByteOfTheLoopbackDatabaseCorrupted) {
   EXPECT_GT(rejected, 0);
 }
 
+// Replacing a database as operators do (docs/operators.md): a complete new
+// file renamed over the configured path, then a reload. A database already
+// open keeps answering from its own mapping of the old file (unlinked by the
+// rename, alive while mapped) until its last user lets go; the next open
+// reads the new file. Same temporary directory as GeoipBadFiles.
+using GeoipReplacedFile = GeoipBadFiles;
+
+TEST_F(GeoipReplacedFile, AnOpenDatabaseKeepsItsMappingWhenANewFileIsRenamedOverIt) {
+  const std::string path = write("geoip.mmdb", read(kLoopbackDb));
+  auto before = open_db(path);
+  ASSERT_NE(before, nullptr);
+  write("geoip.mmdb.new", read(kMmdbDir + "/GeoIP2-Country-Test.mmdb"));
+  fs::rename(dir_ / "geoip.mmdb.new", path);
+  auto after = open_db(path);
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(describe(before->lookup("127.1.2.3")), "IN");
+  EXPECT_EQ(describe(before->lookup("81.2.69.142")), "not-found");
+  EXPECT_EQ(describe(after->lookup("127.1.2.3")), "not-found");
+  EXPECT_EQ(describe(after->lookup("81.2.69.142")), "GB");
+  EXPECT_EQ(before->path(), after->path());
+}
+
 TEST(GeoipConcurrency, ManyThreadsShareOneDatabase) {
   auto db = open_db(kMmdbDir + "/GeoIP2-Country-Test.mmdb");
   ASSERT_NE(db, nullptr);

@@ -197,5 +197,27 @@ server:
   EXPECT_EQ(changes[0], "server.dns: changed");
 }
 
+// A TLS listener's certificate files reload (runtime/listener_tls.h); its
+// address, and whether it is TLS, only a restart changes.
+TEST(ServerConfig, CertificateFilesAreNoRestartChange) {
+  Read running = read(R"(
+server:
+  listen: [{address: "127.0.0.1:8443", tls: {certificates: [{cert: a.pem, key: a.key}]}}]
+)");
+  Read other_files = read(R"(
+server:
+  listen: [{address: "127.0.0.1:8443",
+            tls: {certificates: [{cert: b.pem, key: b.key}, {cert: c.pem, key: c.key}]}}]
+)");
+  EXPECT_TRUE(restart_changes(running.config, other_files.config).empty());
+  Read cleartext = read(R"(
+server:
+  listen: [{address: "127.0.0.1:8443"}]
+)");
+  std::vector<std::string> changes = restart_changes(running.config, cleartext.config);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0], "server.listen: tls 127.0.0.1:8443 -> cleartext 127.0.0.1:8443");
+}
+
 }  // namespace
 }  // namespace regiongate
