@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "policy/explain.h"
 #include "proxy/client/client_host.h"
@@ -177,6 +178,15 @@ void ProxiedRequest::decide() {
   in.peer_geoip = session_.peer_geoip(snap);
   in.now = host_.now();
   in.healthy = health_->healthy();
+  std::optional<DataCenterLatencies> latency;  // filled only when it orders the candidates
+  const HealthSettings& health = host_.config().startup.health;
+  if (health.nearest == HealthSettings::Nearest::kLatency) {
+    latency.emplace();
+    health_->round_trips(latency->us.data());
+    latency->tolerance_us = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(health.latency_tolerance).count());
+    in.latency = &*latency;
+  }
   // route_request resolves the account country (every source answers at
   // once today: see the header) and then decides.
   routed_ = route_request(snap, in, target_storage_);

@@ -20,7 +20,9 @@ constexpr KeySpec kHealthKeys[] = {{"path", YamlKind::kScalar, false},
                                    {"interval", YamlKind::kScalar, false},
                                    {"timeout", YamlKind::kScalar, false},
                                    {"rise", YamlKind::kScalar, false},
-                                   {"fall", YamlKind::kScalar, false}};
+                                   {"fall", YamlKind::kScalar, false},
+                                   {"nearest", YamlKind::kScalar, false},
+                                   {"latency_tolerance", YamlKind::kScalar, false}};
 constexpr KeySpec kAuditLogKeys[] = {{"file", YamlKind::kScalar, true},
                                      {"records", YamlKind::kScalar, false},
                                      {"client_prefix_v4", YamlKind::kScalar, false},
@@ -288,6 +290,16 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     read_duration(h, "timeout", "server.health", ctx, health.timeout);
     if (h["rise"]) health.rise = static_cast<int>(read_int(h["rise"], "server.health.rise", ctx, 1, 100).value_or(2));
     if (h["fall"]) health.fall = static_cast<int>(read_int(h["fall"], "server.health.fall", ctx, 1, 100).value_or(2));
+    if (h["nearest"]) {
+      if (auto c = read_choice(h["nearest"], "server.health.nearest", ctx, {"distance", "latency"})) {
+        health.nearest = static_cast<HealthSettings::Nearest>(*c);
+      }
+    }
+    read_duration(h, "latency_tolerance", "server.health", ctx, health.latency_tolerance);
+    if (h["latency_tolerance"] && health.nearest != HealthSettings::Nearest::kLatency) {
+      ctx.warning(h["latency_tolerance"], "server.health.latency_tolerance",
+                  "has an effect only with nearest: latency");
+    }
   }
   return c;
 }
@@ -357,7 +369,8 @@ std::vector<std::string> restart_changes(const ServerConfig& running_config,
   const HealthSettings& ha = running.health;
   const HealthSettings& hb = loaded.health;
   if (ha.enabled != hb.enabled || ha.path != hb.path || ha.interval != hb.interval ||
-      ha.timeout != hb.timeout || ha.rise != hb.rise || ha.fall != hb.fall) {
+      ha.timeout != hb.timeout || ha.rise != hb.rise || ha.fall != hb.fall ||
+      ha.nearest != hb.nearest || ha.latency_tolerance != hb.latency_tolerance) {
     out.push_back("server.health: changed");
   }
   const DnsSettings& a = running_config.reloadable.dns;

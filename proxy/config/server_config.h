@@ -102,6 +102,13 @@ struct HealthSettings {
   Milliseconds timeout{1000};
   int rise = 2;
   int fall = 2;
+  // What "nearest" means among the allowed data centres (after the
+  // in-country ones come first): distance to the client, or the round trip
+  // the probes measure from this gateway, distance breaking ties between
+  // round trips within `latency_tolerance` (policy/latency_order.h).
+  enum class Nearest : std::uint8_t { kDistance, kLatency };  // in name order
+  Nearest nearest = Nearest::kDistance;
+  Milliseconds latency_tolerance{5};
 };
 
 struct StartupSettings {

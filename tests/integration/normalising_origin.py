@@ -6,7 +6,7 @@ parameters (';jsessionid=1', as Tomcat and Spring do), removes dot segments
 and merges slashes. A gateway that classified a path one way while this
 server serves it another way would be caught by the tests that use it.
 
-Usage: normalising_origin.py NAME [--silent]
+Usage: normalising_origin.py NAME [--silent] [--delay=MS]
 
 Binds port 0 and prints "listening on PORT" once it accepts connections,
 then one line per request: "request " + JSON with the data centre's name,
@@ -18,7 +18,9 @@ A request for a path with a hang/ segment gets no response at all. A stream
 the client resets prints "reset STREAM_ID ERROR_CODE". With --silent the
 server accepts connections (printing "accepted") and reads them, but never
 says anything: no SETTINGS, no response (a data centre whose HTTP/2
-never comes up).
+never comes up). With --delay=MS every response (health probes' too) is
+sent MS milliseconds after its request arrived: a data centre further away
+on the network than on the map.
 """
 
 import asyncio
@@ -34,6 +36,7 @@ import h2.exceptions
 
 NAME = sys.argv[1] if len(sys.argv) > 1 else "origin"
 SILENT = "--silent" in sys.argv[2:]
+DELAY = next((int(a.split("=", 1)[1]) / 1000 for a in sys.argv[2:] if a.startswith("--delay=")), 0)
 
 
 def served_path(raw):
@@ -111,11 +114,22 @@ class Origin(asyncio.Protocol):
         if "/hang/" in record["served"] or SILENT:
             return
         slow = "/slow/" in record["served"]
+        if DELAY:
+            asyncio.get_running_loop().call_later(DELAY, self.send_response, stream_id, body, slow)
+        else:
+            self.send_response(stream_id, body, slow)
+
+    def send_response(self, stream_id, body, slow):
         response = [(":status", "200"), ("content-type", "application/json")]
         if not slow:
             response.append(("content-length", str(len(body))))
-        self.conn.send_headers(stream_id, response)
-        self.conn.send_data(stream_id, body, end_stream=not slow)
+        try:
+            self.conn.send_headers(stream_id, response)
+            self.conn.send_data(stream_id, body, end_stream=not slow)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+            return  # the client reset the stream or left while we waited
+        if DELAY:
+            self.flush()  # outside data_received, which flushes otherwise
 
 
 async def main():
