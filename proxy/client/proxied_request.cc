@@ -216,6 +216,13 @@ void ProxiedRequest::forward() {
     DataCenterIndex dc = d.candidates[candidate_];
     if (!(healthy & dc_bit(dc))) continue;
     const DataCenter& center = snap.datacenters.all[dc];
+    if (!audit_allows(center)) {
+      datacenter_ = kNoDataCenterIndex;  // nothing was forwarded: the record is a refusal
+      respond_locally(503, "audit-log-unavailable",
+                      "this request must be recorded in the audit log, which is required and "
+                      "cannot be written now");
+      return;
+    }
     const std::size_t n = center.endpoints.size();
     if (endpoint_try_ == 0) endpoint_first_ = host_.first_endpoint(dc, center);
     for (; endpoint_try_ < n; ++endpoint_try_) {
@@ -243,6 +250,13 @@ void ProxiedRequest::forward() {
   // The origin error stays inside: addresses and TLS details are not the client's business.
   respond_locally(503, reason_code(DecisionReason::kAllDown),
                   describe_decision(snap, routed_.country.account, routed_.service, down));
+}
+
+bool ProxiedRequest::audit_allows(const DataCenter& center) const {
+  // One atomic load while the log is fine; the rule is audit_wanted()'s.
+  return host_.audit_log_available() ||
+         !audited_when_served(host_.config().startup.audit_log,
+                              country_code(routed_.country.account), country_code(center.country));
 }
 
 // --- The origin side -------------------------------------------------------

@@ -14,6 +14,8 @@
 //                                         (the next endpoint, then the next
 //                                          allowed data centre)
 //   kConnecting --no allowed data centre left up------------> kResponding (503)
+//   kConnecting --the next one needs an audit record the required audit
+//                 log cannot take now------------------------> kResponding (503)
 //   kForwarding --origin failed or timed out, no response yet--> kResponding (502, 504)
 //   any state --closed()-------------------------------------> kDone
 //
@@ -116,6 +118,9 @@ class ProxiedRequest final : public OriginExchange {
   void decide();
   // Tries the decision's candidates from candidate_ on.
   void forward();
+  // False when serving at `center` needs an audit record and the required
+  // audit log cannot be written (the request is refused, 503).
+  bool audit_allows(const DataCenter& center) const;
   void respond_locally(int status, std::string_view reason, const std::string& detail);
   void on_response_timeout();
   // Unlinks the origin stream, if any, dropping what it had buffered.

@@ -26,7 +26,8 @@ constexpr KeySpec kHealthKeys[] = {{"path", YamlKind::kScalar, false},
 constexpr KeySpec kAuditLogKeys[] = {{"file", YamlKind::kScalar, true},
                                      {"records", YamlKind::kScalar, false},
                                      {"client_prefix_v4", YamlKind::kScalar, false},
-                                     {"client_prefix_v6", YamlKind::kScalar, false}};
+                                     {"client_prefix_v6", YamlKind::kScalar, false},
+                                     {"required", YamlKind::kScalar, false}};
 constexpr KeySpec kAccessLogKeys[] = {{"file", YamlKind::kScalar, true},
                                       {"path", YamlKind::kScalar, false},
                                       {"account", YamlKind::kScalar, false},
@@ -206,6 +207,12 @@ AuditLogSettings read_audit_log(const YAML::Node& node, YamlContext& ctx) {
     log.client_prefix_v6 = static_cast<int>(
         read_int(node["client_prefix_v6"], path + ".client_prefix_v6", ctx, 0, 128).value_or(48));
   }
+  if (node["required"]) {
+    log.required = read_bool(node["required"], path + ".required", ctx).value_or(false);
+    if (log.required && log.file == "off") {
+      ctx.error(node["required"], path + ".required", "a required audit log needs a file, not off");
+    }
+  }
   return log;
 }
 
@@ -363,7 +370,7 @@ std::vector<std::string> restart_changes(const ServerConfig& running_config,
   const AuditLogSettings& aa = running.audit_log;
   const AuditLogSettings& ab = loaded.audit_log;
   if (aa.file != ab.file || aa.records != ab.records || aa.client_prefix_v4 != ab.client_prefix_v4 ||
-      aa.client_prefix_v6 != ab.client_prefix_v6) {
+      aa.client_prefix_v6 != ab.client_prefix_v6 || aa.required != ab.required) {
     out.push_back("server.audit_log: changed");
   }
   const HealthSettings& ha = running.health;

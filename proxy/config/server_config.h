@@ -89,6 +89,11 @@ struct AuditLogSettings {
   // Client addresses are personal data: kept to this prefix.
   int client_prefix_v4 = 24;
   int client_prefix_v6 = 48;
+  // Required: while the log cannot be written (a write fails, or a batch is
+  // dropped), a request whose record it would have to keep is refused (503
+  // audit-log-unavailable) before anything is forwarded, instead of served
+  // unrecorded. Refusals, which move no data, still happen.
+  bool required = false;
 };
 
 // Health of origin endpoints (origin/health_checker.h): an HTTP/2 GET of

@@ -1,5 +1,5 @@
-// server.health.nearest and latency_tolerance: read, defaulted, refused
-// with their place, and a restart change.
+// server.health.nearest and latency_tolerance, server.audit_log.required:
+// read, defaulted, refused with their place, and restart changes.
 
 #include <gtest/gtest.h>
 
@@ -67,6 +67,37 @@ TEST(HealthNearestConfig, ChangingItNeedsARestart) {
   std::vector<std::string> changes = restart_changes(a.config, b.config);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0], "server.health: changed");
+}
+
+TEST(AuditRequiredConfig, OffByDefaultAndReadWhenGiven) {
+  Read plain = read("server:\n  audit_log: {file: audit.log}\n");
+  ASSERT_FALSE(plain.diags.has_errors()) << plain.diags.format_all();
+  EXPECT_FALSE(plain.config.startup.audit_log.required);
+  Read required = read("server:\n  audit_log: {file: audit.log, required: true}\n");
+  ASSERT_FALSE(required.diags.has_errors()) << required.diags.format_all();
+  EXPECT_TRUE(required.config.startup.audit_log.required);
+  std::vector<std::string> changes = restart_changes(plain.config, required.config);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0], "server.audit_log: changed");
+}
+
+TEST(AuditRequiredConfig, ErrorsNameThePlace) {
+  Read r = read(R"(
+server:
+  audit_log: {file: audit.log, required: yes please}
+)");
+  Read off = read(R"(
+server:
+  audit_log: {file: "off", required: true}
+)");
+  EXPECT_NE(r.diags.format_all().find(
+                ":3:42: error: server.audit_log.required: must be true or false, not 'yes please'"),
+            std::string::npos)
+      << r.diags.format_all();
+  EXPECT_NE(off.diags.format_all().find(
+                ":3:38: error: server.audit_log.required: a required audit log needs a file"),
+            std::string::npos)
+      << off.diags.format_all();
 }
 
 }  // namespace
