@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <optional>
 
 #include "policy/explain.h"
 #include "proxy/client/client_host.h"
@@ -178,18 +177,13 @@ void ProxiedRequest::decide() {
   in.peer_geoip = session_.peer_geoip(snap);
   in.now = host_.now();
   in.healthy = health_->healthy();
-  std::optional<DataCenterLatencies> latency;  // filled only when it orders the candidates
-  const HealthSettings& health = host_.config().startup.health;
-  if (health.nearest == HealthSettings::Nearest::kLatency) {
-    latency.emplace();
-    health_->round_trips(latency->us.data());
-    latency->tolerance_us = static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(health.latency_tolerance).count());
-    in.latency = &*latency;
-  }
   // route_request resolves the account country (every source answers at
   // once today: see the header) and then decides.
-  routed_ = route_request(snap, in, target_storage_);
+  if (host_.config().startup.health.nearest == HealthSettings::Nearest::kLatency) {
+    route_by_latency(in);
+  } else {
+    routed_ = route_request(snap, in, target_storage_);
+  }
   state_ = State::kDeciding;
   if (RequestFault fault = routed_.target.fault; fault != RequestFault::kNone) {
     // Refused before any decision: nothing about it can be read one way only.
@@ -206,6 +200,19 @@ void ProxiedRequest::decide() {
   forward();
 }
 
+// Apart from decide(), so that the round trips' room on the stack costs
+// nothing when the candidates go by distance.
+void ProxiedRequest::route_by_latency(RequestInput& in) {
+  DataCenterLatencies latency;
+  health_->round_trips(latency.us.data());
+  latency.tolerance_us = static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          host_.config().startup.health.latency_tolerance)
+          .count());
+  in.latency = &latency;
+  routed_ = route_request(*snapshot_, in, target_storage_);
+}
+
 void ProxiedRequest::forward() {
   const Snapshot& snap = *snapshot_;
   const Decision& d = routed_.decision;
@@ -216,7 +223,8 @@ void ProxiedRequest::forward() {
     DataCenterIndex dc = d.candidates[candidate_];
     if (!(healthy & dc_bit(dc))) continue;
     const DataCenter& center = snap.datacenters.all[dc];
-    if (!audit_allows(center)) {
+    // A required audit log that cannot be written refuses what it would have to record.
+    if (!host_.audit_log_available() && audited_at(center)) {
       datacenter_ = kNoDataCenterIndex;  // nothing was forwarded: the record is a refusal
       respond_locally(503, "audit-log-unavailable",
                       "this request must be recorded in the audit log, which is required and "
@@ -252,11 +260,9 @@ void ProxiedRequest::forward() {
                   describe_decision(snap, routed_.country.account, routed_.service, down));
 }
 
-bool ProxiedRequest::audit_allows(const DataCenter& center) const {
-  // One atomic load while the log is fine; the rule is audit_wanted()'s.
-  return host_.audit_log_available() ||
-         !audited_when_served(host_.config().startup.audit_log,
-                              country_code(routed_.country.account), country_code(center.country));
+bool ProxiedRequest::audited_at(const DataCenter& center) const {
+  return audited_when_served(host_.config().startup.audit_log,
+                             country_code(routed_.country.account), country_code(center.country));
 }
 
 // --- The origin side -------------------------------------------------------

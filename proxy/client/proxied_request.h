@@ -116,11 +116,14 @@ class ProxiedRequest final : public OriginExchange {
 
  private:
   void decide();
+  // route_request with the measured round trips (server.health.nearest: latency).
+  void route_by_latency(RequestInput& in);
   // Tries the decision's candidates from candidate_ on.
   void forward();
-  // False when serving at `center` needs an audit record and the required
-  // audit log cannot be written (the request is refused, 503).
-  bool audit_allows(const DataCenter& center) const;
+  // Whether serving the request at `center` puts it in the audit log (the
+  // rule of audit_wanted()): what a required audit log that cannot be
+  // written refuses (503).
+  bool audited_at(const DataCenter& center) const;
   void respond_locally(int status, std::string_view reason, const std::string& detail);
   void on_response_timeout();
   // Unlinks the origin stream, if any, dropping what it had buffered.
