@@ -85,7 +85,8 @@ void BM_DecideByLatency(benchmark::State& state) {
   std::size_t i = 0;
   for (auto _ : state) {
     const Input& x = in[i++ & 1023];
-    Decision d = s.table.decide(x.account, x.service, x.at, x.location, ~DataCenterMask{0}, &latency);
+    Decision d =
+        s.table.decide(x.account, x.service, x.at, x.location, ~DataCenterMask{0}, &latency);
     benchmark::DoNotOptimize(d.chosen);
   }
 }

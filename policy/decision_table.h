@@ -34,9 +34,8 @@ class DecisionTable {
   // it says, only `chosen` and the 503 depend on it. `latency` (null: by
   // distance) orders each part by measured round trip instead, distance
   // breaking ties (latency_order.h): the same candidates, in another order.
-  Decision decide(CountryId account, ServiceId service, UnixSeconds now,
-                  CountryId client_location, DataCenterMask healthy,
-                  const DataCenterLatencies* latency = nullptr) const;
+  Decision decide(CountryId account, ServiceId service, UnixSeconds now, CountryId client_location,
+                  DataCenterMask healthy, const DataCenterLatencies* latency = nullptr) const;
 
   // Introspection for check, explain and the proof.
   std::size_t interval_count() const { return boundaries_.size() + 1; }

@@ -22,8 +22,8 @@ bool read_latencies(const Snapshot& snap, const std::vector<std::string>& given,
     auto dc = snap.datacenters.find(one.substr(0, equals));
     auto rtt = equals == std::string::npos ? std::nullopt : parse_duration(one.substr(equals + 1));
     if (!dc || !rtt || rtt->count() <= 0) {
-      std::cerr << "explain: --latency: a data centre and a positive duration like oregon=20ms, "
-                   "not '" << one << "'\n";
+      std::cerr << "explain: --latency: not a data centre and a positive duration like "
+                << "oregon=20ms: '" << one << "'\n";
       return false;
     }
     out->us[*dc] = static_cast<std::uint32_t>(

@@ -50,7 +50,9 @@ int run_serve(const ServeOptions& options) {
 
   // What the logs' writers say when a log stops or starts being writable.
   auto reporter = [](const char* name) {
-    return [name](std::string_view line) { std::cerr << "regiongate: " << name << ": " << line << '\n'; };
+    return [name](std::string_view line) {
+      std::cerr << "regiongate: " << name << ": " << line << '\n';
+    };
   };
   AccessLog access_log;
   std::string error;
@@ -66,8 +68,9 @@ int run_serve(const ServeOptions& options) {
   if (audit_settings.file != "off") chain.resume(audit_settings.file);
   AccessLog audit_log;
   if (audit_settings.file != "off" &&
-      !audit_log.open(audit_settings.file, &error, [&chain](std::string& batch) { chain.link(batch); },
-                      reporter("audit log"))) {
+      !audit_log.open(
+          audit_settings.file, &error, [&chain](std::string& batch) { chain.link(batch); },
+          reporter("audit log"))) {
     std::cerr << "regiongate: " << error << '\n';
     return 1;
   }

@@ -203,12 +203,12 @@ void ProxiedRequest::decide() {
 // Apart from decide(), so that the round trips' room on the stack costs
 // nothing when the candidates go by distance.
 void ProxiedRequest::route_by_latency(RequestInput& in) {
+  using std::chrono::microseconds;
+  const Milliseconds tolerance = host_.config().startup.health.latency_tolerance;
   DataCenterLatencies latency;
   health_->round_trips(latency.us.data());
-  latency.tolerance_us = static_cast<std::uint32_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          host_.config().startup.health.latency_tolerance)
-          .count());
+  latency.tolerance_us =
+      static_cast<std::uint32_t>(std::chrono::duration_cast<microseconds>(tolerance).count());
   in.latency = &latency;
   routed_ = route_request(*snapshot_, in, target_storage_);
 }

@@ -298,7 +298,8 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     if (h["rise"]) health.rise = static_cast<int>(read_int(h["rise"], "server.health.rise", ctx, 1, 100).value_or(2));
     if (h["fall"]) health.fall = static_cast<int>(read_int(h["fall"], "server.health.fall", ctx, 1, 100).value_or(2));
     if (h["nearest"]) {
-      if (auto c = read_choice(h["nearest"], "server.health.nearest", ctx, {"distance", "latency"})) {
+      if (auto c =
+              read_choice(h["nearest"], "server.health.nearest", ctx, {"distance", "latency"})) {
         health.nearest = static_cast<HealthSettings::Nearest>(*c);
       }
     }
@@ -369,8 +370,9 @@ std::vector<std::string> restart_changes(const ServerConfig& running_config,
   }
   const AuditLogSettings& aa = running.audit_log;
   const AuditLogSettings& ab = loaded.audit_log;
-  if (aa.file != ab.file || aa.records != ab.records || aa.client_prefix_v4 != ab.client_prefix_v4 ||
-      aa.client_prefix_v6 != ab.client_prefix_v6 || aa.required != ab.required) {
+  if (aa.file != ab.file || aa.records != ab.records ||
+      aa.client_prefix_v4 != ab.client_prefix_v4 || aa.client_prefix_v6 != ab.client_prefix_v6 ||
+      aa.required != ab.required) {
     out.push_back("server.audit_log: changed");
   }
   const HealthSettings& ha = running.health;

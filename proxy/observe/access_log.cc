@@ -80,7 +80,8 @@ void AccessLog::reopen_now() {
   if (!own_fd_) return;
   int fd = open_for_append(path_);
   if (fd < 0) {
-    report("cannot open '" + path_ + "' again: " + std::strerror(errno) + "; writing to the old file");
+    report("cannot open '" + path_ + "' again: " + std::strerror(errno) +
+           "; writing to the old file");
     return;
   }
   ::close(fd_);

@@ -84,7 +84,8 @@ void append_access_log_line(std::string& out, std::string_view time, const Reque
 
 bool audited_when_served(const AuditLogSettings& settings, std::string_view account_country,
                          std::string_view datacenter_country) {
-  return settings.records == AuditLogSettings::Records::kAll || datacenter_country != account_country;
+  return settings.records == AuditLogSettings::Records::kAll ||
+         datacenter_country != account_country;
 }
 
 bool audit_wanted(const RequestRecord& r, const AuditLogSettings& settings) {

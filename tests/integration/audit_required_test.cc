@@ -85,8 +85,8 @@ TEST_F(AuditRequiredTest, RefusesWhatItMustRecordUntilItCanBeWrittenAgain) {
   int refusals = 0, audit_refusals = 0, abroad = 0;
   for (const nlohmann::json& r : records(real)) {
     refusals += r["status"] == 451;
-    audit_refusals += r["status"] == 503 && r["reason"] == "audit-log-unavailable" &&
-                      r["datacenter"].is_null();
+    audit_refusals +=
+        r["status"] == 503 && r["reason"] == "audit-log-unavailable" && r["datacenter"].is_null();
     abroad += r["status"] == 200 && r["datacenter_country"] == "SG" && r["country"] == "IN";
     EXPECT_NE(r["country"], "SG") << "served at home: not audited: " << r.dump();
   }
@@ -115,10 +115,12 @@ TEST_F(AuditRequiredTest, NotRequiredTheRequestsAreServedAndTheFailuresCounted) 
   ASSERT_EQ(gateway_->stop(SIGTERM), 0);
   std::smatch m;
   const std::string out = gateway_->output();
-  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(audit log: (\d+) failed write\(s\))"))) << out;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(audit log: (\d+) failed write\(s\))")))
+      << out;
   EXPECT_GE(std::stoi(m[1].str()), 1);
   // The batches the file never took are counted when the gateway stops.
-  EXPECT_TRUE(std::regex_search(out, std::regex(R"(audit log: stopping: [1-9]\d* batch\(es\) could not be written)")))
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex(R"(audit log: stopping: [1-9]\d* batch\(es\) could not be written)")))
       << out;
 }
 

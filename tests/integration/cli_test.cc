@@ -323,9 +323,9 @@ TEST(ExplainCommand, FailsClosedWhenNoAllowedDataCentreIsUp) {
 // before unmeasured, the faster first (by more than the 5 ms tolerance);
 // a forbidden data centre stays out however fast it is.
 TEST(ExplainCommand, OrdersByTheRoundTripsGiven) {
-  nlohmann::json j = explain({"--account", "in-asha", "--service", "shop", "--at", "2015-01-15",
-                              "--latency", "singapore=80ms", "--latency", "california=10ms",
-                              "--latency", "beijing=1ms"});
+  nlohmann::json j =
+      explain({"--account", "in-asha", "--service", "shop", "--at", "2015-01-15", "--latency",
+               "singapore=80ms", "--latency", "california=10ms", "--latency", "beijing=1ms"});
   EXPECT_EQ(j["candidates"], nlohmann::json({"california", "singapore", "oregon"}));
   EXPECT_EQ(j["datacenter"], "california");
   EXPECT_EQ(j["nearest"], "latency");

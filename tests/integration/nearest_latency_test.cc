@@ -25,8 +25,8 @@ class NearestLatencyTest : public GatewayFixture {
     ASSERT_NO_FATAL_FAILURE(start_normalising_origin("oregon"));
     ASSERT_NO_FATAL_FAILURE(start_normalising_origin("beijing"));
     ASSERT_NO_FATAL_FAILURE(start_gateway(
-        "2015-01-15T00:00:00Z", "  health: {interval: 100ms, timeout: 1s, rise: 1, fall: 2, nearest: " +
-                                    nearest + "}\n"));
+        "2015-01-15T00:00:00Z",
+        "  health: {interval: 100ms, timeout: 1s, rise: 1, fall: 2, nearest: " + nearest + "}\n"));
     // Probes of one endpoint go one at a time: a third one received by the
     // slow data centre means two answered, so both are measured (the fast
     // one long before).

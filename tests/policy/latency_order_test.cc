@@ -122,9 +122,8 @@ TEST(DecideByLatency, TheFasterAllowedDataCentreGoesFirstAndNothingElseChanges) 
   Decision by_distance = p.table.decide(p.c("IN"), p.s("cloud"), at, kNoCountry, all);
   ASSERT_EQ(p.candidates(by_distance), "singapore oregon virginia");
   // Beijing and Frankfurt answer fastest of all: forbidden, they stay out.
-  DataCenterLatencies l =
-      latencies(p, {{"beijing", 1}, {"frankfurt", 1}, {"singapore", 90}, {"oregon", 40},
-                    {"virginia", 20}});
+  DataCenterLatencies l = latencies(
+      p, {{"beijing", 1}, {"frankfurt", 1}, {"singapore", 90}, {"oregon", 40}, {"virginia", 20}});
   Decision d = p.table.decide(p.c("IN"), p.s("cloud"), at, kNoCountry, all, &l);
   EXPECT_EQ(p.candidates(d), "virginia oregon singapore");
   EXPECT_EQ(d.chosen, p.dc("virginia"));
@@ -152,8 +151,8 @@ TEST(DecideByLatency, RefusalsAreTheSame) {
   Decision none = p.table.decide(p.c("CN"), p.s("shop"), at, kNoCountry, ~DataCenterMask{0}, &l);
   EXPECT_EQ(none.status(), 451);
   EXPECT_EQ(none.candidate_count, 0);
-  Decision down = p.table.decide(p.c("IN"), p.s("shop"), at, kNoCountry,
-                                 ~dc_bit(p.dc("singapore")), &l);
+  Decision down =
+      p.table.decide(p.c("IN"), p.s("shop"), at, kNoCountry, ~dc_bit(p.dc("singapore")), &l);
   EXPECT_EQ(down.status(), 503);
 }
 

@@ -56,8 +56,9 @@ server:
 TEST(HealthNearestConfig, AToleranceWithoutLatencyIsAWarning) {
   Read r = read("server:\n  health: {latency_tolerance: 10ms}\n");
   EXPECT_FALSE(r.diags.has_errors());
-  EXPECT_NE(r.diags.format_all().find("latency_tolerance: has an effect only with nearest: latency"),
-            std::string::npos)
+  EXPECT_NE(
+      r.diags.format_all().find("latency_tolerance: has an effect only with nearest: latency"),
+      std::string::npos)
       << r.diags.format_all();
 }
 

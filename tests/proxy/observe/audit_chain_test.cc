@@ -108,7 +108,8 @@ TEST_F(AuditChainTest, TheChainGoesOnAcrossFilesAndRestarts) {
 // What a required audit log checks before forwarding is the rule the
 // record is audited by, for every served request.
 TEST(AuditRecord, AuditedWhenServedIsTheRuleForServedRecords) {
-  for (auto records : {AuditLogSettings::Records::kRefusalsAndAbroad, AuditLogSettings::Records::kAll}) {
+  for (auto records :
+       {AuditLogSettings::Records::kRefusalsAndAbroad, AuditLogSettings::Records::kAll}) {
     AuditLogSettings s;
     s.records = records;
     for (const char* dc_country : {"IN", "SG"}) {
