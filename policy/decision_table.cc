@@ -18,7 +18,8 @@ TimeWindow DecisionTable::interval_window(std::size_t k) const {
 }
 
 Decision DecisionTable::decide(CountryId account, ServiceId service, UnixSeconds now,
-                               CountryId client_location, DataCenterMask healthy) const {
+                               CountryId client_location, DataCenterMask healthy,
+                               const DataCenterLatencies* latency) const {
   Decision d;
   // A request for no known service is misdirected whoever sends it.
   if (service >= service_count_) {
@@ -34,7 +35,8 @@ Decision DecisionTable::decide(CountryId account, ServiceId service, UnixSeconds
   d.reason = o.reason;
   if (o.reason != DecisionReason::kAllowed) return d;
 
-  // In-country first, then the rest; each part nearest to the client first.
+  // In-country first, then the rest; each part nearest to the client first
+  // (by distance, or by measured latency with distance breaking ties).
   CountryId from = client_location < in_country_.size() ? client_location : account;
   const DataCenterIndex* order = &nearest_[static_cast<std::size_t>(from) * dc_count_];
   const DataCenterMask home = o.allowed & in_country_[account];
@@ -42,9 +44,11 @@ Decision DecisionTable::decide(CountryId account, ServiceId service, UnixSeconds
   std::uint8_t n = 0;
   for (const DataCenterMask part : {home, abroad}) {
     if (part == 0) continue;
+    const std::uint8_t first = n;
     for (std::size_t i = 0; i < dc_count_; ++i) {
       if (part & dc_bit(order[i])) d.candidates[n++] = order[i];
     }
+    if (latency) order_by_latency(&d.candidates[first], n - first, *latency);
   }
   d.candidate_count = n;
   d.allowed = o.allowed;

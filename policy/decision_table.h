@@ -13,6 +13,7 @@
 
 #include "maps/datacenter.h"
 #include "policy/decision.h"
+#include "policy/latency_order.h"
 #include "policy/policy.h"
 
 namespace regiongate {
@@ -30,9 +31,11 @@ class DecisionTable {
   // The residency decision. `client_location` is where the client is now
   // (kNoCountry when unknown: the account country's point is used). `healthy`
   // marks the data centres that are up; the candidates are the same whatever
-  // it says, only `chosen` and the 503 depend on it.
-  Decision decide(CountryId account, ServiceId service, UnixSeconds now,
-                  CountryId client_location, DataCenterMask healthy) const;
+  // it says, only `chosen` and the 503 depend on it. `latency` (null: by
+  // distance) orders each part by measured round trip instead, distance
+  // breaking ties (latency_order.h): the same candidates, in another order.
+  Decision decide(CountryId account, ServiceId service, UnixSeconds now, CountryId client_location,
+                  DataCenterMask healthy, const DataCenterLatencies* latency = nullptr) const;
 
   // Introspection for check, explain and the proof.
   std::size_t interval_count() const { return boundaries_.size() + 1; }

@@ -36,6 +36,8 @@ struct RequestInput {
   const GeoipResult* peer_geoip = nullptr;  // GeoIP of `peer` in this snapshot's database, if known
   UnixSeconds now = 0;
   DataCenterMask healthy = ~DataCenterMask{0};
+  // Measured round trips (server.health.nearest: latency), or null: by distance.
+  const DataCenterLatencies* latency = nullptr;
 };
 
 // The canonical forms are written into `storage` when they differ from the

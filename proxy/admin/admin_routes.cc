@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 #include "proxy/admin/metrics_text.h"
 #include "proxy/admin/query_string.h"
 #include "proxy/observe/explain_json.h"
@@ -81,8 +83,8 @@ HttpResponse AdminRoutes::metrics() const {
   in.reloads_published = sources_.reloader->published();
   in.reloads_rejected = sources_.reloader->rejected();
   in.last_reload_at = sources_.reloader->last_published_at();
-  if (sources_.access_log) in.access_log_dropped = sources_.access_log->dropped_lines();
-  if (sources_.audit_log) in.audit_log_dropped = sources_.audit_log->dropped_lines();
+  if (sources_.access_log) in.logs.push_back({"access", sources_.access_log});
+  if (sources_.audit_log) in.logs.push_back({"audit", sources_.audit_log});
   HttpResponse r = text(200, prometheus_text(in));
   r.content_type = kPrometheusContentType;
   return r;
@@ -144,6 +146,7 @@ HttpResponse AdminRoutes::status() const {
         endpoint["probes_failed"] = h->probes_failed.load();
         endpoint["request_failures"] = h->request_failures.load();
         endpoint["probe_rtt_seconds"] = static_cast<double>(h->rtt_us.load()) / 1e6;
+        endpoint["probe_rtt_average_seconds"] = static_cast<double>(h->rtt_ewma_us.load()) / 1e6;
       }
       endpoints.push_back(std::move(endpoint));
     }
@@ -191,7 +194,16 @@ HttpResponse AdminRoutes::explain(const std::string& query) const {
   }
   if (!q.service && !q.host) return json_error(400, "give service=NAME or host=H (and path=P)");
   if (!q.account && !q.ip && !q.country) return json_error(400, "give account=ID, ip=ADDR or country=CC");
-  q.healthy = live_health(*sources_.gateway, snap).healthy();
+  HealthView health = live_health(*sources_.gateway, snap);
+  q.healthy = health.healthy();
+  // Ordered as requests are now: by the probes' round trips when so configured.
+  const HealthSettings& checks = sources_.gateway->started_with().startup.health;
+  if (checks.enabled && checks.nearest == HealthSettings::Nearest::kLatency) {
+    q.latency.emplace();
+    health.round_trips(q.latency->us.data());
+    q.latency->tolerance_us = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(checks.latency_tolerance).count());
+  }
   std::string error;
   auto result = explain_request(snap, q, &error);
   if (!result) return json_error(400, error);

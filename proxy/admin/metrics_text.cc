@@ -209,6 +209,12 @@ void write_health(Writer& w, const MetricsInput& in) {
     w.sample("regiongate_origin_probe_rtt_seconds", labels, {dc, ep},
              number(static_cast<double>(h.rtt_us.load()) / 1e6));
   });
+  w.family("regiongate_origin_probe_rtt_average_seconds", "gauge",
+           "The moving average of the endpoint's probe round trips (what nearest: latency orders by).");
+  each_endpoint([&](std::string_view dc, std::string_view ep, const EndpointHealth& h) {
+    w.sample("regiongate_origin_probe_rtt_average_seconds", labels, {dc, ep},
+             number(static_cast<double>(h.rtt_ewma_us.load()) / 1e6));
+  });
 }
 
 void write_snapshot(Writer& w, const MetricsInput& in) {
@@ -227,9 +233,21 @@ void write_snapshot(Writer& w, const MetricsInput& in) {
              std::to_string(in.snapshot->geoip->build_epoch()));
   }
   w.family("regiongate_log_lines_dropped_total", "counter",
-           "Log lines dropped because the log's queue was full (a slow disk), by log.");
-  w.sample("regiongate_log_lines_dropped_total", {"log"}, {"access"}, in.access_log_dropped);
-  w.sample("regiongate_log_lines_dropped_total", {"log"}, {"audit"}, in.audit_log_dropped);
+           "Log lines dropped because the log's queue was full (a slow or failing disk), by log.");
+  for (const MetricsInput::Log& l : in.logs) {
+    w.sample("regiongate_log_lines_dropped_total", {"log"}, {l.name}, l.log->dropped_lines());
+  }
+  w.family("regiongate_log_write_failures_total", "counter",
+           "Writes to the log's file that failed (the batch is kept and written again), by log.");
+  for (const MetricsInput::Log& l : in.logs) {
+    w.sample("regiongate_log_write_failures_total", {"log"}, {l.name}, l.log->failed_writes());
+  }
+  w.family("regiongate_log_writable", "gauge",
+           "1 while the log is being written; 0 from a failed write or a dropped batch until a "
+           "batch is written in full (a required audit log then refuses what it cannot record).");
+  for (const MetricsInput::Log& l : in.logs) {
+    w.sample("regiongate_log_writable", {"log"}, {l.name}, l.log->writable() ? "1" : "0");
+  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "policy/snapshot.h"
+#include "proxy/observe/access_log.h"
 #include "proxy/observe/metrics.h"
 #include "proxy/origin/health_board.h"
 
@@ -22,7 +23,11 @@ struct MetricsInput {
   const HealthView* health = nullptr;  // the serving snapshot's; disabled when checks are off
   std::uint64_t reloads_published = 0, reloads_rejected = 0;
   std::int64_t last_reload_at = 0;     // Unix seconds of the serving snapshot's publication
-  std::uint64_t access_log_dropped = 0, audit_log_dropped = 0;  // lines
+  struct Log {
+    const char* name;  // "access", "audit"
+    const AccessLog* log;
+  };
+  std::vector<Log> logs;  // the ones configured
 };
 
 // The content type Prometheus expects for it.

@@ -23,6 +23,9 @@ struct ExplainOptions {
   std::optional<std::string> service, host, path;
   std::optional<std::string> at;        // RFC 3339; default now
   std::vector<std::string> down;        // data centres to treat as down
+  // "oregon=20ms": order as server.health.nearest: latency would, with these
+  // round trips (data centres not named have no measurement)
+  std::vector<std::string> latency;
 };
 // Prints one JSON object; 0 when a decision was explained, 1 on bad config,
 // 2 on bad arguments.

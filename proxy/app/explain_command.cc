@@ -4,10 +4,35 @@
 #include <iostream>
 
 #include "proxy/app/commands.h"
+#include "proxy/config/server_config.h"
 #include "proxy/observe/explain_json.h"
 #include "proxy/observe/json_text.h"
 
 namespace regiongate {
+namespace {
+
+// --latency DC=DURATION, each; the tolerance is the configuration's. False
+// (with the reason on stderr) on a malformed one.
+bool read_latencies(const Snapshot& snap, const std::vector<std::string>& given,
+                    const HealthSettings& health, DataCenterLatencies* out) {
+  out->tolerance_us = static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(health.latency_tolerance).count());
+  for (const std::string& one : given) {
+    const auto equals = one.find('=');
+    auto dc = snap.datacenters.find(one.substr(0, equals));
+    auto rtt = equals == std::string::npos ? std::nullopt : parse_duration(one.substr(equals + 1));
+    if (!dc || !rtt || rtt->count() <= 0) {
+      std::cerr << "explain: --latency: not a data centre and a positive duration like "
+                << "oregon=20ms: '" << one << "'\n";
+      return false;
+    }
+    out->us[*dc] = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(*rtt).count());
+  }
+  return true;
+}
+
+}  // namespace
 
 int run_explain(const ExplainOptions& o) {
   ExplainQuery q;
@@ -39,7 +64,10 @@ int run_explain(const ExplainOptions& o) {
   }
 
   Diagnostics diags;
-  auto snap = load_snapshot(o.config, diags);
+  ServerConfig server;
+  auto snap = load_snapshot(o.config, diags, [&](const YAML::Node& node, YamlContext& ctx) {
+    server = read_server_config(node, ctx);
+  });
   if (!snap) {
     std::cerr << diags.format_all();
     return 1;
@@ -51,6 +79,10 @@ int run_explain(const ExplainOptions& o) {
       return 2;
     }
     q.healthy &= ~dc_bit(*dc);
+  }
+  if (!o.latency.empty()) {
+    q.latency.emplace();
+    if (!read_latencies(*snap, o.latency, server.startup.health, &*q.latency)) return 2;
   }
   std::string error;
   auto json = explain_request(*snap, q, &error);

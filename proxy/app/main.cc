@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   service->excludes(host);
   explain_cmd->add_option("--at", explain.at, "instant, RFC 3339 (default: now)");
   explain_cmd->add_option("--down", explain.down, "treat this data centre as down (repeatable)");
+  explain_cmd->add_option("--latency", explain.latency,
+                          "DC=DURATION: order as `nearest: latency` does, with this measured "
+                          "round trip (repeatable)");
 
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "run the gateway");

@@ -5,7 +5,9 @@
 
 #include <iostream>
 #include <memory>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "proxy/admin/admin_routes.h"
 #include "proxy/admin/http_server.h"
@@ -49,9 +51,16 @@ int run_serve(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // What the logs' writers say when a log stops or starts being writable.
+  auto reporter = [](const char* name) {
+    return [name](std::string_view line) {
+      std::cerr << "regiongate: " << name << ": " << line << '\n';
+    };
+  };
   AccessLog access_log;
   std::string error;
-  if (!access_log.open(settings.server.startup.access_log.file, &error)) {
+  if (!access_log.open(settings.server.startup.access_log.file, &error, {},
+                       reporter("access log"))) {
     std::cerr << "regiongate: " << error << '\n';
     return 1;
   }
@@ -62,7 +71,9 @@ int run_serve(const ServeOptions& options) {
   if (audit_settings.file != "off") chain.resume(audit_settings.file);
   AccessLog audit_log;
   if (audit_settings.file != "off" &&
-      !audit_log.open(audit_settings.file, &error, [&chain](std::string& batch) { chain.link(batch); })) {
+      !audit_log.open(
+          audit_settings.file, &error, [&chain](std::string& batch) { chain.link(batch); },
+          reporter("audit log"))) {
     std::cerr << "regiongate: " << error << '\n';
     return 1;
   }
@@ -124,6 +135,11 @@ int run_serve(const ServeOptions& options) {
   if (admin) admin->stop();
   admin_routes.reset();  // after a reload in progress has finished
   gateway.stop();
+  for (auto [name, log] : {std::pair{"access log", &access_log}, {"audit log", &audit_log}}) {
+    if (log->failed_writes() + log->dropped_batches() == 0) continue;
+    std::cerr << "regiongate: " << name << ": " << log->failed_writes() << " failed write(s), "
+              << log->dropped_batches() << " dropped batch(es)\n";
+  }
   return 0;
 }
 

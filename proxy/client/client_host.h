@@ -43,6 +43,9 @@ class ClientHost {
   virtual std::uint64_t snapshot_version() const = 0;
   // Whether log_request() writes anywhere (a record is not even built otherwise).
   virtual bool request_log_wanted() const = 0;
+  // False while server.audit_log.required and the audit log cannot be
+  // written: a request it would have to record is refused. Lock-free.
+  virtual bool audit_log_available() const = 0;
   // One access-log line; the record's views need to live only for the call.
   virtual void log_request(const RequestRecord& record) = 0;
   // The session is finished: the host destroys it, later (not inside its call).

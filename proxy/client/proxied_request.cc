@@ -181,7 +181,11 @@ void ProxiedRequest::decide() {
   in.healthy = health_->healthy();
   // route_request resolves the account country (every source answers at
   // once today: see the header) and then decides.
-  routed_ = route_request(snap, in, target_storage_);
+  if (host_.config().startup.health.nearest == HealthSettings::Nearest::kLatency) {
+    route_by_latency(in);
+  } else {
+    routed_ = route_request(snap, in, target_storage_);
+  }
   state_ = State::kDeciding;
   if (RequestFault fault = routed_.target.fault; fault != RequestFault::kNone) {
     // Refused before any decision: nothing about it can be read one way only.
@@ -198,6 +202,19 @@ void ProxiedRequest::decide() {
   forward();
 }
 
+// Apart from decide(), so that the round trips' room on the stack costs
+// nothing when the candidates go by distance.
+void ProxiedRequest::route_by_latency(RequestInput& in) {
+  using std::chrono::microseconds;
+  const Milliseconds tolerance = host_.config().startup.health.latency_tolerance;
+  DataCenterLatencies latency;
+  health_->round_trips(latency.us.data());
+  latency.tolerance_us =
+      static_cast<std::uint32_t>(std::chrono::duration_cast<microseconds>(tolerance).count());
+  in.latency = &latency;
+  routed_ = route_request(*snapshot_, in, target_storage_);
+}
+
 void ProxiedRequest::forward() {
   const Snapshot& snap = *snapshot_;
   const Decision& d = routed_.decision;
@@ -208,6 +225,14 @@ void ProxiedRequest::forward() {
     DataCenterIndex dc = d.candidates[candidate_];
     if (!(healthy & dc_bit(dc))) continue;
     const DataCenter& center = snap.datacenters.all[dc];
+    // A required audit log that cannot be written refuses what it would have to record.
+    if (!host_.audit_log_available() && audited_at(center)) {
+      datacenter_ = kNoDataCenterIndex;  // nothing was forwarded: the record is a refusal
+      respond_locally(503, "audit-log-unavailable",
+                      "this request must be recorded in the audit log, which is required and "
+                      "cannot be written now");
+      return;
+    }
     const std::size_t n = center.endpoints.size();
     if (endpoint_try_ == 0) endpoint_first_ = host_.first_endpoint(dc, center);
     for (; endpoint_try_ < n; ++endpoint_try_) {
@@ -235,6 +260,11 @@ void ProxiedRequest::forward() {
   // The origin error stays inside: addresses and TLS details are not the client's business.
   respond_locally(503, reason_code(DecisionReason::kAllDown),
                   describe_decision(snap, routed_.country.account, routed_.service, down));
+}
+
+bool ProxiedRequest::audited_at(const DataCenter& center) const {
+  return audited_when_served(host_.config().startup.audit_log,
+                             country_code(routed_.country.account), country_code(center.country));
 }
 
 // --- The origin side -------------------------------------------------------

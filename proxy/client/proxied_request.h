@@ -14,6 +14,8 @@
 //                                         (the next endpoint, then the next
 //                                          allowed data centre)
 //   kConnecting --no allowed data centre left up------------> kResponding (503)
+//   kConnecting --the next one needs an audit record the required audit
+//                 log cannot take now------------------------> kResponding (503)
 //   kForwarding --origin failed or timed out, no response yet--> kResponding (502, 504)
 //   any state --closed()-------------------------------------> kDone
 //
@@ -114,8 +116,14 @@ class ProxiedRequest final : public OriginExchange {
 
  private:
   void decide();
+  // route_request with the measured round trips (server.health.nearest: latency).
+  void route_by_latency(RequestInput& in);
   // Tries the decision's candidates from candidate_ on.
   void forward();
+  // Whether serving the request at `center` puts it in the audit log (the
+  // rule of audit_wanted()): what a required audit log that cannot be
+  // written refuses (503).
+  bool audited_at(const DataCenter& center) const;
   void respond_locally(int status, std::string_view reason, const std::string& detail);
   void on_response_timeout();
   // Unlinks the origin stream, if any, dropping what it had buffered.

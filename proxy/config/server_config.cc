@@ -21,11 +21,14 @@ constexpr KeySpec kHealthKeys[] = {{"path", YamlKind::kScalar, false},
                                    {"interval", YamlKind::kScalar, false},
                                    {"timeout", YamlKind::kScalar, false},
                                    {"rise", YamlKind::kScalar, false},
-                                   {"fall", YamlKind::kScalar, false}};
+                                   {"fall", YamlKind::kScalar, false},
+                                   {"nearest", YamlKind::kScalar, false},
+                                   {"latency_tolerance", YamlKind::kScalar, false}};
 constexpr KeySpec kAuditLogKeys[] = {{"file", YamlKind::kScalar, true},
                                      {"records", YamlKind::kScalar, false},
                                      {"client_prefix_v4", YamlKind::kScalar, false},
-                                     {"client_prefix_v6", YamlKind::kScalar, false}};
+                                     {"client_prefix_v6", YamlKind::kScalar, false},
+                                     {"required", YamlKind::kScalar, false}};
 constexpr KeySpec kAccessLogKeys[] = {{"file", YamlKind::kScalar, true},
                                       {"path", YamlKind::kScalar, false},
                                       {"account", YamlKind::kScalar, false},
@@ -212,6 +215,12 @@ AuditLogSettings read_audit_log(const YAML::Node& node, YamlContext& ctx) {
     log.client_prefix_v6 = static_cast<int>(
         read_int(node["client_prefix_v6"], path + ".client_prefix_v6", ctx, 0, 128).value_or(48));
   }
+  if (node["required"]) {
+    log.required = read_bool(node["required"], path + ".required", ctx).value_or(false);
+    if (log.required && log.file == "off") {
+      ctx.error(node["required"], path + ".required", "a required audit log needs a file, not off");
+    }
+  }
   return log;
 }
 
@@ -300,6 +309,17 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     read_duration(h, "timeout", "server.health", ctx, health.timeout);
     if (h["rise"]) health.rise = static_cast<int>(read_int(h["rise"], "server.health.rise", ctx, 1, 100).value_or(2));
     if (h["fall"]) health.fall = static_cast<int>(read_int(h["fall"], "server.health.fall", ctx, 1, 100).value_or(2));
+    if (h["nearest"]) {
+      if (auto c =
+              read_choice(h["nearest"], "server.health.nearest", ctx, {"distance", "latency"})) {
+        health.nearest = static_cast<HealthSettings::Nearest>(*c);
+      }
+    }
+    read_duration(h, "latency_tolerance", "server.health", ctx, health.latency_tolerance);
+    if (h["latency_tolerance"] && health.nearest != HealthSettings::Nearest::kLatency) {
+      ctx.warning(h["latency_tolerance"], "server.health.latency_tolerance",
+                  "has an effect only with nearest: latency");
+    }
   }
   return c;
 }
@@ -352,14 +372,16 @@ std::vector<std::string> restart_changes(const ServerConfig& running_config,
   }
   const AuditLogSettings& aa = running.audit_log;
   const AuditLogSettings& ab = loaded.audit_log;
-  if (aa.file != ab.file || aa.records != ab.records || aa.client_prefix_v4 != ab.client_prefix_v4 ||
-      aa.client_prefix_v6 != ab.client_prefix_v6) {
+  if (aa.file != ab.file || aa.records != ab.records ||
+      aa.client_prefix_v4 != ab.client_prefix_v4 || aa.client_prefix_v6 != ab.client_prefix_v6 ||
+      aa.required != ab.required) {
     out.push_back("server.audit_log: changed");
   }
   const HealthSettings& ha = running.health;
   const HealthSettings& hb = loaded.health;
   if (ha.enabled != hb.enabled || ha.path != hb.path || ha.interval != hb.interval ||
-      ha.timeout != hb.timeout || ha.rise != hb.rise || ha.fall != hb.fall) {
+      ha.timeout != hb.timeout || ha.rise != hb.rise || ha.fall != hb.fall ||
+      ha.nearest != hb.nearest || ha.latency_tolerance != hb.latency_tolerance) {
     out.push_back("server.health: changed");
   }
   const DnsSettings& a = running_config.reloadable.dns;

@@ -94,6 +94,11 @@ struct AuditLogSettings {
   // Client addresses are personal data: kept to this prefix.
   int client_prefix_v4 = 24;
   int client_prefix_v6 = 48;
+  // Required: while the log cannot be written (a write fails, or a batch is
+  // dropped), a request whose record it would have to keep is refused (503
+  // audit-log-unavailable) before anything is forwarded, instead of served
+  // unrecorded. Refusals, which move no data, still happen.
+  bool required = false;
 };
 
 // Health of origin endpoints (origin/health_checker.h): an HTTP/2 GET of
@@ -107,6 +112,13 @@ struct HealthSettings {
   Milliseconds timeout{1000};
   int rise = 2;
   int fall = 2;
+  // What "nearest" means among the allowed data centres (after the
+  // in-country ones come first): distance to the client, or the round trip
+  // the probes measure from this gateway, distance breaking ties between
+  // round trips within `latency_tolerance` (policy/latency_order.h).
+  enum class Nearest : std::uint8_t { kDistance, kLatency };  // in name order
+  Nearest nearest = Nearest::kDistance;
+  Milliseconds latency_tolerance{5};
 };
 
 struct StartupSettings {

@@ -6,23 +6,33 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace regiongate {
+namespace {
 
-bool AccessLog::open(const std::string& path, std::string* error, Prepare prepare) {
+int open_for_append(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
+
+}  // namespace
+
+bool AccessLog::open(const std::string& path, std::string* error, Prepare prepare, Report report) {
   path_ = path;
   prepare_ = std::move(prepare);
+  report_ = std::move(report);
   if (path == "off") return true;
   if (path == "-") {
     fd_ = STDOUT_FILENO;
   } else {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    fd_ = open_for_append(path);
     if (fd_ < 0) {
       *error = "cannot open the log '" + path + "': " + std::strerror(errno);
       return false;
     }
     own_fd_ = true;
   }
+  enabled_ = true;
   writer_ = std::thread([this] { run(); });
   return true;
 }
@@ -41,9 +51,11 @@ void AccessLog::submit(std::string& batch) {
   if (batch.empty()) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (queued_bytes_ + batch.size() > kMaxQueuedBytes) {
-      ++dropped_;
-      dropped_lines_ += static_cast<std::uint64_t>(std::count(batch.begin(), batch.end(), '\n'));
+    if (queued_bytes_ + batch.size() > max_queued_bytes_) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      writable_.store(false, std::memory_order_release);
+      dropped_lines_.fetch_add(static_cast<std::uint64_t>(std::count(batch.begin(), batch.end(), '\n')),
+                               std::memory_order_relaxed);
       batch.clear();
       return;
     }
@@ -62,50 +74,102 @@ void AccessLog::reopen() {
   wake_.notify_one();
 }
 
+void AccessLog::report(const std::string& line) const {
+  if (report_) report_(line);
+}
+
 // Writer thread only. A file that cannot be opened again keeps the old one.
 void AccessLog::reopen_now() {
   if (!own_fd_) return;
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) return;
+  int fd = open_for_append(path_);
+  if (fd < 0) {
+    report("cannot open '" + path_ + "' again: " + std::strerror(errno) +
+           "; writing to the old file");
+    return;
+  }
   ::close(fd_);
   fd_ = fd;
 }
 
-std::uint64_t AccessLog::dropped_batches() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return dropped_;
+bool AccessLog::write_pending() {
+  const std::uint64_t drops_before = dropped_.load(std::memory_order_relaxed);
+  while (pending_done_ < pending_.size()) {
+    ssize_t n = ::write(fd_, pending_.data() + pending_done_, pending_.size() - pending_done_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : EIO;  // 0 bytes of a non-empty write: nothing moves
+      failed_writes_.fetch_add(1, std::memory_order_relaxed);
+      if (writable_.exchange(false, std::memory_order_acq_rel)) {
+        report("cannot write '" + path_ + "': " + std::strerror(error) + "; retrying");
+      }
+      return false;
+    }
+    pending_done_ += static_cast<std::size_t>(n);
+  }
+  pending_.clear();
+  pending_done_ = 0;
+  // A batch dropped meanwhile keeps it unwritable until the next one is written.
+  if (dropped_.load(std::memory_order_relaxed) == drops_before &&
+      !writable_.exchange(true, std::memory_order_acq_rel)) {
+    report("writing '" + path_ + "' again (" + std::to_string(failed_writes()) +
+           " failed write(s), " + std::to_string(dropped_batches()) + " dropped batch(es) so far)");
+  }
+  return true;
 }
 
-std::uint64_t AccessLog::dropped_lines() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return dropped_lines_;
+void AccessLog::drop_everything_left() {
+  std::uint64_t n = pending_.empty() ? 0 : 1;
+  pending_.clear();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    n += queue_.size();
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
+  dropped_.fetch_add(n, std::memory_order_relaxed);
+  writable_.store(false, std::memory_order_release);
+  report("stopping: " + std::to_string(n) + " batch(es) could not be written to '" + path_ + "'");
 }
 
 void AccessLog::run() {
+  std::uint64_t drops_seen = 0;
   for (;;) {
     std::string batch;
-    bool reopen = false;
+    bool reopen = false, stopping = false;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || reopen_ || !queue_.empty(); });
-      reopen = reopen_;
-      reopen_ = false;
-      if (queue_.empty() && !reopen) return;  // stopping, and everything is written
-      if (!queue_.empty()) {
+      if (pending_.empty()) {
+        wake_.wait(lock, [this] { return stopping_ || reopen_ || !queue_.empty(); });
+      } else {
+        // The file refused the last batch: again after a pause, or at once
+        // when it is reopened or the log stops.
+        wake_.wait_for(lock, kRetryInterval, [this] { return stopping_ || reopen_; });
+      }
+      reopen = std::exchange(reopen_, false);
+      stopping = stopping_;
+      if (pending_.empty() && !queue_.empty()) {
         batch = std::move(queue_.front());
         queue_.pop_front();
         queued_bytes_ -= batch.size();
+      } else if (pending_.empty() && !reopen) {
+        return;  // stopping, and everything is written
       }
     }
+    if (const std::uint64_t drops = dropped_batches(); drops != drops_seen) {
+      report(std::to_string(drops - drops_seen) + " batch(es) dropped: the queue to '" + path_ +
+             "' is full");
+      drops_seen = drops;
+    }
     if (reopen) reopen_now();
-    if (batch.empty()) continue;
-    if (prepare_) prepare_(batch);
-    std::size_t done = 0;
-    while (done < batch.size()) {
-      ssize_t n = ::write(fd_, batch.data() + done, batch.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // nothing useful to do about a broken log: drop the rest
-      done += static_cast<std::size_t>(n);
+    if (!batch.empty()) {
+      if (prepare_) prepare_(batch);
+      pending_ = std::move(batch);
+      pending_done_ = 0;
+    }
+    if (pending_.empty()) continue;
+    if (!write_pending() && stopping) {
+      drop_everything_left();
+      return;
     }
   }
 }

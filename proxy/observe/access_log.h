@@ -4,13 +4,24 @@
 // (possibly blocking) writes, so a slow disk or a full pipe never stalls a
 // worker. The queue is bounded: past it, batches are dropped and counted,
 // never waited for.
+//
+// A batch the file refuses (ENOSPC, EIO, ...) is kept and written again
+// from where it stopped, every kRetryInterval and at once after reopen(),
+// so a failure loses nothing until the queue behind it is full. While the
+// writer is stuck like that, or once a batch has been dropped, the log is
+// not writable(); it is again as soon as a batch is written in full. A
+// required audit log (server.audit_log.required) refuses what it would
+// have to record meanwhile: workers read writable() without a lock.
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace regiongate {
@@ -20,36 +31,61 @@ class AccessLog {
   // Runs on the writer thread, in submission order, just before a batch is
   // written: the audit log links its records into a hash chain here.
   using Prepare = std::function<void(std::string& batch)>;
+  // Runs on the writer thread when the log stops or starts being writable,
+  // with one line saying so (for the error log).
+  using Report = std::function<void(std::string_view line)>;
 
+  static constexpr std::size_t kMaxQueuedBytes = 16 << 20;
+  static constexpr std::chrono::milliseconds kRetryInterval{1000};
+
+  explicit AccessLog(std::size_t max_queued_bytes = kMaxQueuedBytes)
+      : max_queued_bytes_(max_queued_bytes) {}
   // `path`: a file (appended to), "-" for stdout, or "off".
-  bool open(const std::string& path, std::string* error, Prepare prepare = {});
+  bool open(const std::string& path, std::string* error, Prepare prepare = {}, Report report = {});
+  // Writes what is queued (one more try for a batch the file refused; what
+  // still cannot be written is counted as dropped), then stops the writer.
   ~AccessLog();
 
-  bool enabled() const { return fd_ >= 0; }
+  bool enabled() const { return enabled_; }
   // Thread-safe. Takes the batch (the caller's buffer is left empty).
   void submit(std::string& batch);
   // Thread-safe: the file is closed and opened again by name before the
   // next batch (rotation: the old one was renamed). Nothing is lost.
   void reopen();
-  std::uint64_t dropped_batches() const;
-  std::uint64_t dropped_lines() const;  // the lines (records) in those batches
+
+  // Lock-free, from any thread (metrics, the workers).
+  // False from a failed write or a dropped batch until a batch is written in full.
+  bool writable() const { return writable_.load(std::memory_order_acquire); }
+  std::uint64_t failed_writes() const { return failed_writes_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped_batches() const { return dropped_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped_lines() const { return dropped_lines_.load(std::memory_order_relaxed); }  // in those batches
 
  private:
   void run();
   void reopen_now();
+  // Writes pending_ from pending_done_ on; false when the file refuses it.
+  bool write_pending();
+  void drop_everything_left();
+  void report(const std::string& line) const;
 
-  static constexpr std::size_t kMaxQueuedBytes = 16 << 20;
-
+  const std::size_t max_queued_bytes_;
   std::string path_;
   Prepare prepare_;
-  int fd_ = -1;
+  Report report_;
+  bool enabled_ = false;
+  int fd_ = -1;  // writer thread only once it runs
   bool own_fd_ = false;
+  // Writer thread only: a prepared batch not yet written in full.
+  std::string pending_;
+  std::size_t pending_done_ = 0;
+  std::atomic<bool> writable_{true};
+  std::atomic<std::uint64_t> failed_writes_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> dropped_lines_{0};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
-  std::uint64_t dropped_ = 0;
-  std::uint64_t dropped_lines_ = 0;
   bool stopping_ = false;
   bool reopen_ = false;
   std::thread writer_;

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <filesystem>
 #include <fstream>
 
 namespace regiongate {
@@ -79,6 +80,10 @@ void AuditChain::link(std::string& batch) {
 }
 
 void AuditChain::resume(const std::string& file) {
+  // Only a regular file holds records: a device (/dev/full reads as endless
+  // zeros) or a pipe would never end, or never give a line.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return;
   std::ifstream in(file, std::ios::binary);
   std::string last;
   for (std::string line; std::getline(in, line);) {

@@ -23,8 +23,9 @@ class AuditChain {
   // chain, in place.
   void link(std::string& batch);
   const std::string& last() const { return prev_; }
-  // Goes on from the last record of `file` when it has one (a restart
-  // appends to the log it left), so that one chain spans restarts too.
+  // Goes on from the last record of `file` when it is a regular file with
+  // one (a restart appends to the log it left), so that one chain spans
+  // restarts too.
   void resume(const std::string& file);
 
  private:

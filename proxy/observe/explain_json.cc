@@ -99,7 +99,8 @@ std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, cons
     if (target.fault != RequestFault::kNone) return refused_target(q, target);
     service = snap.classifier.classify(target.authority.host, target.path);
   }
-  Decision d = snap.table.decide(who.account, service, q.at, who.location, q.healthy);
+  Decision d = snap.table.decide(who.account, service, q.at, who.location, q.healthy,
+                                 q.latency ? &*q.latency : nullptr);
 
   nlohmann::ordered_json j;
   j["country"] = country_or_null(who.account);
@@ -126,6 +127,17 @@ std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, cons
     candidates.push_back(snap.datacenters.all[d.candidates[i]].id);
   }
   j["candidates"] = candidates;
+  if (q.latency) {
+    // What the order was made of: each candidate's round trip (null: not measured).
+    j["nearest"] = "latency";
+    nlohmann::ordered_json round_trips = nlohmann::ordered_json::object();
+    for (std::uint8_t i = 0; i < d.candidate_count; ++i) {
+      const std::uint32_t us = q.latency->us[d.candidates[i]];
+      round_trips[snap.datacenters.all[d.candidates[i]].id] =
+          us == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(us / 1000.0);
+    }
+    j["round_trips_ms"] = round_trips;
+  }
   if (d.chosen != kNoDataCenterIndex) {
     const DataCenter& dc = snap.datacenters.all[d.chosen];
     j["datacenter"] = dc.id;

@@ -22,6 +22,9 @@ struct ExplainQuery {
   std::string path = "/";              // both as a client would send them (made canonical first)
   UnixSeconds at = 0;
   DataCenterMask healthy = ~DataCenterMask{0};
+  // Measured round trips: the candidates are ordered by them
+  // (server.health.nearest: latency); none: by distance.
+  std::optional<DataCenterLatencies> latency;
 };
 
 // On a malformed query (unknown service name, bad address, bad country code)

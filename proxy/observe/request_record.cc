@@ -82,11 +82,17 @@ void append_access_log_line(std::string& out, std::string_view time, const Reque
   out.append("}\n");
 }
 
+bool audited_when_served(const AuditLogSettings& settings, std::string_view account_country,
+                         std::string_view datacenter_country) {
+  return settings.records == AuditLogSettings::Records::kAll ||
+         datacenter_country != account_country;
+}
+
 bool audit_wanted(const RequestRecord& r, const AuditLogSettings& settings) {
   if (settings.records == AuditLogSettings::Records::kAll) return true;
   const bool refused = r.datacenter.empty() && r.status >= 400;
-  const bool abroad = !r.datacenter_country.empty() && r.datacenter_country != r.country;
-  return refused || abroad;
+  const bool served = !r.datacenter_country.empty();
+  return refused || (served && audited_when_served(settings, r.country, r.datacenter_country));
 }
 
 namespace {

@@ -46,6 +46,12 @@ void append_access_log_line(std::string& out, std::string_view time, const Reque
 // 4xx/5xx itself), data served outside the account's own country, or
 // anything with Records::kAll.
 bool audit_wanted(const RequestRecord& record, const AuditLogSettings& settings);
+// Whether a request of an account of `account_country` served at a data
+// centre in `datacenter_country` goes in the audit log (ISO codes): the
+// part of audit_wanted() that a required audit log checks before it lets a
+// request be forwarded.
+bool audited_when_served(const AuditLogSettings& settings, std::string_view account_country,
+                         std::string_view datacenter_country);
 // Appends one audit record ("{...}\n", without "prev": the chain adds it).
 void append_audit_record(std::string& out, std::string_view time, const RequestRecord& record,
                          const AuditLogSettings& settings);

@@ -26,7 +26,10 @@ struct EndpointHealth {
   std::atomic<std::uint32_t> failures{0};   // in a row (probes and requests)
   std::atomic<std::uint32_t> successes{0};  // probes in a row
   std::atomic<std::uint64_t> probes_ok{0}, probes_failed{0}, request_failures{0};
-  std::atomic<std::uint32_t> rtt_us{0};  // the last probe's round trip
+  std::atomic<std::uint32_t> rtt_us{0};  // the last good probe's round trip
+  // The moving average of good probes' round trips, µs; 0 until the first.
+  // Written by the checker's thread only.
+  std::atomic<std::uint32_t> rtt_ewma_us{0};
 };
 
 class HealthBoard {
@@ -56,6 +59,11 @@ class HealthView {
   bool enabled() const { return !by_dc_.empty(); }
   // Data centres with at least one endpoint up (all of them when disabled).
   DataCenterMask healthy() const;
+  // Writes, for each data centre i of the snapshot, out[i] = the smallest
+  // round-trip average (µs) of its endpoints that are up, 0 when none of
+  // them is up and measured (a data centre is as near as its best
+  // endpoint). Writes nothing when disabled. Lock-free.
+  void round_trips(std::uint32_t* out) const;
   bool endpoint_up(DataCenterIndex dc, std::size_t endpoint) const;
   EndpointHealth* endpoint(DataCenterIndex dc, std::size_t endpoint) const;
 

@@ -191,6 +191,11 @@ bool Worker::request_log_wanted() const {
          (shared_.audit_log && shared_.audit_log->enabled());
 }
 
+bool Worker::audit_log_available() const {
+  return !shared_.server.startup.audit_log.required || !shared_.audit_log ||
+         shared_.audit_log->writable();
+}
+
 void Worker::log_request(const RequestRecord& record) {
   // The time changes once a second: format it then, not per line.
   const UnixSeconds second = now();

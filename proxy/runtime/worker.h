@@ -98,6 +98,7 @@ class Worker final : public ClientHost {
   }
   void session_closed(ClientSession* session, const std::string& why) override;
   bool request_log_wanted() const override;
+  bool audit_log_available() const override;
   void log_request(const RequestRecord& record) override;
 
  private:

@@ -319,6 +319,31 @@ TEST(ExplainCommand, FailsClosedWhenNoAllowedDataCentreIsUp) {
   EXPECT_EQ(one_down["datacenter_country"], "US");
 }
 
+// --latency orders the candidates as `nearest: latency` would: measured
+// before unmeasured, the faster first (by more than the 5 ms tolerance);
+// a forbidden data centre stays out however fast it is.
+TEST(ExplainCommand, OrdersByTheRoundTripsGiven) {
+  nlohmann::json j =
+      explain({"--account", "in-asha", "--service", "shop", "--at", "2015-01-15", "--latency",
+               "singapore=80ms", "--latency", "california=10ms", "--latency", "beijing=1ms"});
+  EXPECT_EQ(j["candidates"], nlohmann::json({"california", "singapore", "oregon"}));
+  EXPECT_EQ(j["datacenter"], "california");
+  EXPECT_EQ(j["nearest"], "latency");
+  EXPECT_EQ(j["round_trips_ms"],
+            nlohmann::json::parse(R"({"california":10.0,"singapore":80.0,"oregon":null})"));
+  nlohmann::json tie = explain({"--account", "in-asha", "--service", "shop", "--at", "2015-01-15",
+                                "--latency", "singapore=14ms", "--latency", "oregon=10ms"});
+  EXPECT_EQ(tie["candidates"], nlohmann::json({"singapore", "oregon", "california"}));
+  EXPECT_FALSE(explain({"--account", "in-asha", "--service", "shop", "--at", "2015-01-15"})
+                   .contains("nearest"));
+  for (const char* bad : {"oregon", "oregon=fast", "mars=1ms", "oregon=0ms"}) {
+    ProcessResult r = run_process({kBinary, "explain", "--config", kExample, "--account", "in-asha",
+                                   "--service", "shop", "--latency", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("--latency"), std::string::npos) << r.err;
+  }
+}
+
 TEST(ExplainCommand, BadArgumentsExit2) {
   EXPECT_EQ(run_process({kBinary, "explain", "--config", kExample, "--country", "ZZ", "--service",
                          "shop"}).exit_code, 2);

@@ -6,7 +6,7 @@ parameters (';jsessionid=1', as Tomcat and Spring do), removes dot segments
 and merges slashes. A gateway that classified a path one way while this
 server serves it another way would be caught by the tests that use it.
 
-Usage: normalising_origin.py NAME [--silent]
+Usage: normalising_origin.py NAME [--silent] [--delay=MS]
 
 Binds port 0 and prints "listening on PORT" once it accepts connections,
 then one line per request: "request " + JSON with the data centre's name,
@@ -21,7 +21,9 @@ test can wait until N requests are in flight, act, and let them finish). A strea
 the client resets prints "reset STREAM_ID ERROR_CODE". With --silent the
 server accepts connections (printing "accepted") and reads them, but never
 says anything: no SETTINGS, no response (a data centre whose HTTP/2
-never comes up).
+never comes up). With --delay=MS every response (health probes' too) is
+sent MS milliseconds after its request arrived: a data centre further away
+on the network than on the map.
 """
 
 import asyncio
@@ -40,6 +42,7 @@ NAME = sys.argv[1] if len(sys.argv) > 1 else "origin"
 SILENT = "--silent" in sys.argv[2:]
 # Requests with a held/ segment, waiting for SIGUSR1: (origin, stream id, body).
 HELD = []
+DELAY = next((int(a.split("=", 1)[1]) / 1000 for a in sys.argv[2:] if a.startswith("--delay=")), 0)
 
 
 def served_path(raw):
@@ -119,14 +122,23 @@ class Origin(asyncio.Protocol):
         if "/held/" in record["served"]:
             HELD.append((self, stream_id, body))
             return
-        self.answer(stream_id, body, slow="/slow/" in record["served"])
+        slow = "/slow/" in record["served"]
+        if DELAY:
+            asyncio.get_running_loop().call_later(DELAY, self.answer, stream_id, body, slow)
+        else:
+            self.answer(stream_id, body, slow)
 
     def answer(self, stream_id, body, slow=False):
         response = [(":status", "200"), ("content-type", "application/json")]
         if not slow:
             response.append(("content-length", str(len(body))))
-        self.conn.send_headers(stream_id, response)
-        self.conn.send_data(stream_id, body, end_stream=not slow)
+        try:
+            self.conn.send_headers(stream_id, response)
+            self.conn.send_data(stream_id, body, end_stream=not slow)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+            return  # the client reset the stream or left while we waited
+        if DELAY:
+            self.flush()  # outside data_received, which flushes otherwise
 
     def connection_lost(self, exc):
         HELD[:] = [held for held in HELD if held[0] is not self]

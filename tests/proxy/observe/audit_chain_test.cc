@@ -105,6 +105,26 @@ TEST_F(AuditChainTest, TheChainGoesOnAcrossFilesAndRestarts) {
   EXPECT_FALSE(verify_chain({b}).ok);     // a file missing in front
 }
 
+// What a required audit log checks before forwarding is the rule the
+// record is audited by, for every served request.
+TEST(AuditRecord, AuditedWhenServedIsTheRuleForServedRecords) {
+  for (auto records :
+       {AuditLogSettings::Records::kRefusalsAndAbroad, AuditLogSettings::Records::kAll}) {
+    AuditLogSettings s;
+    s.records = records;
+    for (const char* dc_country : {"IN", "SG"}) {
+      RequestRecord r;
+      r.country = "IN";
+      r.datacenter = "somewhere";
+      r.datacenter_country = dc_country;
+      r.status = 200;
+      EXPECT_EQ(audited_when_served(s, "IN", dc_country), audit_wanted(r, s)) << dc_country;
+    }
+    EXPECT_EQ(audited_when_served(s, "IN", "IN"), records == AuditLogSettings::Records::kAll);
+    EXPECT_TRUE(audited_when_served(s, "IN", "SG"));
+  }
+}
+
 TEST(AuditRecord, RefusalsAndDataServedAbroadAreAuditedAddressesCut) {
   AuditLogSettings s;
   s.client_prefix_v4 = 16;

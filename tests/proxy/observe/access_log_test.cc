@@ -1,0 +1,128 @@
+// The log writer when the file refuses writes (/dev/full: every write fails
+// with ENOSPC): it says so, is not writable(), counts, keeps the batch and
+// writes it once the file takes it again (after reopen), losing nothing;
+// a full queue drops and counts.
+
+#include "proxy/observe/access_log.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace regiongate {
+namespace {
+
+// The writer's report lines, waited for with a deadline.
+class Reports {
+ public:
+  AccessLog::Report callback() {
+    return [this](std::string_view line) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      lines_.emplace_back(line);
+      changed_.notify_all();
+    };
+  }
+  bool wait_for(const std::string& text) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] {
+      for (const std::string& l : lines_) {
+        if (l.find(text) != std::string::npos) return true;
+      }
+      return false;
+    });
+  }
+  std::string all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string out;
+    for (const std::string& l : lines_) out += l + "\n";
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> lines_;
+};
+
+class AccessLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("regiongate-access-log-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::filesystem::create_symlink("/dev/full", link());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path link() const { return dir_ / "audit.log"; }
+  // Points the log's name at a real file, in one rename.
+  void swap_to_file() {
+    std::filesystem::create_symlink(dir_ / "real.log", dir_ / "next");
+    std::filesystem::rename(dir_ / "next", link());
+  }
+  static void submit(AccessLog& log, std::string text) { log.submit(text); }
+
+  std::filesystem::path dir_;
+  Reports reports_;  // before every log: their writers report into it
+};
+
+TEST_F(AccessLogTest, AFileThatRefusesWritesIsRetriedAndNothingIsLost) {
+  {
+    AccessLog log;
+    std::string error;
+    ASSERT_TRUE(log.open(link().string(), &error, {}, reports_.callback())) << error;
+    EXPECT_TRUE(log.writable());
+    submit(log, "one\n");
+    ASSERT_TRUE(reports_.wait_for("No space left on device; retrying")) << reports_.all();
+    EXPECT_FALSE(log.writable());
+    EXPECT_GE(log.failed_writes(), 1u);
+    submit(log, "two\n");  // behind the refused one
+
+    swap_to_file();
+    log.reopen();
+    ASSERT_TRUE(reports_.wait_for("again (")) << reports_.all();
+    EXPECT_TRUE(log.writable());
+    EXPECT_EQ(log.dropped_batches(), 0u);
+  }  // the destructor writes what is queued
+  std::ifstream in(dir_ / "real.log");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "one\ntwo\n");
+}
+
+TEST_F(AccessLogTest, AFullQueueDropsAndCounts) {
+  AccessLog log(/*max_queued_bytes=*/64);
+  std::string error;
+  ASSERT_TRUE(log.open(link().string(), &error, {}, reports_.callback())) << error;
+  const std::string batch(40, 'x');
+  submit(log, batch);
+  // The writer holds it (refused): the queue behind it is empty again.
+  ASSERT_TRUE(reports_.wait_for("retrying")) << reports_.all();
+  submit(log, batch);  // queued: 40 of 64 bytes
+  EXPECT_EQ(log.dropped_batches(), 0u);
+  submit(log, batch);  // 80 > 64: dropped at once, the worker never waits
+  EXPECT_EQ(log.dropped_batches(), 1u);
+  EXPECT_FALSE(log.writable());
+}
+
+TEST_F(AccessLogTest, WhatCannotBeWrittenAtExitIsCountedAsDropped) {
+  {
+    AccessLog log;
+    std::string error;
+    ASSERT_TRUE(log.open(link().string(), &error, {}, reports_.callback())) << error;
+    submit(log, "one\n");
+    ASSERT_TRUE(reports_.wait_for("retrying")) << reports_.all();
+    submit(log, "two\n");
+  }
+  EXPECT_NE(reports_.all().find("stopping: 2 batch(es) could not be written"), std::string::npos)
+      << reports_.all();
+}
+
+}  // namespace
+}  // namespace regiongate
