@@ -9,6 +9,9 @@
 #                     [--modes cleartext,tls] [--regiongate PATH] [--baseline PATH]
 #                     [--clients N] [--streams N] [--runs-out FILE]
 #                     [--cpus auto|LOAD,PROXY]
+#   --targets: of direct, nghttpx, regiongate, regiongate-observed (health checks,
+#     the admin listener scraped every second, the audit log), regiongate-audit-all
+#     (an audit record of every decision); default all but the last.
 #   --quick: 3 rounds of 50k requests (about 15 s); default 5 rounds of 200k.
 #   --runs-out FILE: also keep every measured run (one JSON line each).
 #   --baseline PATH: another regiongate build (the previous commit, say) as
@@ -252,6 +255,7 @@ rg_target() {
 }
 has "$TARGETS" regiongate && rg_target regiongate "$REGIONGATE"
 has "$TARGETS" regiongate-observed && rg_target regiongate-observed "$REGIONGATE" observed
+has "$TARGETS" regiongate-audit-all && rg_target regiongate-audit-all "$REGIONGATE" audit-all
 [[ -n $BASELINE ]] && rg_target baseline "$BASELINE"
 ((${#ACTIVE[@]})) || die "no target to measure"
 

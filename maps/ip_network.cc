@@ -48,14 +48,19 @@ std::optional<IpAddress> IpAddress::from_sockaddr(const sockaddr* sa) {
 
 bool IpAddress::is_v4() const { return std::memcmp(bytes.data(), kMappedPrefix, 12) == 0; }
 
-std::string IpAddress::to_string() const {
-  char buf[INET6_ADDRSTRLEN];
+std::size_t IpAddress::format_into(char (&out)[kMaxText]) const {
+  static_assert(kMaxText >= INET6_ADDRSTRLEN);
   if (is_v4()) {
-    inet_ntop(AF_INET, bytes.data() + 12, buf, sizeof buf);
+    inet_ntop(AF_INET, bytes.data() + 12, out, kMaxText);
   } else {
-    inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
+    inet_ntop(AF_INET6, bytes.data(), out, kMaxText);
   }
-  return buf;
+  return std::strlen(out);
+}
+
+std::string IpAddress::to_string() const {
+  char buf[kMaxText];
+  return std::string(buf, format_into(buf));
 }
 
 socklen_t IpAddress::to_sockaddr(sockaddr_storage* out, std::uint16_t port) const {

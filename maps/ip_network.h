@@ -23,6 +23,9 @@ struct IpAddress {
   bool is_v4() const;
   // "127.0.0.1", "::1".
   std::string to_string() const;
+  // The same into `out`, without allocating; returns its length.
+  static constexpr std::size_t kMaxText = 46;  // INET6_ADDRSTRLEN
+  std::size_t format_into(char (&out)[kMaxText]) const;
   // Fills `out` with a sockaddr_in (v4) or sockaddr_in6 with this port.
   socklen_t to_sockaddr(sockaddr_storage* out, std::uint16_t port = 0) const;
 

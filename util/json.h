@@ -7,6 +7,7 @@
 // through. Allocation-free beyond appending to `out`; one append in the
 // common case of plain ASCII.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,15 @@ namespace regiongate {
 
 // Appends `value` as a JSON string, quotes included.
 void append_json_string(std::string& out, std::string_view value);
+
+// The most bytes write_json_string() writes for a value of `length` bytes:
+// the quotes, and six per byte (a control character as \u00XX; a stray
+// byte becomes U+FFFD, three).
+constexpr std::size_t json_string_bound(std::size_t length) { return 2 + 6 * length; }
+// The same into a buffer with room for json_string_bound(value.size());
+// returns the end of what it wrote. For writers that size a whole line once
+// (the access log) instead of growing a string per field.
+char* write_json_string(char* out, std::string_view value);
 
 // The same, returned.
 std::string json_string(std::string_view value);

@@ -22,7 +22,9 @@ rg_supported() {
 # the ports it got). TLS "-" leaves the TLS listener out. PROFILE "observed"
 # adds what an operator runs in production on top of the access log: health
 # checks of the origin every second, the admin listener (scraped once a
-# second by rg_start) and an audit record of every decision.
+# second by rg_start) and the audit log (its default records: refusals and
+# data served abroad; this workload is served at home). "audit-all" is
+# observed with an audit record of every decision (SHA-256-chained).
 rg_write_config() {
   local dir=$1 origin_port=$2 tls=$3 cert=$4 key=$5 profile=${6:-plain}
   mkdir -p "$dir"
@@ -68,9 +70,11 @@ server:
   workers: 1
   access_log: access.log
 YAML
-    if [[ $profile == observed ]]; then
+    if [[ $profile == observed || $profile == audit-all ]]; then
+      local records=refusals-and-abroad
+      [[ $profile == audit-all ]] && records=all
       cat <<YAML
-  audit_log: {file: audit.log, records: all}
+  audit_log: {file: audit.log, records: $records}
   health: {path: /b, interval: 1s, timeout: 1s, rise: 2, fall: 3}
   admin: {address: "127.0.0.1:0"}
 YAML
@@ -116,7 +120,7 @@ rg_start() {
         [[ $RG_PORT =~ ^[0-9]+$ ]] || RG_PORT=0
       fi
       if [[ $RG_PORT =~ ^[1-9][0-9]*$ && ( $tls == - || $RG_TLS_PORT =~ ^[1-9][0-9]*$ ) ]]; then
-        [[ $profile == observed ]] && rg_scrape "$name" "$dir"
+        [[ $profile == observed || $profile == audit-all ]] && rg_scrape "$name" "$dir"
         return 0
       fi
       stop_pid "$RG_PID"

@@ -3,29 +3,66 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <array>
 #include <charconv>
+#include <cstring>
+#include <initializer_list>
 
 #include "util/json.h"
 
 namespace regiongate {
 namespace {
 
-// `key` is the whole separator and name: R"(,"client":)". An empty value
-// with `nullable` is written as null.
-void field(std::string& out, std::string_view key, std::string_view value, bool nullable) {
-  out.append(key);
-  if (nullable && value.empty()) {
-    out.append("null");
-  } else {
-    append_json_string(out, value);
+// One line written in place: the string is grown once to a bound on the
+// line (every string field escaped at its worst), written through a
+// pointer, and cut to what was written. A field is then a few stores and
+// copies, not a string append (a capacity check and a call) per piece.
+class LineWriter {
+ public:
+  LineWriter(std::string& out, std::size_t bound) : out_(out) {
+    const std::size_t at = out.size();
+    out.resize(at + bound);
+    p_ = out.data() + at;
   }
-}
+  ~LineWriter() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
+  LineWriter(const LineWriter&) = delete;
+  LineWriter& operator=(const LineWriter&) = delete;
 
-void number(std::string& out, std::string_view key, std::uint64_t value) {
-  out.append(key);
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  out.append(buf, end);
+  // `key` is the whole separator and name: R"(,"client":)".
+  void raw(std::string_view text) {
+    std::memcpy(p_, text.data(), text.size());
+    p_ += text.size();
+  }
+  void string(std::string_view key, std::string_view value) {
+    raw(key);
+    p_ = write_json_string(p_, value);
+  }
+  // An empty value is written as null.
+  void nullable(std::string_view key, std::string_view value) {
+    if (value.empty()) {
+      raw(key);
+      raw("null");
+    } else {
+      string(key, value);
+    }
+  }
+  void number(std::string_view key, std::uint64_t value) {
+    raw(key);
+    p_ = std::to_chars(p_, p_ + 20, value).ptr;
+  }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
+// Room for the keys, the numbers and the punctuation of either line.
+constexpr std::size_t kFixedBound = 512;
+
+std::size_t bound(std::initializer_list<std::string_view> strings) {
+  std::size_t n = kFixedBound;
+  for (std::string_view s : strings) n += json_string_bound(s.size());
+  return n;
 }
 
 }  // namespace
@@ -46,40 +83,37 @@ std::string hashed_account(std::string_view key, std::string_view account) {
 
 void append_access_log_line(std::string& out, std::string_view time, const RequestRecord& r,
                             const AccessLogSettings& settings) {
-  out.append("{\"time\":");
-  append_json_string(out, time);
-  field(out, R"(,"method":)", r.method, true);
-  switch (settings.path) {
-    case AccessLogSettings::Path::kFull: field(out, R"(,"path":)", r.path, true); break;
-    case AccessLogSettings::Path::kWithoutQuery:
-      field(out, R"(,"path":)", r.path.substr(0, r.path.find('?')), true);
-      break;
-    case AccessLogSettings::Path::kOff: out.append(R"(,"path":null)"); break;
-  }
+  std::string hashed;
+  std::string_view account;
   switch (settings.account) {
     case AccessLogSettings::Account::kOmit: break;
-    case AccessLogSettings::Account::kKeep: field(out, R"(,"account":)", r.account, true); break;
+    case AccessLogSettings::Account::kKeep: account = r.account; break;
     case AccessLogSettings::Account::kHash:
-      if (r.account.empty()) {
-        out.append(R"(,"account":null)");
-      } else {
-        field(out, R"(,"account":)", hashed_account(settings.hash_key, r.account), false);
-      }
+      if (!r.account.empty()) account = hashed = hashed_account(settings.hash_key, r.account);
       break;
   }
-  field(out, R"(,"client":)", r.client, false);
-  field(out, R"(,"country":)", r.country, true);
-  field(out, R"(,"country_source":)", r.country_source, false);
-  field(out, R"(,"service":)", r.service, true);
-  field(out, R"(,"rule":)", r.rule, true);
-  field(out, R"(,"datacenter":)", r.datacenter, true);
-  number(out, R"(,"status":)", static_cast<std::uint64_t>(r.status));
-  field(out, R"(,"reason":)", r.reason, false);
-  field(out, R"(,"outcome":)", r.outcome, false);
-  number(out, R"(,"bytes_in":)", r.bytes_in);
-  number(out, R"(,"bytes_out":)", r.bytes_out);
-  number(out, R"(,"duration_us":)", r.duration_us);
-  out.append("}\n");
+  std::string_view path = r.path;
+  if (settings.path == AccessLogSettings::Path::kWithoutQuery) path = path.substr(0, path.find('?'));
+  if (settings.path == AccessLogSettings::Path::kOff) path = {};
+  LineWriter w(out, bound({time, r.method, path, account, r.client, r.country, r.country_source,
+                           r.service, r.rule, r.datacenter, r.reason, r.outcome}));
+  w.string("{\"time\":", time);
+  w.nullable(R"(,"method":)", r.method);
+  w.nullable(R"(,"path":)", path);
+  if (settings.account != AccessLogSettings::Account::kOmit) w.nullable(R"(,"account":)", account);
+  w.string(R"(,"client":)", r.client);
+  w.nullable(R"(,"country":)", r.country);
+  w.string(R"(,"country_source":)", r.country_source);
+  w.nullable(R"(,"service":)", r.service);
+  w.nullable(R"(,"rule":)", r.rule);
+  w.nullable(R"(,"datacenter":)", r.datacenter);
+  w.number(R"(,"status":)", static_cast<std::uint64_t>(r.status));
+  w.string(R"(,"reason":)", r.reason);
+  w.string(R"(,"outcome":)", r.outcome);
+  w.number(R"(,"bytes_in":)", r.bytes_in);
+  w.number(R"(,"bytes_out":)", r.bytes_out);
+  w.number(R"(,"duration_us":)", r.duration_us);
+  w.raw("}\n");
 }
 
 bool audited_when_served(const AuditLogSettings& settings, std::string_view account_country,
@@ -97,35 +131,68 @@ bool audit_wanted(const RequestRecord& r, const AuditLogSettings& settings) {
 
 namespace {
 
-// The address cut to its network: "203.0.113.0/24", "2001:db8:1::/48".
-std::string truncated(const IpAddress& address, const AuditLogSettings& settings) {
+// The address cut to its network, "203.0.113.0/24", "2001:db8:1::/48", into
+// `out`; returns its length.
+std::size_t format_network(const IpAddress& address, int v4_prefix, int v6_prefix,
+                           char (&out)[IpAddress::kMaxText + 4]) {
   IpAddress a = address;
   const bool v4 = a.is_v4();
-  const int keep = (v4 ? 96 + settings.client_prefix_v4 : settings.client_prefix_v6);
-  for (int bit = keep; bit < 128; ++bit) {
-    a.bytes[static_cast<std::size_t>(bit / 8)] &= static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
+  const int prefix = v4 ? v4_prefix : v6_prefix;
+  const int keep = v4 ? 96 + prefix : prefix;  // bits of the 128-bit form
+  for (int byte = keep / 8; byte < 16; ++byte) {
+    const int bits = byte == keep / 8 ? keep % 8 : 0;  // of this byte, kept
+    a.bytes[static_cast<std::size_t>(byte)] &= static_cast<std::uint8_t>(0xFF00 >> bits);
   }
-  return a.to_string() + "/" +
-         std::to_string(v4 ? settings.client_prefix_v4 : settings.client_prefix_v6);
+  char text[IpAddress::kMaxText];
+  std::size_t n = a.format_into(text);
+  std::memcpy(out, text, n);
+  out[n++] = '/';
+  return static_cast<std::size_t>(std::to_chars(out + n, out + sizeof out, prefix).ptr - out);
+}
+
+// The same, remembered: a worker sees the same few client addresses over
+// and over (a connection's requests, a proxy's), and formatting an address
+// costs more than the rest of the record. Per thread, direct-mapped.
+std::string_view truncated(const IpAddress& address, const AuditLogSettings& settings) {
+  struct Entry {
+    IpAddress address;
+    int v4 = -1, v6 = -1;
+    std::uint8_t length = 0;
+    char text[IpAddress::kMaxText + 4];
+  };
+  thread_local std::array<Entry, 64> cache;
+  std::size_t h = 0;
+  for (std::uint8_t b : address.bytes) h = h * 31 + b;
+  Entry& e = cache[h % cache.size()];
+  if (e.length == 0 || e.v4 != settings.client_prefix_v4 || e.v6 != settings.client_prefix_v6 ||
+      !(e.address == address)) {
+    e.address = address;
+    e.v4 = settings.client_prefix_v4;
+    e.v6 = settings.client_prefix_v6;
+    e.length = static_cast<std::uint8_t>(format_network(address, e.v4, e.v6, e.text));
+  }
+  return std::string_view(e.text, e.length);
 }
 
 }  // namespace
 
 void append_audit_record(std::string& out, std::string_view time, const RequestRecord& r,
                          const AuditLogSettings& settings) {
-  out.append("{\"time\":");
-  append_json_string(out, time);
-  number(out, R"(,"snapshot":)", r.snapshot);
-  field(out, R"(,"country":)", r.country, true);
-  field(out, R"(,"country_source":)", r.country_source, false);
-  field(out, R"(,"service":)", r.service, true);
-  field(out, R"(,"rule":)", r.rule, true);
-  field(out, R"(,"datacenter":)", r.datacenter, true);
-  field(out, R"(,"datacenter_country":)", r.datacenter_country, true);
-  number(out, R"(,"status":)", static_cast<std::uint64_t>(r.status));
-  field(out, R"(,"reason":)", r.reason, false);
-  field(out, R"(,"client":)", r.client_address ? truncated(*r.client_address, settings) : "", true);
-  out.append("}\n");
+  const std::string_view client = r.client_address ? truncated(*r.client_address, settings) : "";
+  LineWriter w(out, bound({time, r.country, r.country_source, r.service, r.rule, r.datacenter,
+                           r.datacenter_country, r.reason, client}));
+  w.string("{\"time\":", time);
+  w.number(R"(,"snapshot":)", r.snapshot);
+  w.nullable(R"(,"country":)", r.country);
+  w.string(R"(,"country_source":)", r.country_source);
+  w.nullable(R"(,"service":)", r.service);
+  w.nullable(R"(,"rule":)", r.rule);
+  w.nullable(R"(,"datacenter":)", r.datacenter);
+  w.nullable(R"(,"datacenter_country":)", r.datacenter_country);
+  w.number(R"(,"status":)", static_cast<std::uint64_t>(r.status));
+  w.string(R"(,"reason":)", r.reason);
+  w.nullable(R"(,"client":)", client);
+  w.raw("}\n");
 }
 
 }  // namespace regiongate

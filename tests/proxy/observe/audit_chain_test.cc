@@ -158,6 +158,26 @@ TEST(AuditRecord, RefusalsAndDataServedAbroadAreAuditedAddressesCut) {
   out.clear();
   append_audit_record(out, "2015-01-15T00:00:00Z", abroad, s);
   EXPECT_NE(out.find(R"("client":"2001:db8:1234::/48")"), std::string::npos) << out;
+
+  // Prefixes inside a byte; the same address again (remembered) under
+  // other settings is cut by the new ones.
+  s.client_prefix_v4 = 20;
+  s.client_prefix_v6 = 33;
+  abroad.client_address = &client;
+  for (const char* want : {R"("client":"203.0.112.0/20")", R"("client":"203.0.112.0/20")"}) {
+    out.clear();
+    append_audit_record(out, "2015-01-15T00:00:00Z", abroad, s);
+    EXPECT_NE(out.find(want), std::string::npos) << out;
+  }
+  abroad.client_address = &v6;
+  out.clear();
+  append_audit_record(out, "2015-01-15T00:00:00Z", abroad, s);
+  EXPECT_NE(out.find(R"("client":"2001:db8::/33")"), std::string::npos) << out;  // 0x1234: its first bit is 0
+  s.client_prefix_v4 = 8;
+  abroad.client_address = &client;
+  out.clear();
+  append_audit_record(out, "2015-01-15T00:00:00Z", abroad, s);
+  EXPECT_NE(out.find(R"("client":"203.0.0.0/8")"), std::string::npos) << out;
 }
 
 }  // namespace
