@@ -2,7 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
+#include <string_view>
+#include <utility>
 
 #include "proxy/admin/metrics_text.h"
 #include "proxy/admin/query_string.h"
@@ -170,17 +174,15 @@ HttpResponse AdminRoutes::explain(const std::string& query) const {
   const Snapshot& snap = *serving.snapshot;
   ExplainQuery q;
   q.at = sources_.clock.now();
+  // The CLI's options, by the same names.
+  static constexpr std::pair<std::string_view, std::optional<std::string> ExplainQuery::*> kNamed[] = {
+      {"account", &ExplainQuery::account}, {"ip", &ExplainQuery::ip},
+      {"country", &ExplainQuery::country}, {"service", &ExplainQuery::service},
+      {"host", &ExplainQuery::host}};
   for (const auto& [name, value] : *pairs) {
-    if (name == "account") {
-      q.account = value;
-    } else if (name == "ip") {
-      q.ip = value;
-    } else if (name == "country") {
-      q.country = value;
-    } else if (name == "service") {
-      q.service = value;
-    } else if (name == "host") {
-      q.host = value;
+    auto named = std::find_if(std::begin(kNamed), std::end(kNamed), [&](const auto& n) { return n.first == name; });
+    if (named != std::end(kNamed)) {
+      q.*(named->second) = value;
     } else if (name == "path") {
       q.path = value;
     } else if (name == "at") {

@@ -56,6 +56,15 @@ class LineWriter {
   char* p_;
 };
 
+// What was decided, the same keys in both logs.
+void write_decision(LineWriter& w, const RequestRecord& r) {
+  w.nullable(R"(,"country":)", r.country);
+  w.string(R"(,"country_source":)", r.country_source);
+  w.nullable(R"(,"service":)", r.service);
+  w.nullable(R"(,"rule":)", r.rule);
+  w.nullable(R"(,"datacenter":)", r.datacenter);
+}
+
 // Room for the keys, the numbers and the punctuation of either line.
 constexpr std::size_t kFixedBound = 512;
 
@@ -102,11 +111,7 @@ void append_access_log_line(std::string& out, std::string_view time, const Reque
   w.nullable(R"(,"path":)", path);
   if (settings.account != AccessLogSettings::Account::kOmit) w.nullable(R"(,"account":)", account);
   w.string(R"(,"client":)", r.client);
-  w.nullable(R"(,"country":)", r.country);
-  w.string(R"(,"country_source":)", r.country_source);
-  w.nullable(R"(,"service":)", r.service);
-  w.nullable(R"(,"rule":)", r.rule);
-  w.nullable(R"(,"datacenter":)", r.datacenter);
+  write_decision(w, r);
   w.number(R"(,"status":)", static_cast<std::uint64_t>(r.status));
   w.string(R"(,"reason":)", r.reason);
   w.string(R"(,"outcome":)", r.outcome);
@@ -183,11 +188,7 @@ void append_audit_record(std::string& out, std::string_view time, const RequestR
                            r.datacenter_country, r.reason, client}));
   w.string("{\"time\":", time);
   w.number(R"(,"snapshot":)", r.snapshot);
-  w.nullable(R"(,"country":)", r.country);
-  w.string(R"(,"country_source":)", r.country_source);
-  w.nullable(R"(,"service":)", r.service);
-  w.nullable(R"(,"rule":)", r.rule);
-  w.nullable(R"(,"datacenter":)", r.datacenter);
+  write_decision(w, r);
   w.nullable(R"(,"datacenter_country":)", r.datacenter_country);
   w.number(R"(,"status":)", static_cast<std::uint64_t>(r.status));
   w.string(R"(,"reason":)", r.reason);

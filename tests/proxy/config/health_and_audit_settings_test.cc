@@ -4,22 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "proxy/config/server_config.h"
+#include "tests/proxy/config/read_server_config.h"
 
 namespace regiongate {
 namespace {
 
-struct Read {
-  ServerConfig config;
-  Diagnostics diags;
-};
-
-Read read(std::string_view yaml) {
-  Read r;
-  auto node = load_yaml_text(yaml, "/etc/regiongate/regiongate.yaml", r.diags);
-  YamlContext ctx("/etc/regiongate/regiongate.yaml", r.diags);
-  r.config = read_server_config((*node)["server"], ctx);
-  return r;
-}
+using testing::Read;
+using testing::read;
 
 TEST(HealthNearestConfig, DistanceByDefault) {
   Read r = read("server:\n  health: {interval: 1s}\n");

@@ -1,22 +1,13 @@
 #include "proxy/config/server_config.h"
+#include "tests/proxy/config/read_server_config.h"
 
 #include <gtest/gtest.h>
 
 namespace regiongate {
 namespace {
 
-struct Read {
-  ServerConfig config;
-  Diagnostics diags;
-};
-
-Read read(std::string_view yaml) {
-  Read r;
-  auto node = load_yaml_text(yaml, "/etc/regiongate/regiongate.yaml", r.diags);
-  YamlContext ctx("/etc/regiongate/regiongate.yaml", r.diags);
-  r.config = read_server_config((*node)["server"], ctx);
-  return r;
-}
+using testing::Read;
+using testing::read;
 
 TEST(ServerConfig, DefaultsWithoutASection) {
   Read r = read("policy: p.yaml\n");
