@@ -74,7 +74,6 @@ ORIGIN_PORT=$(python3 "$PY" listen-port "$ORIGIN_PID" 10) || die "nghttpd did no
 count() {
   local n=$1 dir="$TMP/rg-$1" pid port out
   rg_write_config "$dir" "$ORIGIN_PORT" - - - "$PROFILE"
-  [[ $PROFILE == nolog ]] && sed -i 's/^  access_log: access.log$/  access_log: off/' "$dir/regiongate.yaml"
   (cd "$dir" && exec valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
     "$REGIONGATE" serve --config "$dir/regiongate.yaml" --now 2015-07-01T00:00:00Z) \
     >"$dir/serve.log" 2>&1 &

@@ -11,7 +11,8 @@
 #                     [--cpus auto|LOAD,PROXY]
 #   --targets: of direct, nghttpx, regiongate, regiongate-observed (health checks,
 #     the admin listener scraped every second, the audit log), regiongate-audit-all
-#     (an audit record of every decision); default all but the last.
+#     (an audit record of every decision), regiongate-nolog (no access log);
+#     default: direct, nghttpx, regiongate, regiongate-observed.
 #   --quick: 3 rounds of 50k requests (about 15 s); default 5 rounds of 200k.
 #   --runs-out FILE: also keep every measured run (one JSON line each).
 #   --baseline PATH: another regiongate build (the previous commit, say) as
@@ -256,6 +257,7 @@ rg_target() {
 has "$TARGETS" regiongate && rg_target regiongate "$REGIONGATE"
 has "$TARGETS" regiongate-observed && rg_target regiongate-observed "$REGIONGATE" observed
 has "$TARGETS" regiongate-audit-all && rg_target regiongate-audit-all "$REGIONGATE" audit-all
+has "$TARGETS" regiongate-nolog && rg_target regiongate-nolog "$REGIONGATE" nolog
 [[ -n $BASELINE ]] && rg_target baseline "$BASELINE"
 ((${#ACTIVE[@]})) || die "no target to measure"
 

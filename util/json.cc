@@ -67,7 +67,7 @@ bool is_plain(std::string_view s) {
 char* write_json_string(char* out, std::string_view value) {
   *out++ = '"';
   if (is_plain(value)) {
-    std::memcpy(out, value.data(), value.size());
+    if (!value.empty()) std::memcpy(out, value.data(), value.size());  // data() may be null
     out += value.size();
     *out++ = '"';
     return out;

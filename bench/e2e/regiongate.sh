@@ -25,6 +25,7 @@ rg_supported() {
 # second by rg_start) and the audit log (its default records: refusals and
 # data served abroad; this workload is served at home). "audit-all" is
 # observed with an audit record of every decision (SHA-256-chained).
+# "nolog" is plain without the access log.
 rg_write_config() {
   local dir=$1 origin_port=$2 tls=$3 cert=$4 key=$5 profile=${6:-plain}
   mkdir -p "$dir"
@@ -68,7 +69,7 @@ geoip:
   country_paths: [country.iso_code, registered_country.iso_code]
 server:
   workers: 1
-  access_log: access.log
+  access_log: $([[ $profile == nolog ]] && echo off || echo access.log)
 YAML
     if [[ $profile == observed || $profile == audit-all ]]; then
       local records=refusals-and-abroad

@@ -49,6 +49,7 @@ AccessLog::~AccessLog() {
 
 void AccessLog::submit(std::string& batch) {
   if (batch.empty()) return;
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (queued_bytes_ + batch.size() > max_queued_bytes_) {
@@ -59,11 +60,15 @@ void AccessLog::submit(std::string& batch) {
       batch.clear();
       return;
     }
+    const bool was_below = queued_bytes_ < kWakeBytes;
     queued_bytes_ += batch.size();
     queue_.push_back(std::move(batch));
+    // The writer comes by every kWriteInterval anyway: woken only when a
+    // lot is waiting (a wake-up is a context switch on a busy core).
+    wake = was_below && queued_bytes_ >= kWakeBytes;
   }
   batch.clear();
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void AccessLog::reopen() {
@@ -134,25 +139,29 @@ void AccessLog::drop_everything_left() {
 void AccessLog::run() {
   std::uint64_t drops_seen = 0;
   for (;;) {
-    std::string batch;
+    std::deque<std::string> batches;
     bool reopen = false, stopping = false;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       if (pending_.empty()) {
-        wake_.wait(lock, [this] { return stopping_ || reopen_ || !queue_.empty(); });
+        // Every kWriteInterval, or sooner when much is waiting: all that
+        // is queued goes in one write.
+        wake_.wait_for(lock, kWriteInterval,
+                       [this] { return stopping_ || reopen_ || queued_bytes_ >= kWakeBytes; });
       } else {
-        // The file refused the last batch: again after a pause, or at once
+        // The file refused the last write: again after a pause, or at once
         // when it is reopened or the log stops.
         wake_.wait_for(lock, kRetryInterval, [this] { return stopping_ || reopen_; });
       }
       reopen = std::exchange(reopen_, false);
       stopping = stopping_;
-      if (pending_.empty() && !queue_.empty()) {
-        batch = std::move(queue_.front());
-        queue_.pop_front();
-        queued_bytes_ -= batch.size();
-      } else if (pending_.empty() && !reopen) {
-        return;  // stopping, and everything is written
+      if (pending_.empty()) {
+        batches.swap(queue_);
+        queued_bytes_ = 0;
+        if (batches.empty() && !reopen) {
+          if (stopping) return;  // everything is written
+          continue;
+        }
       }
     }
     if (const std::uint64_t drops = dropped_batches(); drops != drops_seen) {
@@ -161,10 +170,13 @@ void AccessLog::run() {
       drops_seen = drops;
     }
     if (reopen) reopen_now();
-    if (!batch.empty()) {
-      if (prepare_) prepare_(batch);
-      pending_ = std::move(batch);
-      pending_done_ = 0;
+    for (std::string& batch : batches) {
+      if (prepare_) prepare_(batch);  // in submission order: the chain
+      if (pending_.empty()) {
+        pending_ = std::move(batch);
+      } else {
+        pending_ += batch;
+      }
     }
     if (pending_.empty()) continue;
     if (!write_pending() && stopping) {

@@ -2,8 +2,10 @@
 // A log's writer (the access log, the audit log): workers format lines into
 // their own buffers and hand whole batches over; one writer thread does the
 // (possibly blocking) writes, so a slow disk or a full pipe never stalls a
-// worker. The queue is bounded: past it, batches are dropped and counted,
-// never waited for.
+// worker. It comes by every kWriteInterval (or when a megabyte waits) and
+// writes everything queued at once, so that a busy worker is not preempted
+// by a wake-up per batch. The queue is bounded: past it, batches are
+// dropped and counted, never waited for.
 //
 // A batch the file refuses (ENOSPC, EIO, ...) is kept and written again
 // from where it stopped, every kRetryInterval and at once after reopen(),
@@ -37,6 +39,10 @@ class AccessLog {
 
   static constexpr std::size_t kMaxQueuedBytes = 16 << 20;
   static constexpr std::chrono::milliseconds kRetryInterval{1000};
+  // The writer writes what is queued this often, in one write, or as soon
+  // as kWakeBytes are waiting.
+  static constexpr std::chrono::milliseconds kWriteInterval{100};
+  static constexpr std::size_t kWakeBytes = 1 << 20;
 
   explicit AccessLog(std::size_t max_queued_bytes = kMaxQueuedBytes)
       : max_queued_bytes_(max_queued_bytes) {}

@@ -30,7 +30,7 @@ class LineWriter {
 
   // `key` is the whole separator and name: R"(,"client":)".
   void raw(std::string_view text) {
-    std::memcpy(p_, text.data(), text.size());
+    if (!text.empty()) std::memcpy(p_, text.data(), text.size());
     p_ += text.size();
   }
   void string(std::string_view key, std::string_view value) {

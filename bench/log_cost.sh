@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Where a log's cost goes, per request: regiongate (bench/e2e/regiongate.sh's
+# configuration, one worker, pinned to one CPU; h2load and nghttpd on the
+# other) serving N requests (-c 32 -m 10), for each profile:
+#   - CPU per request of each thread (worker, log writers, ...), from
+#     /proc/PID/task/TID/schedstat, and its context switches per 1,000
+#     requests (voluntary and not, /proc/PID/task/TID/status);
+#   - with --strace, the syscalls per 1,000 requests (strace -c -f, in a
+#     separate run: strace slows everything down, its counts not).
+#
+#   bash bench/log_cost.sh [--requests N] [--profiles nolog,plain,audit-all] [--strace]
+# Prints one JSON line per profile and thread.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+RG_REPO=$REPO
+PY="$HERE/e2e/e2e.py"
+REGIONGATE=$REPO/build/proxy/regiongate
+REQUESTS=300000
+PROFILES=nolog,plain,audit-all
+STRACE=0
+while (($#)); do
+  case $1 in
+    --requests) REQUESTS=$2; shift ;;
+    --profiles) PROFILES=$2; shift ;;
+    --strace) STRACE=1 ;;
+    --regiongate) REGIONGATE=$2; shift ;;
+    *) echo "log_cost: unknown argument: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+note() { echo "log_cost: $*" >&2; }
+die() { echo "log_cost: error: $*" >&2; exit 1; }
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/regiongate-logcost.XXXXXX")
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+start_bg() {  # VAR LOG CPU CMD...
+  local var=$1 log=$2 cpu=$3; shift 3
+  if [[ $cpu == - ]]; then "$@" >"$log" 2>&1 & else taskset -c "$cpu" "$@" >"$log" 2>&1 & fi
+  PIDS+=("$!")
+  printf -v "$var" '%s' "$!"
+}
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+wait_log() { python3 "$PY" wait-log "$@"; }
+CPU_LOAD=0
+CPU_PROXY=1
+# shellcheck source=bench/e2e/regiongate.sh
+source "$HERE/e2e/regiongate.sh"
+
+mkdir -p "$TMP/docroot"
+head -c 200 /dev/zero | tr '\0' 'x' >"$TMP/docroot/b"
+start_bg ORIGIN_PID "$TMP/origin.log" "$CPU_LOAD" nghttpd --no-tls -a 127.0.0.1 -n 1 -d "$TMP/docroot" 0
+ORIGIN_PORT=$(python3 "$PY" listen-port "$ORIGIN_PID" 10) || die "nghttpd did not start"
+
+# threads PID: "TID NAME RUN_NS VOLUNTARY NONVOLUNTARY" per thread.
+threads() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "$(basename "$t") $(tr ' ' _ <"$t/comm") $(cut -d' ' -f1 "$t/schedstat") \
+      $(awk '/^voluntary_ctxt_switches/ {v=$2} /^nonvoluntary_ctxt_switches/ {n=$2} END {print v, n}' "$t/status")"
+  done
+}
+
+load() {  # PORT N
+  taskset -c "$CPU_LOAD" h2load -n "$2" -c 32 -m 10 -t 1 -H ':authority: api.example.com' \
+    -H 'x-account-id: bench-sg' "http://127.0.0.1:$1/b" >"$TMP/h2load.out" 2>&1 ||
+    { cat "$TMP/h2load.out" >&2; die "h2load failed"; }
+  grep -q "status codes: $2 2xx" "$TMP/h2load.out" || { cat "$TMP/h2load.out" >&2; die "not all 2xx"; }
+}
+
+IFS=, read -r -a profile_list <<<"$PROFILES"
+for profile in "${profile_list[@]}"; do
+  rg_start "$profile" "$REGIONGATE" "$ORIGIN_PORT" - - "$profile"
+  [[ $profile == observed || $profile == audit-all ]] && stop_pid "$RG_SCRAPER_PID"  # no scrapes here
+  load "$RG_PORT" 20000  # warm-up
+  threads "$RG_PID" >"$TMP/before"
+  load "$RG_PORT" "$REQUESTS"
+  threads "$RG_PID" >"$TMP/after"
+  python3 - "$profile" "$REQUESTS" "$TMP/before" "$TMP/after" <<'PY'
+import json, sys
+profile, n = sys.argv[1], int(sys.argv[2])
+def read(path):
+    out = {}
+    for line in open(path):
+        tid, name, run, vol, invol = line.split()
+        out[tid] = (name, int(run), int(vol), int(invol))
+    return out
+before, after = read(sys.argv[3]), read(sys.argv[4])
+total = 0
+rows = []
+for tid, (name, run, vol, invol) in sorted(after.items()):
+    b = before.get(tid, (name, 0, 0, 0))
+    us = (run - b[1]) / 1000 / n
+    total += us
+    rows.append({"profile": profile, "thread": name, "tid": int(tid), "cpu_us_per_req": round(us, 3),
+                 "voluntary_switches_per_1k_req": round((vol - b[2]) * 1000 / n, 2),
+                 "involuntary_switches_per_1k_req": round((invol - b[3]) * 1000 / n, 2)})
+for r in rows:
+    print(json.dumps(r))
+print(json.dumps({"profile": profile, "thread": "all", "cpu_us_per_req": round(total, 3)}))
+PY
+  if ((STRACE)); then
+    strace -c -f -o "$TMP/strace.$profile" -p "$RG_PID" 2>/dev/null &
+    spid=$!
+    # Attached once the kernel names a tracer (strace's times are not used, only its counts).
+    python3 - "$RG_PID" <<'PY' || die "strace did not attach"
+import sys, time
+deadline = time.time() + 10
+while time.time() < deadline:
+    for line in open(f"/proc/{sys.argv[1]}/status"):
+        if line.startswith("TracerPid:") and line.split()[1] != "0":
+            sys.exit(0)
+    time.sleep(0.01)
+sys.exit(1)
+PY
+    load "$RG_PORT" 50000
+    kill -INT "$spid"; wait "$spid" 2>/dev/null || true
+    # strace -c: "% time  seconds  usecs/call  calls  [errors]  syscall".
+    awk -v p="$profile" -v n=50000 '$4 ~ /^[0-9]+$/ && $NF ~ /^[a-z_0-9]+$/ && $NF != "total" {
+      printf "{\"profile\": \"%s\", \"syscall\": \"%s\", \"calls_per_1k_req\": %.2f}\n", p, $NF, $4 * 1000 / n }' \
+      "$TMP/strace.$profile"
+  fi
+  stop_pid "$RG_PID"
+done
