@@ -53,6 +53,9 @@ CPU_PROXY=1
 # shellcheck source=bench/e2e/regiongate.sh
 source "$HERE/e2e/regiongate.sh"
 
+# rg_start gives the gateway a TLS listener too (unused here).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+  -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl.log" 2>&1 || die "openssl failed"
 mkdir -p "$TMP/docroot"
 head -c 200 /dev/zero | tr '\0' 'x' >"$TMP/docroot/b"
 start_bg ORIGIN_PID "$TMP/origin.log" "$CPU_LOAD" nghttpd --no-tls -a 127.0.0.1 -n 1 -d "$TMP/docroot" 0
@@ -76,7 +79,7 @@ load() {  # PORT N
 
 IFS=, read -r -a profile_list <<<"$PROFILES"
 for profile in "${profile_list[@]}"; do
-  rg_start "$profile" "$REGIONGATE" "$ORIGIN_PORT" - - "$profile"
+  rg_start "$profile" "$REGIONGATE" "$ORIGIN_PORT" "$TMP/cert.pem" "$TMP/key.pem" "$profile"
   [[ $profile == observed || $profile == audit-all ]] && stop_pid "$RG_SCRAPER_PID"  # no scrapes here
   load "$RG_PORT" 20000  # warm-up
   threads "$RG_PID" >"$TMP/before"

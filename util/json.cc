@@ -44,22 +44,27 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
 bool is_plain(std::string_view s) {
   constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
   auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  auto bad = [&](std::uint64_t x) {
+    return (x & kHigh)                          // 0x80 and up
+           | ((x - 0x20 * kOnes) & ~x & kHigh)  // below 0x20
+           | has_zero(x ^ (0x7F * kOnes)) | has_zero(x ^ (0x22 * kOnes)) | has_zero(x ^ (0x5C * kOnes));
+  };
+  const std::size_t n = s.size();
+  if (n < 8) {  // padded with a plain byte
+    std::uint64_t x = 0x6161616161616161ull;
+    if (n) std::memcpy(&x, s.data(), n);
+    return !bad(x);
+  }
   std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
+  for (; i + 8 <= n; i += 8) {
     std::uint64_t x;
     std::memcpy(&x, s.data() + i, 8);
-    const std::uint64_t bad = (x & kHigh)                      // 0x80 and up
-                              | ((x - 0x20 * kOnes) & ~x & kHigh)  // below 0x20
-                              | has_zero(x ^ (0x7F * kOnes)) | has_zero(x ^ (0x22 * kOnes)) |
-                              has_zero(x ^ (0x5C * kOnes));
-    if (bad) return false;
+    if (bad(x)) return false;
   }
-  bool plain = true;
-  for (; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    plain &= c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
-  }
-  return plain;
+  if (i == n) return true;
+  std::uint64_t last;  // the last eight bytes, overlapping what was checked
+  std::memcpy(&last, s.data() + n - 8, 8);
+  return !bad(last);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "proxy/admin/query_string.h"
 #include "proxy/observe/explain_json.h"
 #include "proxy/observe/json_text.h"
+#include "util/thread_name.h"
 
 namespace regiongate {
 namespace {
@@ -221,6 +222,7 @@ void AdminRoutes::reload(Responder respond) {
   if (reload_thread_.joinable()) reload_thread_.join();  // the last one, finished
   // Off the admin thread: /metrics and /healthz keep answering meanwhile.
   reload_thread_ = std::thread([this, respond = std::move(respond)] {
+    name_this_thread("rg-reload");
     ReloadOutcome outcome = sources_.reloader->reload();
     if (sources_.reloaded) sources_.reloaded(outcome);
     Json messages = Json::array();

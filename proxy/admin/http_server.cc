@@ -10,6 +10,7 @@
 #include "proxy/net/event_loop.h"
 #include "proxy/net/sockets.h"
 #include "util/c_boundary.h"
+#include "util/thread_name.h"
 
 namespace regiongate {
 namespace {
@@ -364,7 +365,10 @@ bool HttpServer::start(const std::string& host, std::uint16_t port, std::string*
   l.accept_watcher.watch(EV_READ);
   l.wakeup.init<Loop, &Loop::on_mail>(l.loop, &l);
   l.mailbox->wakeup = &l.wakeup;
-  thread_ = std::thread([&l] { ev_run(l.loop, 0); });
+  thread_ = std::thread([&l] {
+    name_this_thread("rg-admin");
+    ev_run(l.loop, 0);
+  });
   return true;
 }
 

@@ -57,7 +57,7 @@ int run_serve(const ServeOptions& options) {
       std::cerr << "regiongate: " << name << ": " << line << '\n';
     };
   };
-  AccessLog access_log;
+  AccessLog access_log(AccessLog::kMaxQueuedBytes, "rg-log-access");
   std::string error;
   if (!access_log.open(settings.server.startup.access_log.file, &error, {},
                        reporter("access log"))) {
@@ -69,7 +69,7 @@ int run_serve(const ServeOptions& options) {
   const AuditLogSettings& audit_settings = settings.server.startup.audit_log;
   AuditChain chain;
   if (audit_settings.file != "off") chain.resume(audit_settings.file);
-  AccessLog audit_log;
+  AccessLog audit_log(AccessLog::kMaxQueuedBytes, "rg-log-audit");
   if (audit_settings.file != "off" &&
       !audit_log.open(
           audit_settings.file, &error, [&chain](std::string& batch) { chain.link(batch); },

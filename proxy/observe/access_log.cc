@@ -8,6 +8,8 @@
 #include <cstring>
 #include <utility>
 
+#include "util/thread_name.h"
+
 namespace regiongate {
 namespace {
 
@@ -33,7 +35,10 @@ bool AccessLog::open(const std::string& path, std::string* error, Prepare prepar
     own_fd_ = true;
   }
   enabled_ = true;
-  writer_ = std::thread([this] { run(); });
+  writer_ = std::thread([this] {
+    name_this_thread(thread_name_);
+    run();
+  });
   return true;
 }
 

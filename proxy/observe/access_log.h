@@ -44,8 +44,9 @@ class AccessLog {
   static constexpr std::chrono::milliseconds kWriteInterval{100};
   static constexpr std::size_t kWakeBytes = 1 << 20;
 
-  explicit AccessLog(std::size_t max_queued_bytes = kMaxQueuedBytes)
-      : max_queued_bytes_(max_queued_bytes) {}
+  // `thread_name`: the writer thread's ("rg-log-access"), for top and ps.
+  explicit AccessLog(std::size_t max_queued_bytes = kMaxQueuedBytes, std::string thread_name = "rg-log")
+      : max_queued_bytes_(max_queued_bytes), thread_name_(std::move(thread_name)) {}
   // `path`: a file (appended to), "-" for stdout, or "off".
   bool open(const std::string& path, std::string* error, Prepare prepare = {}, Report report = {});
   // Writes what is queued (one more try for a batch the file refused; what
@@ -75,6 +76,7 @@ class AccessLog {
   void report(const std::string& line) const;
 
   const std::size_t max_queued_bytes_;
+  const std::string thread_name_;
   std::string path_;
   Prepare prepare_;
   Report report_;

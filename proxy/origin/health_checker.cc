@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "proxy/origin/origin_session.h"
+#include "util/thread_name.h"
 
 namespace regiongate {
 
@@ -101,7 +102,10 @@ HealthChecker::HealthChecker(HealthBoard& board, const ServerConfig& config,
   tick_.init<HealthChecker, &HealthChecker::on_tick>(loop_, this);
   wakeup_.init<HealthChecker, &HealthChecker::on_posted>(loop_, this);
   tick_.arm(0);
-  thread_ = std::thread([this] { ev_run(loop_, 0); });
+  thread_ = std::thread([this] {
+    name_this_thread("rg-health");
+    ev_run(loop_, 0);
+  });
 }
 
 HealthChecker::~HealthChecker() {

@@ -12,6 +12,7 @@
 #include "proxy/net/tls_context.h"
 #include "proxy/observe/access_log.h"
 #include "proxy/observe/request_record.h"
+#include "util/thread_name.h"
 
 namespace regiongate {
 namespace {
@@ -65,7 +66,10 @@ Worker::~Worker() {
 
 void Worker::start() {
   for (auto& l : listeners_) l->watcher.watch(EV_READ);
-  thread_ = std::thread([this] { ev_run(loop_, 0); });
+  thread_ = std::thread([this] {
+    name_this_thread("rg-worker");
+    ev_run(loop_, 0);
+  });
 }
 
 void Worker::stop() {
