@@ -2,9 +2,10 @@
 // A log's writer (the access log, the audit log): workers format lines into
 // their own buffers and hand whole batches over; one writer thread does the
 // (possibly blocking) writes, so a slow disk or a full pipe never stalls a
-// worker. It comes by every kWriteInterval (or when a megabyte waits) and
+// worker. It comes by every kWriteInterval (or when kWakeBytes wait) and
 // writes everything queued at once, so that a busy worker is not preempted
-// by a wake-up per batch. The queue is bounded: past it, batches are
+// by a wake-up per batch; it runs at a lower priority (nice 5), so that on
+// a core it shares with a worker it writes while the worker waits. The queue is bounded: past it, batches are
 // dropped and counted, never waited for.
 //
 // A batch the file refuses (ENOSPC, EIO, ...) is kept and written again
@@ -40,9 +41,10 @@ class AccessLog {
   static constexpr std::size_t kMaxQueuedBytes = 16 << 20;
   static constexpr std::chrono::milliseconds kRetryInterval{1000};
   // The writer writes what is queued this often, in one write, or as soon
-  // as kWakeBytes are waiting.
+  // as kWakeBytes are waiting: a few wake-ups a second, each write short
+  // enough (about 100 µs) not to hold up a worker sharing its core for long.
   static constexpr std::chrono::milliseconds kWriteInterval{100};
-  static constexpr std::size_t kWakeBytes = 1 << 20;
+  static constexpr std::size_t kWakeBytes = 128 << 10;
 
   // `thread_name`: the writer thread's ("rg-log-access"), for top and ps.
   explicit AccessLog(std::size_t max_queued_bytes = kMaxQueuedBytes, std::string thread_name = "rg-log")
