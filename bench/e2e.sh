@@ -12,7 +12,7 @@
 #   --targets: of direct, nghttpx, regiongate, regiongate-observed (health checks,
 #     the admin listener scraped every second, the audit log), regiongate-audit-all
 #     (an audit record of every decision), regiongate-nolog (no access log);
-#     default: direct, nghttpx, regiongate, regiongate-observed.
+#     default: all but regiongate-audit-all.
 #   --quick: 3 rounds of 50k requests (about 15 s); default 5 rounds of 200k.
 #   --runs-out FILE: also keep every measured run (one JSON line each).
 #   --baseline PATH: another regiongate build (the previous commit, say) as
@@ -58,7 +58,7 @@ PY="$HERE/e2e/e2e.py"
 QUICK=0
 ROUNDS=""
 REQUESTS=""
-TARGETS="direct,nghttpx,regiongate,regiongate-observed"
+TARGETS="direct,nghttpx,regiongate,regiongate-observed,regiongate-nolog"
 MODES="cleartext,tls"
 REGIONGATE=${REGIONGATE:-$REPO/build/proxy/regiongate}
 BASELINE=""
