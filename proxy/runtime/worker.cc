@@ -201,8 +201,10 @@ bool Worker::audit_log_available() const {
 }
 
 void Worker::log_request(const RequestRecord& record) {
-  // The time changes once a second: format it then, not per line.
-  const UnixSeconds second = now();
+  // The time changes once a second: format it then, not per line. The
+  // loop's own clock (read once per loop turn) is enough for a log line.
+  const UnixSeconds second =
+      shared_.clock.is_fixed() ? now() : static_cast<UnixSeconds>(ev_now(loop_));
   if (second != log_second_) {
     log_second_ = second;
     log_time_length_ = format_rfc3339_into(second, log_time_, sizeof log_time_);

@@ -143,8 +143,10 @@ TEST_F(HealthTest, ADataCentreKilledUnderLoadFailsOverWithFewCountedErrors) {
     return metric_value(m = metrics(), "regiongate_datacenter_healthy", {{"datacenter", "singapore"}}) == 0;
   })) << m.dump();
   const auto ejected = std::chrono::steady_clock::now() - killed_at;
-  EXPECT_LT(failover, std::chrono::seconds(2));
-  EXPECT_LT(ejected, std::chrono::seconds(3));
+  // A few intervals (200 ms) and reads of /metrics (about 0.1 s each): 0.2 to
+  // 0.5 s here; bounded loosely for slower machines.
+  EXPECT_LT(failover, std::chrono::seconds(5));
+  EXPECT_LT(ejected, std::chrono::seconds(5));
 
   // Back, on the same port: only probes until `rise` of them passed.
   ASSERT_GT(start_origin_on("singapore", "127.0.0.1", singapore_port), 0);
