@@ -161,6 +161,10 @@ void write_connections(Writer& w, const MetricsInput& in) {
   w.single("regiongate_http1_refused_total", "counter",
            "Connections that spoke HTTP/1 and were answered that HTTP/2 is required.",
            total([](const WorkerMetrics& m) { return m.http1_refused.value(); }));
+  w.single("regiongate_handshake_timeouts_total", "counter",
+           "Client connections closed because no TLS handshake and HTTP/2 preface came within "
+           "timeouts.handshake.",
+           total([](const WorkerMetrics& m) { return m.handshake_timeouts.value(); }));
   w.single("regiongate_header_limit_resets_total", "counter",
            "Streams reset for headers past the configured limits.",
            total([](const WorkerMetrics& m) { return m.header_limit_resets.value(); }));

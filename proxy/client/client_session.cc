@@ -50,6 +50,11 @@ ClientSession::ClientSession(ClientHost& host, std::unique_ptr<Transport> transp
   idle_timer_.init<ClientSession, &ClientSession::on_idle_timeout>(loop_, this);
   idle_since_ = ev_now(loop_);
   idle_timer_.arm(seconds(host_.config().reloadable.timeouts.idle));
+  // Nothing is sent before the client's preface (may_send), so neither a
+  // GOAWAY nor the idle timeout could end a connection that never sends
+  // one: this does.
+  handshake_timer_.init<ClientSession, &ClientSession::on_handshake_timeout>(loop_, this);
+  handshake_timer_.arm(seconds(host_.config().reloadable.timeouts.handshake));
 }
 
 ClientSession::~ClientSession() { drop_requests(); }
@@ -96,6 +101,7 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
   std::size_t n = std::min(len, kPrefaceLength - preface_checked_);
   if (std::memcmp(data, kPreface + preface_checked_, n) == 0) {
     preface_checked_ += n;
+    if (preface_checked_ == kPrefaceLength) handshake_timer_.stop();
     return true;
   }
   write_raw_and_close(http1_refusal());
@@ -106,6 +112,7 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
 
 void ClientSession::on_closed(const std::string& why) {
   idle_timer_.stop();
+  handshake_timer_.stop();
   drop_requests();
   host_.session_closed(this, why);
 }
@@ -118,6 +125,11 @@ void ClientSession::shut_down() {
   schedule_flush();
 }
 
+void ClientSession::on_handshake_timeout() {
+  host_.metrics().handshake_timeouts.add();
+  close("no client preface within timeouts.handshake");
+}
+
 // The timer is not moved per request (two heap operations each): it fires
 // at least every `idle` and closes the connection only when it has had no
 // stream for that long; otherwise it waits for the rest.
@@ -126,6 +138,10 @@ void ClientSession::on_idle_timeout() {
   const double quiet = requests_.empty() ? ev_now(loop_) - idle_since_ : 0;
   if (quiet < idle) {
     idle_timer_.arm(idle - quiet);
+    return;
+  }
+  if (!may_send()) {  // no preface yet: a GOAWAY could not be sent
+    close("idle before the client preface");
     return;
   }
   nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);

@@ -72,6 +72,7 @@ class ClientSession final : public H2Connection {
   bool may_send() const override;
   void on_closed(const std::string& why) override;
   void on_idle_timeout();
+  void on_handshake_timeout();
   ProxiedRequest* request_of(std::int32_t stream_id) const;
   // Every open request: nghttp2_session_del does not close them for us. Each
   // one that was decided is logged as "connection-closed".
@@ -87,6 +88,7 @@ class ClientSession final : public H2Connection {
   GeoipResult peer_geoip_;
   std::vector<nghttp2_nv> nv_scratch_;
   Timer idle_timer_;
+  Timer handshake_timer_;  // until the client preface is complete (slow or silent clients)
   double idle_since_ = 0;  // ev_now() when the last stream closed (or the connection opened)
   std::size_t preface_checked_ = 0;  // bytes of the client preface verified so far
 };

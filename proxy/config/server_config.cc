@@ -47,7 +47,7 @@ constexpr KeySpec kHttp2Keys[] = {
 };
 constexpr KeySpec kTimeoutKeys[] = {
     {"connect", YamlKind::kScalar, false},     {"response_headers", YamlKind::kScalar, false},
-    {"idle", YamlKind::kScalar, false},
+    {"idle", YamlKind::kScalar, false},        {"handshake", YamlKind::kScalar, false},
     {"origin_idle", YamlKind::kScalar, false}, {"drain", YamlKind::kScalar, false},
 };
 constexpr KeySpec kOriginKeys[] = {{"ca_file", YamlKind::kScalar, false},
@@ -268,6 +268,7 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     read_duration(t, "idle", p, ctx, c.reloadable.timeouts.idle);
     read_duration(t, "origin_idle", p, ctx, c.reloadable.timeouts.origin_idle);
     read_duration(t, "drain", p, ctx, c.reloadable.timeouts.drain);
+    read_duration(t, "handshake", p, ctx, c.reloadable.timeouts.handshake);
   }
   if (const YAML::Node& o = node["origin"]; o && check_map(o, kOriginKeys, "server.origin", ctx)) {
     if (o["ca_file"]) {

@@ -44,6 +44,7 @@ struct Http2Settings {
 struct TimeoutSettings {
   Milliseconds connect{2000};            // origin TCP + TLS + HTTP/2 preface
   Milliseconds response_headers{30000};  // request sent -> origin's response headers
+  Milliseconds handshake{10000};         // accept -> TLS handshake and the client preface done
   Milliseconds idle{120000};             // client connection with no stream
   Milliseconds origin_idle{60000};       // pooled origin connection with no stream
   Milliseconds drain{10000};             // on SIGTERM: in-flight requests get this long

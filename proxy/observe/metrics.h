@@ -101,6 +101,7 @@ struct WorkerMetrics {
   Gauge connections_open;
   Gauge streams_open;
   Counter http1_refused;
+  Counter handshake_timeouts;  // connections closed for no client preface in time
   Counter header_limit_resets;
 
   // Counts one decided request at its end. `country` and `datacenter` empty: none.
