@@ -70,6 +70,7 @@ struct HttpServer::Loop {
   }
 
   void on_accept(int);
+  void on_accept_pause_end() { accept_watcher.watch(EV_READ); }
   void on_mail();
   void close(Connection& c);
 
@@ -79,6 +80,7 @@ struct HttpServer::Loop {
   struct ev_loop* loop;
   int listen_fd = -1;
   IoWatcher accept_watcher;
+  Timer accept_pause;
   AsyncWakeup wakeup;
   std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;
@@ -311,7 +313,14 @@ void HttpServer::Loop::Connection::flush() {
 void HttpServer::Loop::on_accept(int) {
   for (int i = 0; i < 16; ++i) {
     int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: pause rather than spin on a readable listener.
+        accept_watcher.stop();
+        accept_pause.arm(0.1);
+      }
+      return;
+    }
     if (connections.size() >= static_cast<std::size_t>(limits.max_connections)) {
       ::close(fd);  // full: refused at once, the others keep being served
       continue;
@@ -363,6 +372,7 @@ bool HttpServer::start(const std::string& host, std::uint16_t port, std::string*
   port_ = local_port(l.listen_fd);
   l.accept_watcher.init<Loop, &Loop::on_accept>(l.loop, l.listen_fd, &l);
   l.accept_watcher.watch(EV_READ);
+  l.accept_pause.init<Loop, &Loop::on_accept_pause_end>(l.loop, &l);
   l.wakeup.init<Loop, &Loop::on_mail>(l.loop, &l);
   l.mailbox->wakeup = &l.wakeup;
   thread_ = std::thread([&l] {

@@ -165,6 +165,10 @@ void write_connections(Writer& w, const MetricsInput& in) {
            "Client connections closed because no TLS handshake and HTTP/2 preface came within "
            "timeouts.handshake.",
            total([](const WorkerMetrics& m) { return m.handshake_timeouts.value(); }));
+  w.single("regiongate_accept_pauses_total", "counter",
+           "Times a worker stopped accepting for 100 ms because accept failed for want of file "
+           "descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).",
+           total([](const WorkerMetrics& m) { return m.accept_pauses.value(); }));
   w.single("regiongate_header_limit_resets_total", "counter",
            "Streams reset for headers past the configured limits.",
            total([](const WorkerMetrics& m) { return m.header_limit_resets.value(); }));

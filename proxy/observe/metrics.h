@@ -102,6 +102,7 @@ struct WorkerMetrics {
   Gauge streams_open;
   Counter http1_refused;
   Counter handshake_timeouts;  // connections closed for no client preface in time
+  Counter accept_pauses;       // accept failed for want of file descriptors (or memory)
   Counter header_limit_resets;
 
   // Counts one decided request at its end. `country` and `datacenter` empty: none.

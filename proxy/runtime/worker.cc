@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 
@@ -47,6 +48,7 @@ Worker::Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets)
   origins_ = std::make_unique<OriginPool>(
       OriginContext{loop_, &server_, dns_.get(), shared_.origin_tls});
   drain_timer_.init<Worker, &Worker::on_drain_timeout>(loop_, this);
+  accept_pause_timer_.init<Worker, &Worker::on_accept_pause_end>(loop_, this);
   log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
   wakeup_.init<Worker, &Worker::on_posted>(loop_, this);
 }
@@ -154,7 +156,17 @@ void Worker::accept_from(Listener& listener) {
     socklen_t len = sizeof ss;
     int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&ss), &len,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE, ECONNABORTED)
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors or memory: the listener stays readable, so
+        // accepting on would spin at full CPU. Pause accepting instead
+        // (the backlog waits, the connections open are served), as nginx
+        // does, and count it.
+        metrics_.accept_pauses.add();
+        pause_accepting();
+      }
+      return;  // EAGAIN, or a transient error (ECONNABORTED)
+    }
     set_tcp_nodelay(fd);
     auto peer = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
     SSL* ssl = nullptr;
@@ -169,6 +181,18 @@ void Worker::accept_from(Listener& listener) {
     metrics_.connections_accepted.add();
     metrics_.connections_open.add(1);
     raw->begin();
+  }
+}
+
+void Worker::pause_accepting() {
+  for (auto& l : listeners_) l->watcher.stop();
+  accept_pause_timer_.arm(kAcceptPauseSeconds);
+}
+
+void Worker::on_accept_pause_end() {
+  if (stopping_) return;  // the listeners are closed
+  for (auto& l : listeners_) {
+    if (l->fd >= 0) l->watcher.watch(EV_READ);
   }
 }
 

@@ -111,6 +111,10 @@ class Worker final : public ClientHost {
   };
 
   void accept_from(Listener& listener);
+  // Out of file descriptors: stop accepting for a moment rather than spin.
+  static constexpr double kAcceptPauseSeconds = 0.1;
+  void pause_accepting();
+  void on_accept_pause_end();
   void on_posted();
   void on_drain_timeout();
   void end_if_drained();
@@ -131,6 +135,7 @@ class Worker final : public ClientHost {
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   Graveyard<ClientSession> closed_;  // sessions that closed: destroyed on the next loop turn
   Timer drain_timer_;
+  Timer accept_pause_timer_;
   bool stopping_ = false;
   Timer log_timer_;
   std::string log_buffer_;

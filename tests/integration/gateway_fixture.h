@@ -93,6 +93,8 @@ class GatewayFixture : public ::testing::Test {
   std::map<std::string, int> ports_;
   std::map<std::string, std::unique_ptr<BackgroundProcess>> origins_;
   std::unique_ptr<BackgroundProcess> gateway_;
+  // Run before the gateway's own command line ({"/usr/bin/prlimit", ...}).
+  std::vector<std::string> gateway_prefix_;
   std::string base_;
   std::string admin_base_;  // "http://127.0.0.1:<admin port>"
 

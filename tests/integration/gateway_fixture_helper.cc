@@ -175,6 +175,7 @@ void GatewayFixture::start_gateway(const std::string& now, const std::string& ex
   std::vector<std::string> argv = {REGIONGATE_BINARY, "serve", "--config",
                                    (dir_ / "regiongate.yaml").string()};
   if (!now.empty()) argv.insert(argv.end(), {"--now", now});  // empty: the system clock
+  argv.insert(argv.begin(), gateway_prefix_.begin(), gateway_prefix_.end());
   gateway_ = std::make_unique<BackgroundProcess>(argv);
   auto port = gateway_->wait_for(std::regex(R"(listening on cleartext 127\.0\.0\.1:(\d+))"));
   ASSERT_TRUE(port) << gateway_->output();
