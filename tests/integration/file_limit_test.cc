@@ -38,6 +38,12 @@ long cpu_ticks(pid_t pid) {
 class FileLimitTest : public GatewayFixture {};
 
 TEST_F(FileLimitTest, OutOfDescriptorsItPausesAcceptingInsteadOfSpinning) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers' own runtime needs descriptors (UBSan checks that memory
+  // is readable through a pipe): at the limit it reports a false "invalid
+  // vptr" and stops the gateway. The Release suite runs this test.
+  GTEST_SKIP() << "not under the sanitizers: their runtime needs file descriptors itself";
+#endif
   gateway_prefix_ = {"/usr/bin/prlimit", "--nofile=64:64", "--"};
   ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
   const std::string port = base_.substr(base_.rfind(':') + 1);
