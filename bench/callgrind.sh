@@ -42,24 +42,9 @@ while (($#)); do
 done
 command -v valgrind >/dev/null || { echo "callgrind: valgrind not found (apt-get install valgrind)" >&2; exit 1; }
 
-note() { echo "callgrind: $*" >&2; }
-die() { echo "callgrind: error: $*" >&2; exit 1; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/regiongate-callgrind.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-start_bg() {  # VAR LOG CPU CMD...: CPU is ignored here (nothing is pinned)
-  local var=$1 log=$2; shift 3
-  "$@" >"$log" 2>&1 &
-  PIDS+=("$!")
-  printf -v "$var" '%s' "$!"
-}
-stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-wait_log() { python3 "$PY" wait-log "$@"; }
+NAME=callgrind
+# shellcheck source=bench/e2e/harness.sh
+source "$HERE/e2e/harness.sh"
 CPU_PROXY=-
 CPU_LOAD=-
 # shellcheck source=bench/e2e/regiongate.sh

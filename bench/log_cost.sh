@@ -30,24 +30,9 @@ while (($#)); do
   esac
   shift
 done
-note() { echo "log_cost: $*" >&2; }
-die() { echo "log_cost: error: $*" >&2; exit 1; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/regiongate-logcost.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-start_bg() {  # VAR LOG CPU CMD...
-  local var=$1 log=$2 cpu=$3; shift 3
-  if [[ $cpu == - ]]; then "$@" >"$log" 2>&1 & else taskset -c "$cpu" "$@" >"$log" 2>&1 & fi
-  PIDS+=("$!")
-  printf -v "$var" '%s' "$!"
-}
-stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-wait_log() { python3 "$PY" wait-log "$@"; }
+NAME=logcost
+# shellcheck source=bench/e2e/harness.sh
+source "$HERE/e2e/harness.sh"
 CPU_LOAD=0
 CPU_PROXY=1
 # shellcheck source=bench/e2e/regiongate.sh

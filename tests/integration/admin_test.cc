@@ -38,22 +38,9 @@ class AdminTest : public GatewayFixture {
   }
   // Raw bytes to the admin listener, and everything it answers until it closes.
   std::string raw_admin(const std::string& bytes) {
-    const std::string port = admin_base_.substr(admin_base_.rfind(':') + 1);
-    ProcessResult r = run_process(
-        {"/usr/bin/python3", "-c",
-         "import socket,sys\n"
-         "s=socket.create_connection(('127.0.0.1'," + port + "),timeout=10)\n"
-         "s.sendall(sys.argv[1].encode('latin-1'))\n"
-         "s.shutdown(socket.SHUT_WR)\n"
-         "out=b''\n"
-         "while True:\n"
-         "  b=s.recv(65536)\n"
-         "  if not b: break\n"
-         "  out+=b\n"
-         "sys.stdout.write(out.decode('latin-1'))\n",
-         bytes});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.out;
+    nlohmann::json r = raw_tcp(admin_base_.substr(admin_base_.rfind(':') + 1), bytes, true);
+    EXPECT_TRUE(r["closed"]) << r.dump();
+    return r["received"];
   }
   void edit(const std::string& file, const std::string& from, const std::string& to) {
     std::ifstream in(dir_ / file);

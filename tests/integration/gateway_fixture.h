@@ -77,6 +77,9 @@ class GatewayFixture : public ::testing::Test {
   // {family: {type, help, samples: [{name, labels, value}]}}); a test
   // failure when it does not parse.
   nlohmann::json metrics();
+  // Raw bytes to 127.0.0.1:`port` (raw_tcp.py): {closed, seconds, received}.
+  // `half_close`: shut the sending side after them.
+  nlohmann::json raw_tcp(const std::string& port, const std::string& bytes, bool half_close);
   // SIGHUP to the gateway, then waits (10 s at most) for one more line of
   // its output matching "regiongate: " + `outcome_regex` (how a reload
   // ended: "reloaded ", "reload rejected"), and returns that line ("" with

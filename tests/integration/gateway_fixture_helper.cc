@@ -200,6 +200,17 @@ nlohmann::json GatewayFixture::metrics() {
   return nlohmann::json::parse(r.out);
 }
 
+nlohmann::json GatewayFixture::raw_tcp(const std::string& port, const std::string& bytes,
+                                       bool half_close) {
+  std::vector<std::string> argv = {"/usr/bin/python3",
+                                   REGIONGATE_SOURCE_DIR "/tests/integration/raw_tcp.py", port, bytes};
+  if (half_close) argv.push_back("--half-close");
+  ProcessResult r = run_process(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code != 0) return {{"closed", false}, {"seconds", 0}, {"received", ""}};
+  return nlohmann::json::parse(r.out);
+}
+
 double metric_value(const nlohmann::json& metrics, const std::string& sample,
                     const std::map<std::string, std::string>& labels) {
   double sum = 0;
