@@ -21,6 +21,8 @@ packages=(
   python3 procps jq
   # bench/callgrind.sh: instructions per request, repeatable where times are not
   valgrind
+  # verified tokens (JWS/JWK) and the Redis account directory, with a real Redis for its tests
+  libcjose-dev libjansson-dev libhiredis-dev redis-server redis-tools
 )
 
 if [ "$(id -u)" -ne 0 ]; then
