@@ -9,7 +9,9 @@
 #     separate run: strace slows everything down, its counts not).
 #
 #   bash bench/log_cost.sh [--requests N] [--profiles nolog,plain,audit-all] [--strace]
-# Prints one JSON line per profile and thread.
+# Prints one JSON line per profile and thread, and one for all threads with
+# the bytes logged per request (appended to the logs meanwhile: the
+# writer's lag of up to 100 ms at the start and at the end about cancels).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,12 +69,16 @@ for profile in "${profile_list[@]}"; do
   rg_start "$profile" "$REGIONGATE" "$ORIGIN_PORT" "$TMP/cert.pem" "$TMP/key.pem" "$profile"
   [[ $profile == observed || $profile == audit-all ]] && stop_pid "$RG_SCRAPER_PID"  # no scrapes here
   load "$RG_PORT" 20000  # warm-up
+  log_bytes() { cat "$TMP/$profile"/*.log 2>/dev/null | wc -c; }
+  bytes_before=$(log_bytes)
   threads "$RG_PID" >"$TMP/before"
   load "$RG_PORT" "$REQUESTS"
   threads "$RG_PID" >"$TMP/after"
-  python3 - "$profile" "$REQUESTS" "$TMP/before" "$TMP/after" <<'PY'
+  bytes_after=$(log_bytes)
+  python3 - "$profile" "$REQUESTS" "$TMP/before" "$TMP/after" "$((bytes_after - bytes_before))" <<'PY'
 import json, sys
 profile, n = sys.argv[1], int(sys.argv[2])
+log_bytes = int(sys.argv[5])
 def read(path):
     out = {}
     for line in open(path):
@@ -91,7 +97,8 @@ for tid, (name, run, vol, invol) in sorted(after.items()):
                  "involuntary_switches_per_1k_req": round((invol - b[3]) * 1000 / n, 2)})
 for r in rows:
     print(json.dumps(r))
-print(json.dumps({"profile": profile, "thread": "all", "cpu_us_per_req": round(total, 3)}))
+print(json.dumps({"profile": profile, "thread": "all", "cpu_us_per_req": round(total, 3),
+                  "log_bytes_per_req": round(log_bytes / n, 1)}))
 PY
   if ((STRACE)); then
     strace -c -f -o "$TMP/strace.$profile" -p "$RG_PID" 2>/dev/null &

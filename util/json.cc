@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace regiongate {
 namespace {
 
@@ -50,6 +54,25 @@ bool is_plain(std::string_view s) {
            | has_zero(x ^ (0x7F * kOnes)) | has_zero(x ^ (0x22 * kOnes)) | has_zero(x ^ (0x5C * kOnes));
   };
   const std::size_t n = s.size();
+#if defined(__SSE2__)
+  // Sixteen at a time where the target has SSE2 (every x86-64): as
+  // signed bytes, everything below 0x20 and everything from 0x80 is less
+  // than 0x20; then DEL, '"' and '\\'.
+  if (n >= 16) {
+    auto bad16 = [](const char* p) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i b = _mm_or_si128(
+          _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7F))),
+          _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x22)), _mm_cmpeq_epi8(x, _mm_set1_epi8(0x5C))));
+      return _mm_movemask_epi8(b) != 0;
+    };
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      if (bad16(s.data() + i)) return false;
+    }
+    return i == n || !bad16(s.data() + n - 16);  // the last sixteen, overlapping
+  }
+#endif
   if (n < 8) {  // padded with a plain byte
     std::uint64_t x = 0x6161616161616161ull;
     if (n) std::memcpy(&x, s.data(), n);

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <utility>
 
@@ -71,6 +73,10 @@ void AccessLog::submit(std::string& batch) {
     const bool was_below = queued_bytes_ < kWakeBytes;
     queued_bytes_ += batch.size();
     queue_.push_back(std::move(batch));
+    if (!spare_.empty()) {
+      batch = std::move(spare_.back());
+      spare_.pop_back();
+    }
     // The writer comes by every kWriteInterval anyway: woken only when a
     // lot is waiting (a wake-up is a context switch on a busy core).
     wake = was_below && queued_bytes_ >= kWakeBytes;
@@ -106,8 +112,23 @@ void AccessLog::reopen_now() {
 
 bool AccessLog::write_pending() {
   const std::uint64_t drops_before = dropped_.load(std::memory_order_relaxed);
-  while (pending_done_ < pending_.size()) {
-    ssize_t n = ::write(fd_, pending_.data() + pending_done_, pending_.size() - pending_done_);
+  for (;;) {
+    // The batches from pending_done_ on, up to IOV_MAX of them at a time.
+    iovec iov[IOV_MAX];
+    int count = 0;
+    std::size_t skip = pending_done_;
+    for (const std::string& batch : pending_) {
+      if (skip >= batch.size()) {
+        skip -= batch.size();
+        continue;
+      }
+      iov[count].iov_base = const_cast<char*>(batch.data() + skip);
+      iov[count].iov_len = batch.size() - skip;
+      skip = 0;
+      if (++count == IOV_MAX) break;
+    }
+    if (count == 0) break;
+    ssize_t n = ::writev(fd_, iov, count);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int error = n < 0 ? errno : EIO;  // 0 bytes of a non-empty write: nothing moves
@@ -119,8 +140,7 @@ bool AccessLog::write_pending() {
     }
     pending_done_ += static_cast<std::size_t>(n);
   }
-  pending_.clear();
-  pending_done_ = 0;
+  recycle_pending();
   // A batch dropped meanwhile keeps it unwritable until the next one is written.
   if (dropped_.load(std::memory_order_relaxed) == drops_before &&
       !writable_.exchange(true, std::memory_order_acq_rel)) {
@@ -130,9 +150,24 @@ bool AccessLog::write_pending() {
   return true;
 }
 
-void AccessLog::drop_everything_left() {
-  std::uint64_t n = pending_.empty() ? 0 : 1;
+void AccessLog::recycle_pending() {
+  pending_done_ = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::string& batch : pending_) {
+      if (spare_.size() == kMaxSpareBuffers) break;
+      if (batch.capacity() > kMaxSpareCapacity) continue;
+      batch.clear();
+      spare_.push_back(std::move(batch));
+    }
+  }
   pending_.clear();
+}
+
+void AccessLog::drop_everything_left() {
+  std::uint64_t n = pending_.size();
+  pending_.clear();
+  pending_done_ = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     n += queue_.size();
@@ -147,7 +182,7 @@ void AccessLog::drop_everything_left() {
 void AccessLog::run() {
   std::uint64_t drops_seen = 0;
   for (;;) {
-    std::deque<std::string> batches;
+    std::vector<std::string> batches;
     bool reopen = false, stopping = false;
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -180,11 +215,7 @@ void AccessLog::run() {
     if (reopen) reopen_now();
     for (std::string& batch : batches) {
       if (prepare_) prepare_(batch);  // in submission order: the chain
-      if (pending_.empty()) {
-        pending_ = std::move(batch);
-      } else {
-        pending_ += batch;
-      }
+      pending_.push_back(std::move(batch));
     }
     if (pending_.empty()) continue;
     if (!write_pending() && stopping) {

@@ -20,12 +20,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace regiongate {
 
@@ -56,8 +56,12 @@ class AccessLog {
   ~AccessLog();
 
   bool enabled() const { return enabled_; }
-  // Thread-safe. Takes the batch (the caller's buffer is left empty).
+  // Thread-safe. Takes the batch; the caller's buffer is left empty (a
+  // written batch's buffer, when there is one to reuse).
   void submit(std::string& batch);
+  // Spare buffers kept for reuse, and the largest kept.
+  static constexpr std::size_t kMaxSpareBuffers = 32;
+  static constexpr std::size_t kMaxSpareCapacity = 1 << 20;
   // Thread-safe: the file is closed and opened again by name before the
   // next batch (rotation: the old one was renamed). Nothing is lost.
   void reopen();
@@ -74,6 +78,8 @@ class AccessLog {
   void reopen_now();
   // Writes pending_ from pending_done_ on; false when the file refuses it.
   bool write_pending();
+  // Empties pending_ into spare_.
+  void recycle_pending();
   void drop_everything_left();
   void report(const std::string& line) const;
 
@@ -85,8 +91,11 @@ class AccessLog {
   bool enabled_ = false;
   int fd_ = -1;  // writer thread only once it runs
   bool own_fd_ = false;
-  // Writer thread only: a prepared batch not yet written in full.
-  std::string pending_;
+  // Writer thread only: prepared batches not yet written in full, written
+  // together with writev (not joined into one string: that copy and the
+  // pages of a string grown to megabytes cost more than the write), and
+  // how much of them is written.
+  std::vector<std::string> pending_;
   std::size_t pending_done_ = 0;
   std::atomic<bool> writable_{true};
   std::atomic<std::uint64_t> failed_writes_{0};
@@ -94,8 +103,12 @@ class AccessLog {
   std::atomic<std::uint64_t> dropped_lines_{0};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::string> queue_;
+  std::vector<std::string> queue_;
   std::size_t queued_bytes_ = 0;
+  // Written batches, emptied with their capacity kept, handed back to the
+  // workers by submit(): a worker's batch buffer is reused, never freshly
+  // allocated and faulted in, and never freed on another thread.
+  std::vector<std::string> spare_;
   bool stopping_ = false;
   bool reopen_ = false;
   std::thread writer_;

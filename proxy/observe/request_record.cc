@@ -46,6 +46,23 @@ class LineWriter {
       string(key, value);
     }
   }
+  // The gateway's own text (see RequestRecord): copied between quotes,
+  // not scanned, since it is JSON-plain by construction. Most of a line's
+  // bytes are such text, and scanning them was half of its cost.
+  void own(std::string_view key, std::string_view value) {
+    raw(key);
+    *p_++ = '"';
+    raw(value);
+    *p_++ = '"';
+  }
+  void own_nullable(std::string_view key, std::string_view value) {
+    if (value.empty()) {
+      raw(key);
+      raw("null");
+    } else {
+      own(key, value);
+    }
+  }
   void number(std::string_view key, std::uint64_t value) {
     raw(key);
     p_ = std::to_chars(p_, p_ + 20, value).ptr;
@@ -58,19 +75,22 @@ class LineWriter {
 
 // What was decided, the same keys in both logs.
 void write_decision(LineWriter& w, const RequestRecord& r) {
-  w.nullable(R"(,"country":)", r.country);
-  w.string(R"(,"country_source":)", r.country_source);
-  w.nullable(R"(,"service":)", r.service);
-  w.nullable(R"(,"rule":)", r.rule);
-  w.nullable(R"(,"datacenter":)", r.datacenter);
+  w.own_nullable(R"(,"country":)", r.country);
+  w.own(R"(,"country_source":)", r.country_source);
+  w.own_nullable(R"(,"service":)", r.service);
+  w.own_nullable(R"(,"rule":)", r.rule);
+  w.own_nullable(R"(,"datacenter":)", r.datacenter);
 }
 
 // Room for the keys, the numbers and the punctuation of either line.
 constexpr std::size_t kFixedBound = 512;
 
-std::size_t bound(std::initializer_list<std::string_view> strings) {
+// `escaped`: the client's text, at its worst; `own`: copied as it is.
+std::size_t bound(std::initializer_list<std::string_view> escaped,
+                  std::initializer_list<std::string_view> own) {
   std::size_t n = kFixedBound;
-  for (std::string_view s : strings) n += json_string_bound(s.size());
+  for (std::string_view s : escaped) n += json_string_bound(s.size());
+  for (std::string_view s : own) n += s.size();
   return n;
 }
 
@@ -104,17 +124,18 @@ void append_access_log_line(std::string& out, std::string_view time, const Reque
   std::string_view path = r.path;
   if (settings.path == AccessLogSettings::Path::kWithoutQuery) path = path.substr(0, path.find('?'));
   if (settings.path == AccessLogSettings::Path::kOff) path = {};
-  LineWriter w(out, bound({time, r.method, path, account, r.client, r.country, r.country_source,
-                           r.service, r.rule, r.datacenter, r.reason, r.outcome}));
-  w.string("{\"time\":", time);
+  LineWriter w(out, bound({r.method, path, account}, {time, r.client, r.country, r.country_source,
+                                                       r.service, r.rule, r.datacenter, r.reason,
+                                                       r.outcome}));
+  w.own("{\"time\":", time);
   w.nullable(R"(,"method":)", r.method);
   w.nullable(R"(,"path":)", path);
   if (settings.account != AccessLogSettings::Account::kOmit) w.nullable(R"(,"account":)", account);
-  w.string(R"(,"client":)", r.client);
+  w.own(R"(,"client":)", r.client);
   write_decision(w, r);
   w.number(R"(,"status":)", static_cast<std::uint64_t>(r.status));
-  w.string(R"(,"reason":)", r.reason);
-  w.string(R"(,"outcome":)", r.outcome);
+  w.own(R"(,"reason":)", r.reason);
+  w.own(R"(,"outcome":)", r.outcome);
   w.number(R"(,"bytes_in":)", r.bytes_in);
   w.number(R"(,"bytes_out":)", r.bytes_out);
   w.number(R"(,"duration_us":)", r.duration_us);
@@ -184,15 +205,15 @@ std::string_view truncated(const IpAddress& address, const AuditLogSettings& set
 void append_audit_record(std::string& out, std::string_view time, const RequestRecord& r,
                          const AuditLogSettings& settings) {
   const std::string_view client = r.client_address ? truncated(*r.client_address, settings) : "";
-  LineWriter w(out, bound({time, r.country, r.country_source, r.service, r.rule, r.datacenter,
-                           r.datacenter_country, r.reason, client}));
-  w.string("{\"time\":", time);
+  LineWriter w(out, bound({}, {time, r.country, r.country_source, r.service, r.rule,
+                               r.datacenter, r.datacenter_country, r.reason, client}));
+  w.own("{\"time\":", time);
   w.number(R"(,"snapshot":)", r.snapshot);
   write_decision(w, r);
-  w.nullable(R"(,"datacenter_country":)", r.datacenter_country);
+  w.own_nullable(R"(,"datacenter_country":)", r.datacenter_country);
   w.number(R"(,"status":)", static_cast<std::uint64_t>(r.status));
-  w.string(R"(,"reason":)", r.reason);
-  w.nullable(R"(,"client":)", client);
+  w.own(R"(,"reason":)", r.reason);
+  w.own_nullable(R"(,"client":)", client);
   w.raw("}\n");
 }
 

@@ -12,6 +12,11 @@
 
 namespace regiongate {
 
+// Two kinds of text: what the client sent (method, path, account) is
+// escaped into the line, whatever its bytes; the rest is the gateway's own
+// text, JSON-plain by construction (checked names: services, rules and data
+// centres are [a-z0-9_-]; ISO codes; formatted addresses and times; the
+// fixed reason, source and outcome codes), and is copied as it is.
 struct RequestRecord {
   std::string_view method;
   std::string_view path;            // the canonical target (the raw one when it had none)

@@ -55,18 +55,22 @@ TEST(JsonString, AnyBytesParse) {
 namespace regiongate {
 namespace {
 
-// The plain-text check reads eight bytes at a time: every byte value, at
-// every position of a long and a short string, must be escaped exactly as
-// it is alone.
+// The plain-text check reads eight (SWAR) or sixteen (SSE2) bytes at a
+// time, the last block overlapping: every byte value, at every position of
+// strings shorter than, equal to and between those widths, must be escaped
+// exactly as it is alone.
 TEST(JsonString, EveryByteAtEveryPositionIsSeenByTheWideCheck) {
-  for (std::size_t length : {std::size_t{3}, std::size_t{8}, std::size_t{21}}) {
+  for (std::size_t length : {3, 8, 15, 16, 17, 21, 32, 47}) {
     for (std::size_t at = 0; at < length; ++at) {
       for (int b = 0; b < 256; ++b) {
         std::string s(length, 'a');
         s[at] = static_cast<char>(b);
         const std::string alone = json_string(std::string(1, static_cast<char>(b)));
-        const std::string want = "\"" + std::string(at, 'a') + alone.substr(1, alone.size() - 2) +
-                                 std::string(length - at - 1, 'a') + "\"";
+        std::string want = "\"";
+        want.append(at, 'a');
+        want.append(alone, 1, alone.size() - 2);
+        want.append(length - at - 1, 'a');
+        want += '"';
         ASSERT_EQ(json_string(s), want) << "byte " << b << " at " << at << " of " << length;
       }
     }

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace regiongate {
@@ -122,6 +123,40 @@ TEST_F(AccessLogTest, WhatCannotBeWrittenAtExitIsCountedAsDropped) {
   }
   EXPECT_NE(reports_.all().find("stopping: 2 batch(es) could not be written"), std::string::npos)
       << reports_.all();
+}
+
+// Batches go out in order, however many wait (more than one writev
+// takes), and a written batch's buffer comes back to the next submit().
+TEST_F(AccessLogTest, ManyBatchesAreWrittenInOrderAndTheirBuffersReused) {
+  const std::filesystem::path file = dir_ / "many.log";
+  std::string want;
+  {
+    AccessLog log;
+    std::string error;
+    ASSERT_TRUE(log.open(file.string(), &error, {}, reports_.callback())) << error;
+    for (int i = 0; i < 3000; ++i) {  // IOV_MAX is 1024
+      std::string line;
+      line.reserve(2000);  // as a worker's batch buffer is
+      line = "line " + std::to_string(i) + "\n";
+      want += line;
+      log.submit(line);
+      EXPECT_TRUE(line.empty());
+    }
+    // Once something has been written, a submit hands back a used buffer.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::filesystem::file_size(file) == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    ASSERT_GT(std::filesystem::file_size(file), 0u);
+    std::string next = "next\n";  // a new string: no room beyond its own
+    want += next;
+    log.submit(next);
+    EXPECT_TRUE(next.empty());
+    EXPECT_GE(next.capacity(), 2000u) << "a written batch's buffer is reused";
+  }
+  std::ifstream in(file);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), want);
+  EXPECT_EQ(reports_.all(), "");
 }
 
 }  // namespace
