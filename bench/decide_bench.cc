@@ -51,7 +51,7 @@ void BM_Decide(benchmark::State& state) {
   std::size_t i = 0;
   for (auto _ : state) {
     const Input& x = in[i++ & 1023];
-    Decision d = s.table.decide(x.account, x.service, x.at, x.location, ~DataCenterMask{0});
+    Decision d = s.table.decide(x.account, x.service, kEveryConsent, x.at, x.location, ~DataCenterMask{0});
     benchmark::DoNotOptimize(d.chosen);
   }
 }
@@ -66,7 +66,7 @@ void BM_DecideWithFailover(benchmark::State& state) {
   std::size_t i = 0;
   for (auto _ : state) {
     const Input& x = in[i++ & 1023];
-    Decision d = s.table.decide(x.account, x.service, x.at, x.location, healthy);
+    Decision d = s.table.decide(x.account, x.service, kEveryConsent, x.at, x.location, healthy);
     benchmark::DoNotOptimize(d.chosen);
   }
 }
@@ -86,7 +86,7 @@ void BM_DecideByLatency(benchmark::State& state) {
   for (auto _ : state) {
     const Input& x = in[i++ & 1023];
     Decision d =
-        s.table.decide(x.account, x.service, x.at, x.location, ~DataCenterMask{0}, &latency);
+        s.table.decide(x.account, x.service, kEveryConsent, x.at, x.location, ~DataCenterMask{0}, &latency);
     benchmark::DoNotOptimize(d.chosen);
   }
 }

@@ -15,7 +15,7 @@ std::string coverage_table(const Policy& policy, const DataCenterMap& dcs,
     cells[c].resize(services);
     for (std::size_t s = 0; s < services; ++s) {
       for (std::size_t k = 0; k < table.interval_count(); ++k) {
-        Decision d = table.decide(static_cast<CountryId>(c), static_cast<ServiceId>(s),
+        Decision d = table.decide(static_cast<CountryId>(c), static_cast<ServiceId>(s), kEveryConsent,
                                   table.interval_window(k).from, kNoCountry, ~DataCenterMask{0});
         cells[c][s].push_back(decision_text(dcs, static_cast<CountryId>(c), d));
       }

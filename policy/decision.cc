@@ -11,6 +11,7 @@ std::string_view reason_code(DecisionReason reason) {
     case DecisionReason::kUnknownCountry: return "unknown-account-country";
     case DecisionReason::kUnknownService: return "unknown-service";
     case DecisionReason::kAllDown: return "no-allowed-datacenter-up";
+    case DecisionReason::kNoConsent: return "consent-required";
   }
   return "unknown";
 }
@@ -19,6 +20,7 @@ int status_for(DecisionReason reason) {
   switch (reason) {
     case DecisionReason::kAllowed: return 200;
     case DecisionReason::kUnknownService: return 404;
+    case DecisionReason::kNoConsent: return 403;
     case DecisionReason::kAllDown: return 503;
     default: return 451;
   }

@@ -18,6 +18,7 @@ enum class DecisionReason : std::uint8_t {
   kUnknownCountry,   // 451: the account country could not be resolved
   kUnknownService,   // 404: the request matches no service
   kAllDown,          // 503: allowed data centres exist, none is up
+  kNoConsent,        // 403: the service is opt-in and the request lacks its consent
 };
 
 // Stable, machine-readable names: the reason header, logs, explain's "reason_code".

@@ -17,13 +17,18 @@ TimeWindow DecisionTable::interval_window(std::size_t k) const {
   return w;
 }
 
-Decision DecisionTable::decide(CountryId account, ServiceId service, UnixSeconds now,
-                               CountryId client_location, DataCenterMask healthy,
+Decision DecisionTable::decide(CountryId account, ServiceId service, ConsentMask granted,
+                               UnixSeconds now, CountryId client_location, DataCenterMask healthy,
                                const DataCenterLatencies* latency) const {
   Decision d;
   // A request for no known service is misdirected whoever sends it.
   if (service >= service_count_) {
     d.reason = DecisionReason::kUnknownService;
+    return d;
+  }
+  // Opt-in: without the consent the data goes nowhere, in no country.
+  if (const ConsentId c = service_consent_[service]; c != kNoConsent && !(granted & consent_bit(c))) {
+    d.reason = DecisionReason::kNoConsent;
     return d;
   }
   if (account >= in_country_.size()) {

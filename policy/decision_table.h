@@ -28,14 +28,18 @@ class DecisionTable {
   static DecisionTable compile(const Policy& policy, const DataCenterMap& datacenters,
                                Diagnostics& diags);
 
-  // The residency decision. `client_location` is where the client is now
+  // The residency decision. `granted`: the consents the request carries
+  // (from its verified token); a service that needs one it lacks is refused
+  // (403) before anything else, for every account country, whatever the
+  // rules say. `client_location` is where the client is now
   // (kNoCountry when unknown: the account country's point is used). `healthy`
   // marks the data centres that are up; the candidates are the same whatever
   // it says, only `chosen` and the 503 depend on it. `latency` (null: by
   // distance) orders each part by measured round trip instead, distance
   // breaking ties (latency_order.h): the same candidates, in another order.
-  Decision decide(CountryId account, ServiceId service, UnixSeconds now, CountryId client_location,
-                  DataCenterMask healthy, const DataCenterLatencies* latency = nullptr) const;
+  Decision decide(CountryId account, ServiceId service, ConsentMask granted, UnixSeconds now,
+                  CountryId client_location, DataCenterMask healthy,
+                  const DataCenterLatencies* latency = nullptr) const;
 
   // Introspection for check, explain and the proof.
   std::size_t interval_count() const { return boundaries_.size() + 1; }
@@ -70,6 +74,7 @@ class DecisionTable {
   std::vector<DataCenterMask> in_country_; // [country] -> data centres located there
   std::vector<DataCenterIndex> nearest_;   // [location][rank] -> data centre, nearest first
   std::vector<std::size_t> rule_cells_;
+  std::vector<ConsentId> service_consent_;  // [service] -> the consent it needs, or kNoConsent
   std::size_t service_count_ = 0;
   std::size_t dc_count_ = 0;
 };

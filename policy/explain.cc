@@ -26,6 +26,13 @@ std::string describe_decision(const Snapshot& snap, CountryId account, ServiceId
       return "the account country could not be resolved (no known account id, no GeoIP country)";
     case DecisionReason::kUnknownService:
       return "the request matches no service of the policy";
+    case DecisionReason::kNoConsent: {
+      const ConsentId c = service < snap.policy.services.size() ? snap.policy.services[service].consent
+                                                                : kNoConsent;
+      return "the " + what + " service is opt-in: it needs the consent '" +
+             (c == kNoConsent ? std::string("?") : snap.policy.consents[c]) +
+             "', which the request does not carry, so its data goes nowhere";
+    }
     case DecisionReason::kAllDown:
       return "no allowed data centre is up (allowed: " + snap.datacenters.names(d.allowed) +
              "); refusing rather than crossing a border the policy forbids";

@@ -31,8 +31,8 @@ std::vector<PlanChange> plan_changes(const Policy& policy, const DataCenterMap& 
       Moves moves;
       for (std::size_t s = 0; s < services; ++s) {
         const auto service = static_cast<ServiceId>(s);
-        Decision before = table.decide(country, service, at - 1, kNoCountry, all_up);
-        Decision after = table.decide(country, service, at, kNoCountry, all_up);
+        Decision before = table.decide(country, service, kEveryConsent, at - 1, kNoCountry, all_up);
+        Decision after = table.decide(country, service, kEveryConsent, at, kNoCountry, all_up);
         std::string b = decision_text(dcs, country, before), a = decision_text(dcs, country, after);
         if (b != a) moves[{b, a}] |= ServiceMask{1} << s;
       }
@@ -58,8 +58,9 @@ std::vector<PlanChange> plan_changes(const Policy& policy, const DataCenterMap& 
         ServiceId s = 0;
         while (!(mask & (ServiceMask{1} << s))) ++s;
         change.before_decision =
-            table.decide(static_cast<CountryId>(first), s, at - 1, kNoCountry, all_up);
-        change.after_decision = table.decide(static_cast<CountryId>(first), s, at, kNoCountry, all_up);
+            table.decide(static_cast<CountryId>(first), s, kEveryConsent, at - 1, kNoCountry, all_up);
+        change.after_decision =
+            table.decide(static_cast<CountryId>(first), s, kEveryConsent, at, kNoCountry, all_up);
         out.push_back(std::move(change));
       }
     }

@@ -25,6 +25,18 @@ using ServiceMask = std::uint32_t;
 inline constexpr std::size_t kMaxServices = 32;
 inline constexpr ServiceId kNoService = 0xFF;
 
+// Consents a service may need (`consent:` of a service): the distinct names
+// the policy uses, as bits. A request carries the ones its verified token
+// grants; a service that needs one the request lacks gets nothing, anywhere.
+using ConsentId = std::uint8_t;
+using ConsentMask = std::uint32_t;
+inline constexpr std::size_t kMaxConsents = 32;
+inline constexpr ConsentId kNoConsent = 0xFF;
+// Every consent granted: what `plan` and coverage describe (the policy's
+// routes once the user has opted in). Never what a request is given.
+inline constexpr ConsentMask kEveryConsent = ~ConsentMask{0};
+inline constexpr ConsentMask consent_bit(ConsentId c) { return ConsentMask{1} << c; }
+
 inline constexpr UnixSeconds kBeginningOfTime = std::numeric_limits<UnixSeconds>::min();
 inline constexpr UnixSeconds kEndOfTime = std::numeric_limits<UnixSeconds>::max();
 
@@ -59,6 +71,9 @@ struct Service {
   std::string name;
   std::vector<ServiceMatch> matches;
   SourceMark mark;
+  // The consent its requests need (an index into Policy::consents), or
+  // kNoConsent: opt-in services (cloud backup, messaging) name one.
+  ConsentId consent = kNoConsent;
 };
 
 enum class RuleAction : std::uint8_t { kAllow, kDeny };
@@ -100,12 +115,14 @@ struct Policy {
   std::vector<Service> services;
   std::vector<Rule> rules;
   std::vector<NeverRule> never;
+  std::vector<std::string> consents;  // distinct `consent:` names, in first-use order
 
   ServiceMask all_services() const {
     return services.size() >= 32 ? ~ServiceMask{0}
                                  : (ServiceMask{1} << services.size()) - 1;
   }
   ServiceId find_service(std::string_view name) const;
+  ConsentId find_consent(std::string_view name) const;
   const CountryGroup* find_group(std::string_view name) const;
   // "shop", "account,cloud", "all services".
   std::string service_names(ServiceMask mask) const;

@@ -33,6 +33,7 @@ class PolicyCompiler {
 
   DecisionTable run() {
     t_.service_count_ = policy_.services.size();
+    for (const Service& s : policy_.services) t_.service_consent_.push_back(s.consent);
     t_.dc_count_ = dcs_.size();
     collect_boundaries();
     build_geography();

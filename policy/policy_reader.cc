@@ -20,7 +20,8 @@ constexpr KeySpec kPolicyKeys[] = {
 };
 constexpr KeySpec kGroupKeys[] = {{"all_except", YamlKind::kScalarOrSequence, true}};
 constexpr KeySpec kServiceKeys[] = {{"match", YamlKind::kSequence, true},
-                                    {"note", YamlKind::kScalar, false}};
+                                    {"note", YamlKind::kScalar, false},
+                                    {"consent", YamlKind::kScalar, false}};
 constexpr KeySpec kMatchKeys[] = {{"host", YamlKind::kScalar, false},
                                   {"path", YamlKind::kScalar, false}};
 constexpr KeySpec kRuleKeys[] = {
@@ -140,8 +141,29 @@ class PolicyReader {
           read_match(matches[i], index_path(key_path(path, "match"), i), service);
         }
       }
+      if (item.second.IsMap() && item.second["consent"]) {
+        read_consent(item.second["consent"], key_path(path, "consent"), service);
+      }
       policy_.services.push_back(std::move(service));
     }
+  }
+
+  void read_consent(const YAML::Node& node, const std::string& path, Service& service) {
+    const std::string name = read_string(node, path, ctx_).value_or("");
+    if (!is_valid_name(name)) {
+      ctx_.error(node, path, "consent names are 1-64 characters of a-z, 0-9, '-' or '_'");
+      return;
+    }
+    ConsentId id = policy_.find_consent(name);
+    if (id == kNoConsent) {
+      if (policy_.consents.size() == kMaxConsents) {
+        ctx_.error(node, path, "at most 32 distinct consents");
+        return;
+      }
+      id = static_cast<ConsentId>(policy_.consents.size());
+      policy_.consents.push_back(name);
+    }
+    service.consent = id;
   }
 
   void read_match(const YAML::Node& node, const std::string& path, Service& service) {
@@ -341,6 +363,13 @@ ServiceId Policy::find_service(std::string_view name) const {
     if (services[i].name == name) return static_cast<ServiceId>(i);
   }
   return kNoService;
+}
+
+ConsentId Policy::find_consent(std::string_view name) const {
+  for (std::size_t i = 0; i < consents.size(); ++i) {
+    if (consents[i] == name) return static_cast<ConsentId>(i);
+  }
+  return kNoConsent;
 }
 
 const CountryGroup* Policy::find_group(std::string_view name) const {

@@ -51,6 +51,11 @@ class Prover {
     result_.services = policy_.services.size();
     result_.intervals = table_.interval_count();
     result_.locations = country_count() + 1;
+    for (const Service& s : policy_.services) {
+      if (s.consent == kNoConsent) continue;
+      if (!result_.opt_in_services.empty()) result_.opt_in_services += ", ";
+      result_.opt_in_services += s.name + " (" + policy_.consents[s.consent] + ")";
+    }
     for (std::size_t c = 0; c < country_count(); ++c) {
       for (std::size_t s = 0; s < policy_.services.size(); ++s) {
         for (std::size_t k = 0; k < table_.interval_count(); ++k) {
@@ -90,8 +95,9 @@ class Prover {
   void check_location(CountryId c, ServiceId s, UnixSeconds t, CountryId loc,
                       const DirectReading& direct, DataCenterMask expected) {
     DataCenterMask healthy = ~DataCenterMask{0};
-    Decision first = table_.decide(c, s, t, loc, healthy);
+    Decision first = table_.decide(c, s, kEveryConsent, t, loc, healthy);
     ++result_.decisions;
+    check_consent(c, s, t, loc, first);
     if (!first.routed()) {
       if (expected != 0) fail(c, s, t, loc, "refused although the rule allows " + dcs_.names(expected));
       return;
@@ -112,7 +118,7 @@ class Prover {
                              dcs_.names(expected));
     }
     for (std::uint8_t step = 0;; ++step) {
-      Decision d = step == 0 ? first : table_.decide(c, s, t, loc, healthy);
+      Decision d = step == 0 ? first : table_.decide(c, s, kEveryConsent, t, loc, healthy);
       if (step > 0) ++result_.decisions;
       if (step == first.candidate_count) {
         if (d.reason != DecisionReason::kAllDown) fail(c, s, t, loc, "no 503 with every candidate down");
@@ -123,6 +129,28 @@ class Prover {
         return;
       }
       healthy &= ~dc_bit(d.chosen);
+    }
+  }
+
+  // Without the consent an opt-in service needs (none granted, or every
+  // other one), the request reaches no data centre at all; a service that
+  // needs none is decided the same whatever the request was granted.
+  void check_consent(CountryId c, ServiceId s, UnixSeconds t, CountryId loc, const Decision& granted) {
+    const ConsentId needed = policy_.services[s].consent;
+    const ConsentMask lacking[] = {0, needed == kNoConsent ? 0 : ~consent_bit(needed)};
+    for (ConsentMask mask : lacking) {
+      Decision d = table_.decide(c, s, mask, t, loc, ~DataCenterMask{0});
+      ++result_.decisions;
+      ++result_.consent_decisions;
+      if (needed == kNoConsent) {
+        if (d.reason != granted.reason || d.allowed != granted.allowed || d.chosen != granted.chosen) {
+          fail(c, s, t, loc, "decided differently without consents it does not need");
+        }
+      } else if (d.reason != DecisionReason::kNoConsent || d.candidate_count != 0 ||
+                 d.chosen != kNoDataCenterIndex || d.allowed != 0) {
+        fail(c, s, t, loc, "reaches a data centre without the consent '" +
+                               policy_.consents[needed] + "'");
+      }
     }
   }
 
@@ -160,9 +188,14 @@ std::string ProofResult::summary() const {
                        " time intervals (both ends) × " + std::to_string(locations) +
                        " client locations × every failover step";
   if (holds) {
-    return "proof: holds. " + with_commas(decisions) + " decisions checked over " + domain +
-           ": no decision reaches a destination a `never` entry forbids, every candidate is "
-           "allowed by the rule in force, and failover ends in 503, never elsewhere.";
+    std::string out = "proof: holds. " + with_commas(decisions) + " decisions checked over " + domain +
+                      ": no decision reaches a destination a `never` entry forbids, every candidate is "
+                      "allowed by the rule in force, and failover ends in 503, never elsewhere.";
+    if (!opt_in_services.empty()) {
+      out += " Without its consent, no request for " + opt_in_services +
+             " reaches any data centre, in any country.";
+    }
+    return out;
   }
   std::string out = "proof: FAILS over " + domain + ":\n";
   for (const std::string& v : violations) out += "  " + v + '\n';

@@ -8,7 +8,8 @@
 // It shows that no decision can reach a destination a `never` forbids, that
 // every candidate is allowed by the rule in force, that refusals happen
 // exactly where the policy refuses, and that failover walks only the allowed
-// data centres and ends in 503, never anywhere else.
+// data centres and ends in 503, never anywhere else; and that a service
+// needing a consent reaches no data centre for a request that lacks it.
 
 #include <cstdint>
 #include <string>
@@ -21,6 +22,8 @@ namespace regiongate {
 struct ProofResult {
   bool holds = true;
   std::uint64_t decisions = 0;  // decide() calls checked
+  std::uint64_t consent_decisions = 0;  // of them, made without some consent
+  std::string opt_in_services;  // "cloud (cloud-backup), messaging (messaging)"; empty: none
   std::size_t countries = 0, services = 0, intervals = 0, locations = 0;
   std::vector<std::string> violations;  // the first few counterexamples
 

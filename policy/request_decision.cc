@@ -53,8 +53,8 @@ RoutedRequest route_request(const Snapshot& snap, const RequestInput& in, Target
   facts.client = &out.client;
   if (!out.client_from_forwarded) facts.client_geoip = in.peer_geoip;
   out.country = resolve_country(snap.identity, snap.directory.get(), snap.geoip.get(), facts);
-  out.decision = snap.table.decide(out.country.account, out.service, in.now, out.country.location,
-                                   in.healthy, in.latency);
+  out.decision = snap.table.decide(out.country.account, out.service, in.consents, in.now,
+                                   out.country.location, in.healthy, in.latency);
   return out;
 }
 

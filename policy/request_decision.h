@@ -34,6 +34,9 @@ struct RequestInput {
   std::string_view forwarded_for;     // x-forwarded-for as received, or empty
   IpAddress peer;                     // the TCP peer
   const GeoipResult* peer_geoip = nullptr;  // GeoIP of `peer` in this snapshot's database, if known
+  // The policy's consents the request's verified token grants (none
+  // without a token): an opt-in service needs its own.
+  ConsentMask consents = 0;
   UnixSeconds now = 0;
   DataCenterMask healthy = ~DataCenterMask{0};
   // Measured round trips (server.health.nearest: latency), or null: by distance.

@@ -186,13 +186,15 @@ HttpResponse AdminRoutes::explain(const std::string& query) const {
       q.*(named->second) = value;
     } else if (name == "path") {
       q.path = value;
+    } else if (name == "consent") {  // repeatable, as --consent is
+      q.consents.push_back(value);
     } else if (name == "at") {
       auto at = parse_rfc3339(value);
       if (!at) return json_error(400, "at: not an RFC 3339 date-time: '" + value + "'");
       q.at = *at;
     } else {
       return json_error(400, "unknown parameter '" + name +
-                                 "' (account, ip, country, service, host, path, at)");
+                                 "' (account, ip, country, service, host, path, consent, at)");
     }
   }
   if (!q.service && !q.host) return json_error(400, "give service=NAME or host=H (and path=P)");

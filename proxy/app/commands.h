@@ -26,6 +26,8 @@ struct ExplainOptions {
   // "oregon=20ms": order as server.health.nearest: latency would, with these
   // round trips (data centres not named have no measurement)
   std::vector<std::string> latency;
+  // Consents the request's verified token grants, by name (opt-in services)
+  std::vector<std::string> consents;
 };
 // Prints one JSON object; 0 when a decision was explained, 1 on bad config,
 // 2 on bad arguments.

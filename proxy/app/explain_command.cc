@@ -42,6 +42,7 @@ int run_explain(const ExplainOptions& o) {
   q.service = o.service;
   q.host = o.host;
   if (o.path) q.path = *o.path;
+  q.consents = o.consents;
   if (!o.service && !o.host) {
     std::cerr << "explain: give --service NAME or --host H [--path P]\n";
     return 2;

@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("--latency", explain.latency,
                           "DC=DURATION: order as `nearest: latency` does, with this measured "
                           "round trip (repeatable)");
+  explain_cmd->add_option("--consent", explain.consents,
+                          "a consent the request's verified token grants, as the policy names "
+                          "it (repeatable; an opt-in service without its own is refused)");
 
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "run the gateway");

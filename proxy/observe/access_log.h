@@ -62,6 +62,10 @@ class AccessLog {
   // Spare buffers kept for reuse, and the largest kept.
   static constexpr std::size_t kMaxSpareBuffers = 32;
   static constexpr std::size_t kMaxSpareCapacity = 1 << 20;
+  std::size_t spare_buffers() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return spare_.size();
+  }
   // Thread-safe: the file is closed and opened again by name before the
   // next batch (rotation: the old one was renamed). Nothing is lost.
   void reopen();

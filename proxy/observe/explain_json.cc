@@ -20,6 +20,12 @@ const char* directory_status_name(DirectoryStatus s) {
   return "?";
 }
 
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 // Resolves the account country and client location the way the gateway does.
 bool resolve(const Snapshot& snap, const ExplainQuery& q, ResolvedCountry* out,
              std::string* error) {
@@ -99,7 +105,19 @@ std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, cons
     if (target.fault != RequestFault::kNone) return refused_target(q, target);
     service = snap.classifier.classify(target.authority.host, target.path);
   }
-  Decision d = snap.table.decide(who.account, service, q.at, who.location, q.healthy,
+  ConsentMask granted = 0;
+  for (const std::string& name : q.consents) {
+    const ConsentId c = snap.policy.find_consent(name);
+    if (c == kNoConsent) {
+      // A typo would explain a refusal the gateway would not make.
+      *error = "unknown consent '" + name + "' (the policy's: " +
+               (snap.policy.consents.empty() ? std::string("none") : join_names(snap.policy.consents)) +
+               ")";
+      return std::nullopt;
+    }
+    granted |= consent_bit(c);
+  }
+  Decision d = snap.table.decide(who.account, service, granted, q.at, who.location, q.healthy,
                                  q.latency ? &*q.latency : nullptr);
 
   nlohmann::ordered_json j;
@@ -114,6 +132,10 @@ std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, cons
   if (q.host) j["target"] = explain_target(q, target);
   j["service"] = service == kNoService ? nlohmann::ordered_json(nullptr)
                                        : nlohmann::ordered_json(snap.policy.services[service].name);
+  if (service != kNoService && snap.policy.services[service].consent != kNoConsent) {
+    j["consent_needed"] = snap.policy.consents[snap.policy.services[service].consent];
+  }
+  j["consents"] = q.consents;
   j["at"] = format_rfc3339(q.at);
   if (d.rule != kNoRule) {
     const Rule& r = snap.policy.rules[d.rule];

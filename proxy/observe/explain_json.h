@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "policy/snapshot.h"
 
@@ -20,6 +21,9 @@ struct ExplainQuery {
   std::optional<std::string> service;  // by name...
   std::optional<std::string> host;     // ...or classified from host and path,
   std::string path = "/";              // both as a client would send them (made canonical first)
+  // Consents the request carries (a verified token's), by name; an opt-in
+  // service without its own is refused, as the gateway refuses it.
+  std::vector<std::string> consents;
   UnixSeconds at = 0;
   DataCenterMask healthy = ~DataCenterMask{0};
   // Measured round trips: the candidates are ordered by them

@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   DecisionTable table = DecisionTable::compile(policy, datacenters(), diags);
   if (!diags.has_errors() && !policy.services.empty()) {
     classifier.classify("api.example.com", "/shop");
-    table.decide(0, 0, 0, kNoCountry, ~DataCenterMask{0});
+    table.decide(0, 0, 0, 0, kNoCountry, ~DataCenterMask{0});
   }
   return 0;
 }

@@ -146,10 +146,10 @@ TEST(Decide, NeverRemovesDestinationsEvenFromAnUnrelatedWindow) {
 
 TEST(Decide, UnknownCountryAndServiceAreRefused) {
   auto p = compile_policy(policy("  - {id: cn, accounts: CN, allow: in-country}\n"));
-  Decision d = p.table.decide(kNoCountry, 0, 0, kNoCountry, ~DataCenterMask{0});
+  Decision d = p.table.decide(kNoCountry, 0, kEveryConsent, 0, kNoCountry, ~DataCenterMask{0});
   EXPECT_EQ(d.status(), 451);
   EXPECT_EQ(d.reason, DecisionReason::kUnknownCountry);
-  d = p.table.decide(p.c("CN"), kNoService, 0, kNoCountry, ~DataCenterMask{0});
+  d = p.table.decide(p.c("CN"), kNoService, kEveryConsent, 0, kNoCountry, ~DataCenterMask{0});
   EXPECT_EQ(d.status(), 404);
   EXPECT_EQ(d.reason, DecisionReason::kUnknownService);
 }

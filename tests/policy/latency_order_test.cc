@@ -119,18 +119,18 @@ TEST(DecideByLatency, TheFasterAllowedDataCentreGoesFirstAndNothingElseChanges) 
   ASSERT_FALSE(p.diags.has_errors()) << p.errors();
   const UnixSeconds at = *parse_rfc3339("2020-01-01T00:00:00Z");
   const DataCenterMask all = ~DataCenterMask{0};
-  Decision by_distance = p.table.decide(p.c("IN"), p.s("cloud"), at, kNoCountry, all);
+  Decision by_distance = p.table.decide(p.c("IN"), p.s("cloud"), kEveryConsent, at, kNoCountry, all);
   ASSERT_EQ(p.candidates(by_distance), "singapore oregon virginia");
   // Beijing and Frankfurt answer fastest of all: forbidden, they stay out.
   DataCenterLatencies l = latencies(
       p, {{"beijing", 1}, {"frankfurt", 1}, {"singapore", 90}, {"oregon", 40}, {"virginia", 20}});
-  Decision d = p.table.decide(p.c("IN"), p.s("cloud"), at, kNoCountry, all, &l);
+  Decision d = p.table.decide(p.c("IN"), p.s("cloud"), kEveryConsent, at, kNoCountry, all, &l);
   EXPECT_EQ(p.candidates(d), "virginia oregon singapore");
   EXPECT_EQ(d.chosen, p.dc("virginia"));
   EXPECT_EQ(d.allowed, by_distance.allowed);
   EXPECT_EQ(d.rule, by_distance.rule);
   // Down, the fastest is passed over like any other.
-  d = p.table.decide(p.c("IN"), p.s("cloud"), at, kNoCountry, all & ~dc_bit(p.dc("virginia")), &l);
+  d = p.table.decide(p.c("IN"), p.s("cloud"), kEveryConsent, at, kNoCountry, all & ~dc_bit(p.dc("virginia")), &l);
   EXPECT_EQ(d.chosen, p.dc("oregon"));
 }
 
@@ -139,7 +139,7 @@ TEST(DecideByLatency, InCountryStaysFirstAndIsOrderedByLatencyAmongItself) {
   ASSERT_FALSE(p.diags.has_errors()) << p.errors();
   const UnixSeconds at = *parse_rfc3339("2020-01-01T00:00:00Z");
   DataCenterLatencies l = latencies(p, {{"singapore", 1}, {"oregon", 70}, {"virginia", 10}});
-  Decision d = p.table.decide(p.c("US"), p.s("shop"), at, p.c("SG"), ~DataCenterMask{0}, &l);
+  Decision d = p.table.decide(p.c("US"), p.s("shop"), kEveryConsent, at, p.c("SG"), ~DataCenterMask{0}, &l);
   // From Singapore, Oregon is the nearer of the two; Virginia answers faster.
   EXPECT_EQ(p.candidates(d), "virginia oregon singapore");
 }
@@ -148,11 +148,11 @@ TEST(DecideByLatency, RefusalsAreTheSame) {
   auto p = compile_policy(policy("  - {id: in, accounts: IN, allow: [SG]}\n"));
   const UnixSeconds at = *parse_rfc3339("2020-01-01T00:00:00Z");
   DataCenterLatencies l = latencies(p, {{"singapore", 10}});
-  Decision none = p.table.decide(p.c("CN"), p.s("shop"), at, kNoCountry, ~DataCenterMask{0}, &l);
+  Decision none = p.table.decide(p.c("CN"), p.s("shop"), kEveryConsent, at, kNoCountry, ~DataCenterMask{0}, &l);
   EXPECT_EQ(none.status(), 451);
   EXPECT_EQ(none.candidate_count, 0);
   Decision down =
-      p.table.decide(p.c("IN"), p.s("shop"), at, kNoCountry, ~dc_bit(p.dc("singapore")), &l);
+      p.table.decide(p.c("IN"), p.s("shop"), kEveryConsent, at, kNoCountry, ~dc_bit(p.dc("singapore")), &l);
   EXPECT_EQ(down.status(), 503);
 }
 

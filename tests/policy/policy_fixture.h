@@ -36,9 +36,15 @@ struct Compiled {
   ServiceId s(std::string_view name) const { return policy.find_service(name); }
   DataCenterIndex dc(std::string_view id) const { return *dcs.find(id); }
 
+  // With every consent (the rules' own answer); decide_with() chooses.
   Decision decide(std::string_view account, std::string_view service, std::string_view at,
                   std::string_view location = "", DataCenterMask healthy = ~DataCenterMask{0}) const {
-    return table.decide(c(account), s(service), *parse_rfc3339(at),
+    return decide_with(kEveryConsent, account, service, at, location, healthy);
+  }
+  Decision decide_with(ConsentMask granted, std::string_view account, std::string_view service,
+                       std::string_view at, std::string_view location = "",
+                       DataCenterMask healthy = ~DataCenterMask{0}) const {
+    return table.decide(c(account), s(service), granted, *parse_rfc3339(at),
                         location.empty() ? kNoCountry : c(location), healthy);
   }
   // "singapore oregon virginia"
@@ -68,5 +74,21 @@ inline Compiled compile_policy(std::string_view policy_yaml,
   out.table = DecisionTable::compile(out.policy, out.dcs, out.diags);
   return out;
 }
+
+// True when some diagnostic contains `text` and starts with `place` ("policy.yaml:6:5").
+inline bool has_error(const Compiled& p, std::string_view place, std::string_view text) {
+  for (const Diagnostic& d : p.diags.all()) {
+    std::string line = d.format();
+    if (d.severity == Severity::kError && line.rfind(place, 0) == 0 &&
+        line.find(text) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+#define EXPECT_ERROR(p, place, text) \
+  EXPECT_TRUE(has_error(p, place, text)) << "want " << place << " ... " << text << "\ngot:\n" \
+                                         << (p).errors()
 
 }  // namespace regiongate::testing

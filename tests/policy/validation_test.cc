@@ -11,21 +11,6 @@ std::string policy(std::string_view rules, std::string_view extra = "") {
   return std::string(kTwoServices) + std::string(extra) + "rules:\n" + std::string(rules);
 }
 
-// True when some diagnostic contains `text` and starts with `place` ("policy.yaml:6:5").
-bool has_error(const Compiled& p, std::string_view place, std::string_view text) {
-  for (const Diagnostic& d : p.diags.all()) {
-    std::string line = d.format();
-    if (d.severity == Severity::kError && line.rfind(place, 0) == 0 &&
-        line.find(text) != std::string::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
-#define EXPECT_ERROR(p, place, text) \
-  EXPECT_TRUE(has_error(p, place, text)) << "want " << place << " ... " << text << "\ngot:\n" \
-                                         << (p).errors()
 
 TEST(Validation, UnknownKeysNameTheKeyAndPlace) {
   auto p = compile_policy(policy("  - id: a\n    accounts: CN\n    allow: in-country\n"
