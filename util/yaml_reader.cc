@@ -283,4 +283,29 @@ std::optional<std::size_t> read_choice(const YAML::Node& node, std::string_view 
   return std::nullopt;
 }
 
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || value < 0 || value > 100'000'000) return std::nullopt;
+  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  if (unit == "ms") return std::chrono::milliseconds(value);
+  if (unit == "s") return std::chrono::milliseconds(value * 1000);
+  if (unit == "m") return std::chrono::milliseconds(value * 60'000);
+  if (unit == "h") return std::chrono::milliseconds(value * 3'600'000);
+  return std::nullopt;
+}
+
+void read_duration(const YAML::Node& map, const char* key, const std::string& path,
+                   YamlContext& ctx, std::chrono::milliseconds& out) {
+  if (!map[key]) return;
+  auto text = read_string(map[key], key_path(path, key), ctx);
+  if (!text) return;
+  auto d = parse_duration(*text);
+  if (!d || d->count() <= 0) {
+    ctx.error(map[key], key_path(path, key), "a positive duration like 250ms, 2s, 5m or 1h");
+    return;
+  }
+  out = *d;
+}
+
 }  // namespace regiongate

@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -87,6 +88,12 @@ std::optional<std::int64_t> read_int(const YAML::Node& node, std::string_view pa
 std::optional<bool> read_bool(const YAML::Node& node, std::string_view path, YamlContext& ctx);
 std::optional<UnixSeconds> read_instant(const YAML::Node& node, std::string_view path,
                                         YamlContext& ctx);
+
+// "250ms", "2s", "5m", "1h" -> milliseconds; nullopt for anything else.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// map[key], when present, as a positive duration into `out`; an error otherwise.
+void read_duration(const YAML::Node& map, const char* key, const std::string& path,
+                   YamlContext& ctx, std::chrono::milliseconds& out);
 
 // One of `names`, as its index; otherwise an error listing them ("'a', 'b'
 // or 'c', not 'x'") and nullopt.

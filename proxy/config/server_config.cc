@@ -66,19 +66,6 @@ void read_u32(const YAML::Node& map, const char* key, const std::string& path, Y
   }
 }
 
-void read_duration(const YAML::Node& map, const char* key, const std::string& path,
-                   YamlContext& ctx, Milliseconds& out) {
-  if (!map[key]) return;
-  auto text = read_string(map[key], key_path(path, key), ctx);
-  if (!text) return;
-  auto d = parse_duration(*text);
-  if (!d || d->count() <= 0) {
-    ctx.error(map[key], key_path(path, key), "a positive duration like 250ms, 2s, 5m or 1h");
-    return;
-  }
-  out = *d;
-}
-
 // "127.0.0.1:8080", "[::1]:8443": a literal address, so that listening never
 // depends on DNS.
 bool is_loopback(const std::string& host) {
@@ -136,18 +123,6 @@ void read_listener(const YAML::Node& node, const std::string& path, YamlContext&
 }
 
 }  // namespace
-
-std::optional<Milliseconds> parse_duration(std::string_view text) {
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || value < 0 || value > 100'000'000) return std::nullopt;
-  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  if (unit == "ms") return Milliseconds(value);
-  if (unit == "s") return Milliseconds(value * 1000);
-  if (unit == "m") return Milliseconds(value * 60'000);
-  if (unit == "h") return Milliseconds(value * 3'600'000);
-  return std::nullopt;
-}
 
 namespace {
 

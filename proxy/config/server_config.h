@@ -161,7 +161,5 @@ std::string describe_listener(const ListenerConfig& listener);
 // listener). Relative paths are resolved against ctx.file().
 ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx);
 
-// "250ms", "2s", "5m", "1h" -> milliseconds; nullopt for anything else.
-std::optional<Milliseconds> parse_duration(std::string_view text);
 
 }  // namespace regiongate
