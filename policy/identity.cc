@@ -15,6 +15,7 @@ std::string_view source_name(CountrySource source) {
   switch (source) {
     case CountrySource::kNone: return "none";
     case CountrySource::kToken: return "token";
+    case CountrySource::kTokenAccount: return "token-account";
     case CountrySource::kDirectory: return "directory";
     case CountrySource::kGeoip: return "geoip";
     case CountrySource::kGiven: return "given";
@@ -28,12 +29,15 @@ IdentityConfig read_identity(const YAML::Node& node, std::string_view path, Yaml
   if (node["order"]) {
     config.order.clear();
     for (const YamlString& item : read_string_list(node["order"], key_path(path, "order"), ctx)) {
-      CountrySource s = item.value == "directory" ? CountrySource::kDirectory
-                        : item.value == "geoip"   ? CountrySource::kGeoip
-                                                  : CountrySource::kNone;
+      CountrySource s = item.value == "token"           ? CountrySource::kToken
+                        : item.value == "token-account" ? CountrySource::kTokenAccount
+                        : item.value == "directory"     ? CountrySource::kDirectory
+                        : item.value == "geoip"         ? CountrySource::kGeoip
+                                                        : CountrySource::kNone;
       if (s == CountrySource::kNone) {
         ctx.error(item.node, key_path(path, "order"),
-                  "unknown country source '" + item.value + "' (directory, geoip)");
+                  "unknown country source '" + item.value +
+                      "' (token, token-account, directory, geoip)");
         continue;
       }
       for (CountrySource seen : config.order) {
@@ -83,21 +87,27 @@ ResolvedCountry resolve_country(const IdentityConfig& config, const AccountDirec
     out.geoip = g.status;
     if (g.status == GeoipStatus::kFound) out.location = g.country;
   }
-  if (facts.token_country != kNoCountry) {
-    out.account = facts.token_country;
-    out.source = CountrySource::kToken;
-    return out;
-  }
   for (CountrySource source : config.order) {
-    if (source == CountrySource::kDirectory && directory && !facts.account_id.empty()) {
-      DirectoryResult r = directory->find(facts.account_id);
+    if (source == CountrySource::kToken && facts.token_country != kNoCountry) {
+      out.account = facts.token_country;
+      out.source = CountrySource::kToken;
+      return out;
+    }
+    const std::string_view id = source == CountrySource::kTokenAccount ? facts.token_account_id
+                                : source == CountrySource::kDirectory  ? facts.account_id
+                                                                       : std::string_view();
+    if (!id.empty() && directory) {
+      DirectoryResult r = directory->find(id);
       out.directory_asked = true;
       out.directory = r.status;
       if (r.status == DirectoryStatus::kFound) {
         out.account = r.country;
-        out.source = CountrySource::kDirectory;
+        out.source = source;
         return out;
       }
+      // Not known yet, or the backend cannot say: never guessed from the
+      // next source here; the caller waits, or does as configured.
+      if (r.status == DirectoryStatus::kPending || r.status == DirectoryStatus::kUnavailable) return out;
     } else if (source == CountrySource::kGeoip && out.location != kNoCountry) {
       out.account = out.location;
       out.source = CountrySource::kGeoip;

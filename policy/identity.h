@@ -1,7 +1,9 @@
 #pragma once
 // Resolving a request's account country: the configured sources are tried in
-// order (verified token claim, account directory, GeoIP of the client) and the
-// first that answers wins. GeoIP of the client address also gives where the
+// order and the first that answers wins: the verified token's country claim
+// (`token`), the account directory by the verified token's account id
+// (`token-account`), the directory by the account header (`directory`), and
+// GeoIP of the client (`geoip`). GeoIP of the client address also gives where the
 // client is now, which orders the allowed data centres by distance.
 //
 // Pure: the caller supplies what it knows of the request.
@@ -18,8 +20,8 @@
 
 namespace regiongate {
 
-enum class CountrySource : std::uint8_t { kNone, kToken, kDirectory, kGeoip, kGiven };
-// "token", "directory", "geoip", "given", "none".
+enum class CountrySource : std::uint8_t { kNone, kToken, kTokenAccount, kDirectory, kGeoip, kGiven };
+// "token", "token-account", "directory", "geoip", "given", "none".
 std::string_view source_name(CountrySource source);
 
 struct IdentityConfig {
@@ -40,7 +42,8 @@ struct RequestFacts {
   // GeoIP of `client` when the caller already has it (the gateway looks a
   // connection's peer up once, not once per request); null: look it up.
   const GeoipResult* client_geoip = nullptr;
-  CountryId token_country = kNoCountry;  // from a verified token (a later issue)
+  CountryId token_country = kNoCountry;  // the verified token's country claim
+  std::string_view token_account_id;     // the verified token's account id; empty: none
 };
 
 struct ResolvedCountry {

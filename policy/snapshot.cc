@@ -9,7 +9,7 @@ constexpr KeySpec kConfigKeys[] = {
     {"policy", YamlKind::kAny, true},         {"datacenters", YamlKind::kAny, true},
     {"geoip", YamlKind::kMap, false},         {"directory", YamlKind::kMap, false},
     {"identity", YamlKind::kMap, false},      {"server", YamlKind::kMap, false},
-    {"requests", YamlKind::kMap, false},
+    {"requests", YamlKind::kMap, false},      {"tokens", YamlKind::kMap, false},
 };
 constexpr KeySpec kGeoipKeys[] = {
     {"database", YamlKind::kScalar, true},
@@ -99,19 +99,30 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Di
   } else {
     // By default, every configured source in the usual order.
     snap->identity.order.clear();
+    if ((*root)["tokens"]) snap->identity.order.push_back(CountrySource::kToken);
+    if ((*root)["tokens"] && (*root)["directory"]) {
+      snap->identity.order.push_back(CountrySource::kTokenAccount);
+    }
     if ((*root)["directory"]) snap->identity.order.push_back(CountrySource::kDirectory);
     if ((*root)["geoip"]) snap->identity.order.push_back(CountrySource::kGeoip);
   }
   if ((*root)["requests"]) snap->requests = read_target_options((*root)["requests"], "requests", ctx);
   if ((*root)["geoip"]) snap->geoip = open_geoip((*root)["geoip"], ctx);
   if ((*root)["directory"]) snap->directory = open_directory((*root)["directory"], ctx);
+  if ((*root)["tokens"]) {
+    TokenConfig tokens = read_token_config((*root)["tokens"], "tokens", ctx);
+    if (!diags.has_errors()) snap->tokens = TokenVerifier::load(tokens, diags);
+  }
   if ((*root)["server"]) snap->server = (*root)["server"];
   if (read_server) read_server(snap->server, ctx);
   for (CountrySource s : snap->identity.order) {
     if (s == CountrySource::kGeoip && !(*root)["geoip"]) {
       ctx.error((*root)["identity"], "identity.order", "geoip is named but no geoip is configured");
     }
-    if (s == CountrySource::kDirectory && !(*root)["directory"]) {
+    if ((s == CountrySource::kToken || s == CountrySource::kTokenAccount) && !(*root)["tokens"]) {
+      ctx.error((*root)["identity"], "identity.order", "a token source is named but no tokens are configured");
+    }
+    if ((s == CountrySource::kDirectory || s == CountrySource::kTokenAccount) && !(*root)["directory"]) {
       ctx.error((*root)["identity"], "identity.order",
                 "directory is named but no directory is configured");
     }

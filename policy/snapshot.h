@@ -8,7 +8,8 @@
 //   datacenters: datacenters.yaml  # or inline
 //   geoip: {database: ..., country_paths: [...]}
 //   directory: {file: accounts.csv}
-//   identity: {order: [directory, geoip], ...}
+//   identity: {order: [token, directory, geoip], ...}
+//   tokens: {keys: [...], issuers: [...], ...}  # verified bearer tokens
 //   requests: {doubled_slashes: merge, ...}  # how request targets are normalised
 //   server: {...}                # the gateway's own settings (proxy/)
 // Relative paths are relative to the file that names them.
@@ -26,6 +27,7 @@
 #include "policy/identity.h"
 #include "policy/policy.h"
 #include "policy/service_classifier.h"
+#include "tokens/token_verifier.h"
 
 namespace regiongate {
 
@@ -39,6 +41,7 @@ struct Snapshot {
   TargetOptions requests;  // how a request target is made canonical before classification
   std::shared_ptr<const GeoipDatabase> geoip;          // null when not configured
   std::shared_ptr<const AccountDirectory> directory;   // null when not configured
+  std::shared_ptr<const TokenVerifier> tokens;          // null when not configured
   YAML::Node server;  // the `server` section, read by proxy/ (null when absent)
 };
 
