@@ -38,6 +38,15 @@ IpAddress client_address(const IdentityConfig& identity, const IpAddress& peer,
   return peer;
 }
 
+ConsentMask granted_consents(const Policy& policy, const VerifiedToken* token) {
+  ConsentMask granted = 0;
+  if (!token) return granted;
+  for (const std::string& name : token->consents) {
+    if (ConsentId c = policy.find_consent(name); c != kNoConsent) granted |= consent_bit(c);
+  }
+  return granted;
+}
+
 RoutedRequest route_request(const Snapshot& snap, const RequestInput& in, TargetStorage& storage) {
   RoutedRequest out;
   if (in.header_fault != RequestFault::kNone) {
@@ -50,10 +59,15 @@ RoutedRequest route_request(const Snapshot& snap, const RequestInput& in, Target
   out.client = client_address(snap.identity, in.peer, in.forwarded_for, &out.client_from_forwarded);
   RequestFacts facts;
   facts.account_id = in.account_id;
+  if (in.token) {
+    facts.token_country = in.token->country;
+    facts.token_account_id = in.token->account_id;
+  }
   facts.client = &out.client;
   if (!out.client_from_forwarded) facts.client_geoip = in.peer_geoip;
   out.country = resolve_country(snap.identity, snap.directory.get(), snap.geoip.get(), facts);
-  out.decision = snap.table.decide(out.country.account, out.service, in.consents, in.now,
+  out.decision = snap.table.decide(out.country.account, out.service,
+                                   granted_consents(snap.policy, in.token), in.now,
                                    out.country.location, in.healthy, in.latency);
   return out;
 }

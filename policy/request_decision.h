@@ -34,9 +34,10 @@ struct RequestInput {
   std::string_view forwarded_for;     // x-forwarded-for as received, or empty
   IpAddress peer;                     // the TCP peer
   const GeoipResult* peer_geoip = nullptr;  // GeoIP of `peer` in this snapshot's database, if known
-  // The policy's consents the request's verified token grants (none
-  // without a token): an opt-in service needs its own.
-  ConsentMask consents = 0;
+  // The request's verified token, or null: its country claim and account id
+  // are sources of the account country (identity.order), and its consents
+  // are the only ones the request has (an opt-in service needs its own).
+  const VerifiedToken* token = nullptr;
   UnixSeconds now = 0;
   DataCenterMask healthy = ~DataCenterMask{0};
   // Measured round trips (server.health.nearest: latency), or null: by distance.
@@ -47,6 +48,10 @@ struct RequestInput {
 // input; the result's views point into it or into the input.
 RoutedRequest route_request(const Snapshot& snapshot, const RequestInput& input,
                             TargetStorage& storage);
+
+// The policy's consents among those `token` carries (names it does not use
+// are ignored).
+ConsentMask granted_consents(const Policy& policy, const VerifiedToken* token);
 
 // The client address to believe: the peer, unless the peer is a trusted
 // proxy, in which case the right-most x-forwarded-for entry that is not

@@ -124,6 +124,19 @@ void write_requests(Writer& w, const MetricsInput& in) {
   w.single("regiongate_failovers_total", "counter",
            "Requests served by an allowed data centre other than the decision's first choice.",
            std::to_string(sum_counter(in.workers, [](const WorkerMetrics& m) { return m.failovers.value(); })));
+  w.family("regiongate_tokens_total", "counter",
+           "Bearer tokens by outcome: verified, cached (verified before), anonymous (none, and "
+           "none needed), or the reason it was refused.");
+  for (const auto& [key, v] :
+       sum_labelled(in.workers, [](const WorkerMetrics& m) -> const LabelledCounters& { return m.tokens; })) {
+    w.sample("regiongate_tokens_total", {"outcome"}, {key}, v);
+  }
+  w.single("regiongate_country_disagreements_total", "counter",
+           "Requests whose verified token's country differs from the client's GeoIP country "
+           "(travellers: the token decides).",
+           std::to_string(sum_counter(in.workers, [](const WorkerMetrics& m) {
+             return m.country_disagreements.value();
+           })));
 }
 
 void write_duration(Writer& w, const MetricsInput& in) {

@@ -12,6 +12,7 @@
 #include "proxy/observe/metrics.h"
 #include "proxy/observe/request_record.h"
 #include "proxy/origin/health_board.h"
+#include "tokens/token_cache.h"
 
 struct ev_loop;
 
@@ -37,6 +38,9 @@ class ClientHost {
   virtual OriginPool& origins() = 0;
   // The endpoint of `center` a new request starts at (its weighted rotation).
   virtual std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) = 0;
+  // This worker's verified tokens (the verifier's generation keeps a
+  // reload's keys apart).
+  virtual TokenCache& token_cache() = 0;
   // This worker's counts (observe/metrics.h): written only from its thread.
   virtual WorkerMetrics& metrics() = 0;
   // The version of snapshot() (1, then one more per reload), for the audit log.

@@ -112,6 +112,12 @@ void ProxiedRequest::add_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
     hold(&host_header_);
     return;
   }
+  // The bearer token: verified when the snapshot has keys, and forwarded
+  // (the data centre may want it too). Twice is a fault: which one decided?
+  if (n == "authorization") {
+    count_decision_header(&authorization_headers_);
+    hold(&authorization_);
+  }
   const bool account = n == snapshot_->identity.account_header;
   if (account || n == "x-forwarded-for") {
     count_decision_header(account ? &account_headers_ : &forwarded_for_headers_);
@@ -168,9 +174,60 @@ bool ProxiedRequest::wants_body() const {
 
 // --- Deciding --------------------------------------------------------------
 
+bool ProxiedRequest::authenticate() {
+  const TokenVerifier& verifier = *snapshot_->tokens;
+  const TokenConfig& config = verifier.config();
+  TokenStatus status = TokenStatus::kMissing;
+  // "Bearer <token>" (RFC 6750 §2.1; the scheme is case-insensitive).
+  std::string_view credentials = authorization_;
+  constexpr std::string_view kBearer = "bearer ";
+  const bool bearer = credentials.size() > kBearer.size() &&
+                      std::equal(kBearer.begin(), kBearer.end(), credentials.begin(),
+                                 [](char a, char b) { return a == (b | 0x20); });
+  if (!credentials.empty() && !bearer) status = TokenStatus::kMalformed;
+  if (bearer) {
+    std::string_view token = credentials.substr(kBearer.size());
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    const std::int64_t now = host_.now();
+    TokenCache& cache = host_.token_cache();
+    if (const VerifiedToken* known = cache.find(token, verifier, now)) {
+      token_ = *known;
+      status = TokenStatus::kValid;
+      host_.metrics().tokens.at("cached").add(1);
+    } else {
+      status = verifier.verify(token, now, token_);
+      host_.metrics().tokens.at(status == TokenStatus::kValid ? "verified" : token_reason(status)).add(1);
+      if (status == TokenStatus::kValid) cache.insert(token, verifier, now, token_);
+    }
+  }
+  if (status == TokenStatus::kValid) {
+    has_token_ = true;
+    return true;
+  }
+  // No token at all: decided without one only where the operator said so.
+  if (status == TokenStatus::kMissing && config.anonymous == TokenConfig::Anonymous::kAllow) {
+    host_.metrics().tokens.at("anonymous").add(1);
+    return true;
+  }
+  if (status == TokenStatus::kMissing) host_.metrics().tokens.at(token_reason(status)).add(1);
+  state_ = State::kDeciding;
+  // RFC 6750 §3: no error code when the request had no credentials.
+  challenge_ = "Bearer realm=\"regiongate\"";
+  if (status != TokenStatus::kMissing) {
+    challenge_ += ", error=\"invalid_token\", error_description=\"";
+    challenge_ += token_description(status);
+    challenge_ += '"';
+  }
+  respond_locally(401, token_reason(status), std::string(token_description(status)), challenge_);
+  return false;
+}
+
 void ProxiedRequest::decide() {
   const Snapshot& snap = *snapshot_;
+  // A doubled header is refused before anything is read from it.
+  if (snap.tokens && header_fault_ == RequestFault::kNone && !authenticate()) return;
   RequestInput in;
+  if (has_token_) in.token = &token_;
   in.target = {method_, scheme_, authority_, host_header_, path_};
   in.header_fault = header_fault_;
   in.account_id = account_id_;
@@ -187,6 +244,11 @@ void ProxiedRequest::decide() {
     routed_ = route_request(snap, in, target_storage_);
   }
   state_ = State::kDeciding;
+  if (const ResolvedCountry& who = routed_.country; who.source == CountrySource::kToken &&
+                                                    who.location != kNoCountry &&
+                                                    who.location != who.account) {
+    host_.metrics().country_disagreements.add(1);  // a traveller: the token's country decides
+  }
   if (RequestFault fault = routed_.target.fault; fault != RequestFault::kNone) {
     // Refused before any decision: nothing about it can be read one way only.
     respond_locally(400, fault_code(fault), std::string(fault_reason(fault)));
@@ -290,6 +352,8 @@ void ProxiedRequest::origin_request_headers(std::vector<nghttp2_nv>* nv) {
   nv->push_back(make_nv("x-forwarded-for", forwarded_for_out_));
   country_out_ = std::string(country_code(routed_.country.account));
   nv->push_back(make_nv("x-regiongate-country", country_out_));
+  // Which source decided the country (token, token-account, directory, geoip).
+  nv->push_back(make_nv("x-regiongate-country-source", source_name(routed_.country.source)));
   nv->push_back(make_nv("x-regiongate-dc", snap.datacenters.all[datacenter_].id));
 }
 
@@ -426,7 +490,8 @@ ssize_t ProxiedRequest::read_response(std::uint8_t* buf, std::size_t len, std::u
 }
 
 void ProxiedRequest::respond_locally(int status, std::string_view reason,
-                                     const std::string& detail) {
+                                     const std::string& detail,
+                                     std::string_view www_authenticate) {
   leave_origin();
   state_ = State::kResponding;
   bytes_out_ = 0;
@@ -446,6 +511,7 @@ void ProxiedRequest::respond_locally(int status, std::string_view reason,
       make_nv("content-length", length),
       make_nv("x-regiongate-reason", reason),
   });
+  if (!www_authenticate.empty()) nv.push_back(make_nv("www-authenticate", www_authenticate));
   session_.submit_response(*this, nv, /*with_body=*/true);
 }
 

@@ -124,7 +124,12 @@ class ProxiedRequest final : public OriginExchange {
   // rule of audit_wanted()): what a required audit log that cannot be
   // written refuses (503).
   bool audited_at(const DataCenter& center) const;
-  void respond_locally(int status, std::string_view reason, const std::string& detail);
+  // `www_authenticate`: the challenge of a 401 (RFC 6750 §3), or empty.
+  void respond_locally(int status, std::string_view reason, const std::string& detail,
+                       std::string_view www_authenticate = {});
+  // The bearer token, when the snapshot verifies tokens: false when the
+  // request was refused for it (401).
+  bool authenticate();
   void on_response_timeout();
   // Unlinks the origin stream, if any, dropping what it had buffered.
   void leave_origin();
@@ -148,9 +153,15 @@ class ProxiedRequest final : public OriginExchange {
   HeaderList request_trailers_;
   std::vector<nghttp2_rcbuf*> held_;  // buffers behind the views below
   std::string_view method_, scheme_, authority_, host_header_, path_, account_id_, forwarded_for_;
+  std::string_view authorization_;
+  // The verified token (token_ when has_token_): its claims, for this request.
+  VerifiedToken token_;
+  bool has_token_ = false;
+  std::string challenge_;  // storage for a 401's www-authenticate
   // Each header that feeds the decision is taken from one place: a second
   // one (or a list in the account header) refuses the request.
   std::uint8_t host_headers_ = 0, account_headers_ = 0, forwarded_for_headers_ = 0;
+  std::uint8_t authorization_headers_ = 0;
   RequestFault header_fault_ = RequestFault::kNone;
   std::size_t trailer_bytes_ = 0;
   BodyBuffer request_body_;

@@ -94,6 +94,12 @@ struct WorkerMetrics {
   LabelledCounters requests;
   // The gateway's own refusals, by reason code.
   LabelledCounters denials;
+  // Bearer tokens by outcome: "verified", "cached" (a cache hit), "anonymous"
+  // (none, and none needed), or the refusal's reason ("token-expired", ...).
+  LabelledCounters tokens;
+  // Requests whose token's country differs from where GeoIP puts the client
+  // (a traveller: the token wins).
+  Counter country_disagreements;
   // Requests served by a data centre other than the decision's first choice.
   Counter failovers;
   LatencyHistogram duration;

@@ -34,7 +34,10 @@ Worker::Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets)
       health_view_(shared.health ? std::make_shared<HealthView>(*shared.health, shared.snapshot->datacenters)
                                  : std::make_shared<HealthView>()),
       // The last client connection of a graceful stop may be among the dead.
-      closed_(loop_, [this] { end_if_drained(); }) {
+      closed_(loop_, [this] { end_if_drained(); }),
+      // Sized at start (tokens.cache.entries); it fills only as tokens come.
+      token_cache_(shared.snapshot->tokens ? shared.snapshot->tokens->config().cache_entries
+                                           : TokenConfig{}.cache_entries) {
   for (const ListenSocket& socket : sockets) {
     auto l = std::make_unique<Listener>();
     l->fd = socket.fd;

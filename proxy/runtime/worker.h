@@ -81,6 +81,7 @@ class Worker final : public ClientHost {
   struct ev_loop* loop() const override { return loop_; }
   const ServerConfig& config() const override { return server_; }
   const std::shared_ptr<const Snapshot>& snapshot() const override { return snapshot_; }
+  TokenCache& token_cache() override { return token_cache_; }
   std::uint64_t snapshot_version() const override { return snapshot_version_; }
   UnixSeconds now() const override { return shared_.clock.now(); }
   const std::shared_ptr<const HealthView>& health() const override { return health_view_; }
@@ -148,6 +149,7 @@ class Worker final : public ClientHost {
   std::mutex queue_mutex_;
   std::vector<std::function<void()>> queue_;
   WorkerMetrics metrics_;
+  TokenCache token_cache_;
   std::array<std::uint32_t, kMaxDataCenters> rotation_cursor_{};
   std::thread thread_;
 };
