@@ -1,19 +1,10 @@
 #include "tokens/token_cache.h"
 
-#include <openssl/sha.h>
-
 namespace regiongate {
-
-TokenCache::Digest TokenCache::digest_of(std::string_view token) {
-  Digest d;
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d.data());
-  return d;
-}
 
 const VerifiedToken* TokenCache::find(std::string_view token, const TokenVerifier& verifier,
                                       std::int64_t now) {
-  if (capacity_ == 0) return nullptr;
-  auto it = index_.find(digest_of(token));
+  auto it = index_.find(token);
   if (it == index_.end()) {
     ++misses_;
     return nullptr;
@@ -22,51 +13,60 @@ const VerifiedToken* TokenCache::find(std::string_view token, const TokenVerifie
   if (e.generation != verifier.generation() || now >= e.until) {
     // Another verifier's verdict, or expired: forgotten, never answered.
     ++misses_;
-    e.until = 0;
+    evict(it->second);
     return nullptr;
   }
   e.referenced = true;
   ++hits_;
-  return &e.token;
+  return &e.claims;
+}
+
+void TokenCache::evict(std::size_t slot) {
+  Entry& e = entries_[slot];
+  if (e.token.empty()) return;
+  index_.erase(std::string_view(e.token));
+  bytes_ -= e.token.size();
+  e.token.clear();
+  e.token.shrink_to_fit();
+  e.claims = {};
 }
 
 std::size_t TokenCache::victim() {
-  // CLOCK: the first entry not used since the hand last passed it (expired
-  // entries first of all: their until is behind every now).
+  // CLOCK: the first slot that is free or not used since the hand last
+  // passed it.
   for (;;) {
     Entry& e = entries_[hand_];
     const std::size_t at = hand_;
     hand_ = (hand_ + 1) % entries_.size();
-    if (!e.referenced) return at;
+    if (e.token.empty() || !e.referenced) return at;
     e.referenced = false;
   }
 }
 
 void TokenCache::insert(std::string_view token, const TokenVerifier& verifier, std::int64_t now,
                         const VerifiedToken& verified) {
-  if (capacity_ == 0) return;
+  if (capacity_ == 0 || token.empty() || token.size() > max_bytes_) return;
   const std::int64_t until =
       verified.expires_at != 0 ? verified.expires_at : now + kMaxUnexpiringSeconds;
   if (until <= now) return;
-  const Digest digest = digest_of(token);
+  if (auto it = index_.find(token); it != index_.end()) evict(it->second);
   std::size_t slot;
-  if (auto it = index_.find(digest); it != index_.end()) {
-    slot = it->second;
-  } else if (entries_.size() < capacity_) {
+  if (entries_.size() < capacity_ && bytes_ + token.size() <= max_bytes_) {
     slot = entries_.size();
     entries_.emplace_back();
-    index_.emplace(digest, slot);
   } else {
     slot = victim();
-    index_.erase(entries_[slot].digest);
-    index_.emplace(digest, slot);
+    evict(slot);
+    while (bytes_ + token.size() > max_bytes_) evict(victim());
   }
   Entry& e = entries_[slot];
-  e.digest = digest;
+  e.token.assign(token);
   e.generation = verifier.generation();
   e.until = until;
   e.referenced = true;  // a second chance, as for a hit: it was just needed
-  e.token = verified;
+  e.claims = verified;
+  bytes_ += token.size();
+  index_.emplace(std::string_view(e.token), slot);
 }
 
 }  // namespace regiongate

@@ -1,6 +1,6 @@
 #include "proxy/observe/audit_chain.h"
 
-#include <openssl/evp.h>
+#include "util/sha256.h"
 
 #include <filesystem>
 #include <fstream>
@@ -8,39 +8,6 @@
 namespace regiongate {
 
 namespace {
-
-// SHA-256 with the algorithm fetched once and one context reused: OpenSSL 3
-// looks EVP_sha256() up in its provider store (under a lock) on every
-// EVP_Digest, which cost more than the hashing itself per record.
-class Sha256 {
- public:
-  Sha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
-  ~Sha256() {
-    EVP_MD_CTX_free(ctx_);
-    EVP_MD_free(md_);
-  }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-
-  // Writes the 64 hex digits of SHA-256(bytes) over `out`.
-  void hex(std::string_view bytes, std::string& out) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestInit_ex(ctx_, md_, nullptr);
-    EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
-    EVP_DigestFinal_ex(ctx_, digest, &length);
-    static constexpr char kHex[] = "0123456789abcdef";
-    out.resize(2 * length);
-    for (unsigned int i = 0; i < length; ++i) {
-      out[2 * i] = kHex[digest[i] >> 4];
-      out[2 * i + 1] = kHex[digest[i] & 15];
-    }
-  }
-
- private:
-  EVP_MD* md_;
-  EVP_MD_CTX* ctx_;
-};
 
 // One per thread: the log writer's, and whoever verifies.
 Sha256& thread_sha256() {

@@ -240,6 +240,22 @@ TEST_F(TokenTest, TheCacheAnswersRepeatsUntilExpAndOnlyForItsVerifier) {
   cache.insert(t3, *v_, kNow, out_);
   EXPECT_LE(cache.size(), 2u);
   EXPECT_NE(cache.find(t3, *v_, kNow), nullptr);
+  // A token that differs in one byte is another token, whatever it hashes to.
+  std::string near = t3;
+  near.back() = near.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(cache.find(near, *v_, kNow), nullptr);
+}
+
+TEST_F(TokenTest, TheCacheIsBoundedInBytes) {
+  const std::string t = token("HS256", "hs-1");
+  TokenCache cache(100, 3 * t.size());
+  ASSERT_EQ(check(t), TokenStatus::kValid);
+  for (int i = 0; i < 10; ++i) {
+    cache.insert(t + std::to_string(i), *v_, kNow, out_);
+    EXPECT_LE(cache.bytes(), 3 * t.size() + 2);
+  }
+  EXPECT_LE(cache.size(), 3u);
+  EXPECT_NE(cache.find(t + "9", *v_, kNow), nullptr);  // the newest stays
 }
 
 }  // namespace
