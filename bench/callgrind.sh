@@ -7,11 +7,11 @@
 # request with start-up and shutdown taken out. Every thread of the gateway
 # counts (the log writer's too).
 #
-#   bash bench/callgrind.sh [--profile plain|observed|audit-all|nolog] [--low N] [--high N]
+#   bash bench/callgrind.sh [--profile plain|observed|audit-all|nolog|tokens] [--low N] [--high N]
 #                           [--clients C] [--streams M] [--regiongate PATH] [--keep DIR]
 #   --profile: bench/e2e/regiongate.sh's (plain: the access log; observed: health
 #     checks, admin listener, the audit log too; audit-all: an audit record of every
-#     decision; nolog: no access log).
+#     decision; nolog: no access log; tokens: a verified bearer token on every request).
 #   --keep DIR: keep the callgrind.out files there (for callgrind_annotate).
 # Prints one JSON line.
 set -euo pipefail
@@ -70,8 +70,11 @@ count() {
     admin=$(wait_log "$dir/serve.log" 'admin listening on 127\.0\.0\.1:([0-9]+)' 60 "$pid")
     curl -sf -o /dev/null "http://127.0.0.1:$admin/metrics" || die "no /metrics"
   fi
+  local auth=()
+  [[ $PROFILE == tokens* ]] && auth=(-H "authorization: Bearer $(cat "$dir/bearer")")
   out=$(h2load -n "$n" -c "$CLIENTS" -m "$STREAMS" -t 1 -H ':authority: api.example.com' \
-    -H 'x-account-id: bench-sg' "http://127.0.0.1:$port/b" 2>&1) || { echo "$out" >&2; die "h2load failed"; }
+    -H 'x-account-id: bench-sg' "${auth[@]}" "http://127.0.0.1:$port/b" 2>&1) ||
+    { echo "$out" >&2; die "h2load failed"; }
   grep -q "status codes: $n 2xx" <<<"$out" || { echo "$out" >&2; die "not every request got a 2xx"; }
   [[ $PROFILE == observed || $PROFILE == audit-all ]] && curl -sf -o /dev/null "http://127.0.0.1:$admin/metrics"
   kill -TERM "$pid"

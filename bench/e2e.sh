@@ -11,7 +11,9 @@
 #                     [--cpus auto|LOAD,PROXY]
 #   --targets: of direct, nghttpx, regiongate, regiongate-observed (health checks,
 #     the admin listener scraped every second, the audit log), regiongate-audit-all
-#     (an audit record of every decision), regiongate-nolog (no access log);
+#     (an audit record of every decision), regiongate-nolog (no access log),
+#     regiongate-tokens (a verified RS256 bearer token on every request, forwarded),
+#     regiongate-tokens-edge (the same, not forwarded);
 #     default: all but regiongate-audit-all.
 #   --quick: 3 rounds of 50k requests (about 15 s); default 5 rounds of 200k.
 #   --runs-out FILE: also keep every measured run (one JSON line each).
@@ -204,7 +206,7 @@ start_bg ORIGIN_TLS_PID "$TMP/origin-tls.log" "$CPU_LOAD" nghttpd -a 127.0.0.1 -
 listen_port ORIGIN_TLS_PORT "nghttpd (tls)" "$ORIGIN_TLS_PID" "$TMP/origin-tls.log"
 
 # --- targets ----------------------------------------------------------------------
-declare -A URL=() PROXY_PID=()
+declare -A URL=() PROXY_PID=() AUTH=()
 ACTIVE=()
 has() { [[ ,$1, == *,$2,* ]]; }
 IFS=, read -r -a MODE_LIST <<<"$MODES"
@@ -258,6 +260,12 @@ has "$TARGETS" regiongate && rg_target regiongate "$REGIONGATE"
 has "$TARGETS" regiongate-observed && rg_target regiongate-observed "$REGIONGATE" observed
 has "$TARGETS" regiongate-audit-all && rg_target regiongate-audit-all "$REGIONGATE" audit-all
 has "$TARGETS" regiongate-nolog && rg_target regiongate-nolog "$REGIONGATE" nolog
+for profile in tokens tokens-edge; do
+  if has "$TARGETS" "regiongate-$profile"; then
+    rg_target "regiongate-$profile" "$REGIONGATE" "$profile"
+    AUTH[regiongate-$profile]="authorization: Bearer $(cat "$TMP/regiongate-$profile/bearer")"
+  fi
+done
 [[ -n $BASELINE ]] && rg_target baseline "$BASELINE"
 ((${#ACTIVE[@]})) || die "no target to measure"
 
@@ -271,6 +279,7 @@ measure() {
   timeout -k 5 "$RUN_TIMEOUT" taskset_or_not "$CPU_LOAD" h2load -n "$n" -c "$CLIENTS" \
     -m "$STREAMS" -t 1 --log-file="$base.log" \
     -H ':authority: api.example.com' -H 'x-account-id: bench-sg' \
+    ${AUTH[$target]:+-H "${AUTH[$target]}"} \
     "${URL[$target/$mode]}" >"$base.out" 2>&1 || rc=$?
   [[ -n $pid ]] && after=$(python3 "$PY" cpu "$pid" | tr ' ' ,)
   if ((rc == 124 || rc == 137)); then

@@ -8,7 +8,7 @@ constexpr KeySpec kTokenKeys[] = {
     {"audience", YamlKind::kScalar, false},  {"clock_skew", YamlKind::kScalar, false},
     {"max_bytes", YamlKind::kScalar, false}, {"require_exp", YamlKind::kScalar, false},
     {"claims", YamlKind::kMap, false},       {"cache", YamlKind::kMap, false},
-    {"anonymous", YamlKind::kScalar, false},
+    {"anonymous", YamlKind::kScalar, false}, {"forward", YamlKind::kScalar, false},
 };
 constexpr KeySpec kKeyFileKeys[] = {{"file", YamlKind::kScalar, true},
                                     {"kid", YamlKind::kScalar, false}};
@@ -80,6 +80,7 @@ TokenConfig read_token_config(const YAML::Node& node, std::string_view path_view
                  1 << 24)
             .value_or(65536));
   }
+  if (node["forward"]) config.forward = read_bool(node["forward"], key_path(path, "forward"), ctx).value_or(true);
   if (node["anonymous"]) {
     if (auto c = read_choice(node["anonymous"], key_path(path, "anonymous"), ctx, {"refuse", "allow"})) {
       config.anonymous = static_cast<TokenConfig::Anonymous>(*c);

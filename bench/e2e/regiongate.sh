@@ -25,10 +25,15 @@ rg_supported() {
 # second by rg_start) and the audit log (its default records: refusals and
 # data served abroad; this workload is served at home). "audit-all" is
 # observed with an audit record of every decision (SHA-256-chained).
-# "nolog" is plain without the access log.
+# "nolog" is plain without the access log. "tokens" is plain with verified
+# bearer tokens: an RS256 key, the account country from the token's claim
+# (rg_bearer DIR prints the token every request sends: one phone's, so the
+# worker's cache answers all but the first); "tokens-edge" does not forward
+# the token to the data centre (tokens.forward: false).
 rg_write_config() {
   local dir=$1 origin_port=$2 tls=$3 cert=$4 key=$5 profile=${6:-plain}
   mkdir -p "$dir"
+  [[ $profile == tokens* ]] && rg_make_token "$dir"
   [[ -f $RG_REPO/examples/geoip/demo.mmdb ]] ||
     die "regiongate: $RG_REPO/examples/geoip/demo.mmdb not found (the GeoIP database of the config)"
   cp "$RG_REPO/examples/geoip/demo.mmdb" "$dir/demo.mmdb"
@@ -59,7 +64,7 @@ datacenters:
     endpoints:
       - 127.0.0.1:${origin_port}
 identity:
-  order: [directory, geoip]
+  order: [$([[ $profile == tokens* ]] && echo "token, ")directory, geoip]
   account_header: x-account-id
   trusted_proxies: []
 directory:
@@ -67,6 +72,8 @@ directory:
 geoip:
   database: demo.mmdb
   country_paths: [country.iso_code, registered_country.iso_code]
+$([[ $profile == tokens* ]] && printf 'tokens:\n  keys: [{file: rsa.pem, kid: bench}]\n  audience: regiongate\n')
+$([[ $profile == tokens-edge ]] && printf '  forward: false\n')
 server:
   workers: 1
   access_log: $([[ $profile == nolog ]] && echo off || echo access.log)
@@ -94,6 +101,26 @@ YAML
 YAML
     fi
   } >"$dir/regiongate.yaml"
+}
+
+# rg_make_token DIR: an RSA key (DIR/rsa.key, DIR/rsa.pem) and DIR/bearer, an
+# RS256 token for an Indian account signed with it (openssl does the
+# signature; python3 only assembles the JSON and base64url).
+rg_make_token() {
+  local dir=$1
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/rsa.key" 2>/dev/null &&
+    openssl pkey -in "$dir/rsa.key" -pubout -out "$dir/rsa.pem" || die "openssl could not make a key"
+  python3 - "$dir" <<'PY' || die "could not sign the bench token"
+import base64, json, subprocess, sys
+d = sys.argv[1]
+b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=").decode()
+head = b(json.dumps({"alg": "RS256", "kid": "bench"}).encode())
+body = b(json.dumps({"sub": "bench-sg", "country": "SG", "aud": "regiongate",
+                     "exp": 4102444800, "consents": []}).encode())
+sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", f"{d}/rsa.key"],
+                     input=f"{head}.{body}".encode(), capture_output=True, check=True).stdout
+open(f"{d}/bearer", "w").write(f"{head}.{body}.{b(sig)}")
+PY
 }
 
 # rg_start NAME BIN ORIGIN_PORT CERT KEY [PROFILE]: starts `regiongate serve` on

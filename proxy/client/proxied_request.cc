@@ -113,10 +113,11 @@ void ProxiedRequest::add_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
     return;
   }
   // The bearer token: verified when the snapshot has keys, and forwarded
-  // (the data centre may want it too). Twice is a fault: which one decided?
+  // unless tokens.forward is off. Twice is a fault: which one decided?
   if (n == "authorization") {
     count_decision_header(&authorization_headers_);
     hold(&authorization_);
+    if (snapshot_->tokens && !snapshot_->tokens->config().forward) return;
   }
   const bool account = n == snapshot_->identity.account_header;
   if (account || n == "x-forwarded-for") {

@@ -24,7 +24,8 @@ class TokenGatewayTest : public GatewayFixture {
   static void TearDownTestSuite() { delete keys_; }
 
   // The example, with cloud and messaging opt-in and tokens verified.
-  void configure(const std::string& anonymous = "refuse", const std::string& order = "") {
+  void configure(const std::string& anonymous = "refuse", const std::string& order = "",
+                 const std::string& forward = "true") {
     std::string policy = read(dir_ / "policy.yaml");
     replace(policy, "  cloud:\n    match:\n", "  cloud:\n    consent: cloud-backup\n    match:\n");
     replace(policy, "  messaging:\n    match:\n", "  messaging:\n    consent: messaging\n    match:\n");
@@ -37,7 +38,7 @@ class TokenGatewayTest : public GatewayFixture {
                                      "\n    - file: " + keys_->path("rsa.pem") +
                                      "\n      kid: rsa-1\n  issuers: [https://id.example.com]\n"
                                      "  audience: regiongate\n  anonymous: " + anonymous +
-                                     "\n\nserver:");
+                                     "\n  forward: " + forward + "\n\nserver:");
     std::ofstream(dir_ / "regiongate.yaml") << config;
   }
   static std::string read(const std::filesystem::path& p) {
@@ -107,6 +108,16 @@ TEST_F(TokenGatewayTest, TheTokensCountryDecidesAndTheOriginIsToldSo) {
   nlohmann::json m = metrics();
   EXPECT_EQ(metric_value(m, "regiongate_tokens_total", {{"outcome", "verified"}}), 3);
   EXPECT_EQ(metric_value(m, "regiongate_tokens_total", {{"outcome", "cached"}}), 1);
+}
+
+TEST_F(TokenGatewayTest, TheTokenStaysAtTheEdgeWhenNotForwarded) {
+  ASSERT_NO_FATAL_FAILURE(configure("refuse", "", "false"));
+  ASSERT_NO_FATAL_FAILURE(start_every_origin());
+  ASSERT_NO_FATAL_FAILURE(start_gateway(kNowText));
+  nlohmann::json r = send({get("/shop/cart", "Bearer " + token())});
+  ASSERT_EQ(r[0]["status"], 200) << r.dump();
+  nlohmann::json seen = nlohmann::json::parse(r[0]["body"].get<std::string>());
+  for (const auto& h : seen["headers"]) EXPECT_NE(h[0], "authorization");
 }
 
 TEST_F(TokenGatewayTest, BadTokensAreRefusedWith401AndAChallenge) {
