@@ -2,10 +2,10 @@
 // The account directory: account id → account country.
 //
 // The embedded default (FileAccountDirectory) is a file loaded into memory.
-// A Redis backend (a later issue) implements the same interface: find()
-// answers from what is in memory (for Redis, its bounded local cache) and
-// never blocks; a backend that must ask elsewhere says so with kPending and
-// completes through its own asynchronous API.
+// The Redis backend (proxy/directory/redis_directory.h, one per worker)
+// speaks the same DirectoryResult: it answers from its bounded local cache
+// at once, and otherwise says kPending and completes through its own
+// asynchronous API (a DirectoryWaiter).
 
 #include <cstdint>
 #include <string_view>

@@ -10,8 +10,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <optional>
 #include <system_error>
+
+#include "maps/directory_line.h"
 
 namespace regiongate {
 namespace {
@@ -131,41 +132,6 @@ std::size_t capacity_for(std::size_t count) {
   return std::bit_ceil(std::max(kMinCapacity, count * 2));
 }
 
-// For messages: user bytes shown safely and briefly.
-std::string quoted(std::string_view s) {
-  constexpr std::size_t kMaxShown = 40;
-  std::string out = "'";
-  for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  out += '\'';
-  return out;
-}
-
-// True when every byte is printable ASCII other than space (0x21..0x7e). No
-// early exit, so the compiler can vectorise it; the slow path finds the byte.
-inline bool all_id_bytes(const char* p, std::size_t n) {
-  bool ok = true;
-  for (std::size_t i = 0; i < n; ++i) ok &= static_cast<unsigned char>(p[i] - 0x21) < 0x5e;
-  return ok;
-}
-
-inline bool is_blank(const char* p, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (p[i] != ' ' && p[i] != '\t') return false;
-  }
-  return true;
-}
-
 std::size_t round_up_to_page(std::size_t bytes) {
   static const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   return (std::max<std::size_t>(bytes, 1) + page - 1) & ~(page - 1);
@@ -214,7 +180,7 @@ class FileAccountDirectoryBuilder {
   bool read_file();
   bool allocate_table(std::size_t capacity);
   void parse();
-  void parse_line(const char* line, std::size_t len, int line_no);
+  void parse_line(std::string_view line, int line_no);
   void enqueue(const Pending& row);
   void insert(const Pending& row);
   void drain();
@@ -323,64 +289,24 @@ bool FileAccountDirectoryBuilder::allocate_table(std::size_t capacity) {
 }
 
 void FileAccountDirectoryBuilder::parse() {
-  const char* const data = buffer_.get();
-  // Editors on Windows start "UTF-8 CSV" files with a byte order mark.
-  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
-  std::size_t pos = std::string_view(data, size_).starts_with(kByteOrderMark) ? 3 : 0;
-  int line_no = 0;
-  while (pos < size_) {
-    ++line_no;
-    const char* line = data + pos;
-    const auto* nl = static_cast<const char*>(std::memchr(line, '\n', size_ - pos));
-    std::size_t len = nl ? static_cast<std::size_t>(nl - line) : size_ - pos;
-    pos += len + (nl ? 1 : 0);
-    if (len > 0 && line[len - 1] == '\r') --len;
-    parse_line(line, len, line_no);
-  }
+  for_each_directory_line({buffer_.get(), size_}, [&](std::string_view line, int line_no) {
+    parse_line(line, line_no);
+  });
 }
 
-void FileAccountDirectoryBuilder::parse_line(const char* line, std::size_t len, int line_no) {
-  if (len == 0 || line[0] == '#' || is_blank(line, len)) return;
-  const auto* comma = static_cast<const char*>(std::memchr(line, ',', len));
-  if (comma == nullptr) {
-    return parse_error(line_no, [&] {
-      return "malformed line " + quoted({line, len}) + ": expected account_id,CC";
-    });
+void FileAccountDirectoryBuilder::parse_line(std::string_view line, int line_no) {
+  const DirectoryLine parsed = parse_directory_line(line);
+  if (parsed.kind == DirectoryLineKind::kSkip) return;
+  if (parsed.kind != DirectoryLineKind::kAccount) {
+    return parse_error(line_no, [&] { return directory_line_error(parsed, line); });
   }
-  const std::size_t id_len = static_cast<std::size_t>(comma - line);
-  const std::string_view code(comma + 1, len - id_len - 1);
-  if (id_len == 0) {
-    return parse_error(line_no, [] { return std::string("malformed line: empty account id"); });
-  }
-  if (!all_id_bytes(line, id_len)) {
-    return parse_error(line_no, [&] {
-      std::size_t at = 0;
-      while (all_id_bytes(line + at, 1)) ++at;
-      return "malformed line: account id has whitespace or a non-printable byte at byte " +
-             std::to_string(at + 1);
-    });
-  }
-  if (id_len > FileAccountDirectory::kMaxIdLength) {
-    return parse_error(line_no, [&] {
-      return "account id too long: " + std::to_string(id_len) + " bytes, the maximum is " +
-             std::to_string(FileAccountDirectory::kMaxIdLength);
-    });
-  }
-  if (code.size() != 2) {
-    return parse_error(line_no, [&] {
-      return "malformed line: expected a 2-letter country code after ',', got " + quoted(code);
-    });
-  }
-  std::optional<CountryId> country = country_from_code_any_case(code);
-  if (!country) {
-    return parse_error(line_no, [&] { return "unknown country code " + quoted(code); });
-  }
-  // Pack the record at write_: write_ <= line and id_len + 2 < len, so this
+  // Pack the record at write_: write_ <= line and id + 2 < line, so this
   // only overwrites bytes of this line or of lines already parsed.
-  const std::uint64_t hash = make_key(line, id_len).hash;
+  const std::size_t id_len = parsed.id.size();
+  const std::uint64_t hash = make_key(parsed.id.data(), id_len).hash;
   char* out = buffer_.get() + write_;
-  std::memmove(out, line, id_len);
-  std::memcpy(out + id_len, &*country, sizeof(CountryId));
+  std::memmove(out, parsed.id.data(), id_len);
+  std::memcpy(out + id_len, &parsed.country, sizeof(CountryId));
   enqueue({(hash & kTagMask) | (std::uint64_t{id_len} << kLengthShift) | write_, hash, line_no});
   write_ += id_len + sizeof(CountryId);
 }
@@ -410,7 +336,7 @@ void FileAccountDirectoryBuilder::insert(const Pending& row) {
   const ProbeResult at = probe(slots_, mask_, buffer_.get(), key);
   if (at.found) {
     return report(row.line_no, [&] {
-      return "duplicate account id " + quoted({key.data, key.size});
+      return "duplicate account id " + quote_for_message({key.data, key.size});
     });
   }
   slots_[at.index] = row.slot;

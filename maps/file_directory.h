@@ -16,6 +16,7 @@
 #include <string>
 
 #include "maps/account_directory.h"
+#include "maps/directory_line.h"
 #include "util/diagnostics.h"
 
 namespace regiongate {
@@ -33,7 +34,7 @@ class FileAccountDirectory final : public AccountDirectory {
   std::string_view describe() const override { return description_; }
 
   // Maximum account id length in bytes.
-  static constexpr std::size_t kMaxIdLength = 128;
+  static constexpr std::size_t kMaxIdLength = kMaxAccountIdLength;
   // Errors reported one by one before the rest are only counted.
   static constexpr int kMaxReportedErrors = 20;
 

@@ -48,6 +48,17 @@ struct AuditVerifyOptions {
 // 0 when the chain holds, 1 naming the first broken record.
 int run_audit_verify(const AuditVerifyOptions& options);
 
+struct AccountsLoadOptions {
+  std::string file;   // the account directory CSV (docs/directory.md)
+  std::string redis;  // redis://127.0.0.1:6379 or 127.0.0.1:6379; a seed with --cluster
+  bool cluster = false;
+  std::string key_prefix = "acct:";
+  int batch = 1000;  // SETs pipelined per node per round trip
+};
+// Loads the file into Redis; 0 when every account was written, 1 on a bad
+// file (nothing written) or a Redis error, 2 on bad arguments.
+int run_accounts_load(const AccountsLoadOptions& options);
+
 struct ServeOptions {
   std::string config;
   std::optional<std::string> now;  // a pinned clock, RFC 3339

@@ -61,6 +61,19 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("files", audit_verify.files, "audit log files, oldest first")
       ->required();
 
+  AccountsLoadOptions load;
+  auto* accounts_cmd = app.add_subcommand("accounts", "the account directory");
+  accounts_cmd->require_subcommand(1);
+  auto* load_cmd = accounts_cmd->add_subcommand(
+      "load", "load an account directory file (account_id,CC lines) into Redis or Redis Cluster");
+  load_cmd->add_option("file", load.file, "account directory file")->required();
+  load_cmd->add_option("--redis", load.redis, "redis://IP:PORT (a seed node with --cluster)")
+      ->required();
+  load_cmd->add_flag("--cluster", load.cluster, "Redis Cluster: route each key to its slot's node");
+  load_cmd->add_option("--key-prefix", load.key_prefix, "prefix of every key")->capture_default_str();
+  load_cmd->add_option("--batch", load.batch, "SETs pipelined per node per round trip")
+      ->capture_default_str();
+
   DemoOptions demo;
   demo.config = default_example_config();
   auto* demo_cmd = app.add_subcommand("demo", "the embedded default: the example story, explained");
@@ -75,5 +88,6 @@ int main(int argc, char** argv) {
   if (serve_cmd->parsed()) return run_serve(serve);
   if (plan_cmd->parsed()) return run_plan(plan);
   if (verify_cmd->parsed()) return run_audit_verify(audit_verify);
+  if (load_cmd->parsed()) return run_accounts_load(load);
   return 2;
 }

@@ -1,0 +1,127 @@
+#include "proxy/directory/redis_config.h"
+
+#include <charconv>
+
+#include "maps/datacenter.h"
+#include "maps/ip_network.h"
+#include "proxy/config/server_config.h"
+
+namespace regiongate {
+namespace {
+
+constexpr KeySpec kRedisKeys[] = {
+    {"nodes", YamlKind::kScalarOrSequence, true},
+    {"cluster", YamlKind::kScalar, false},
+    {"key_prefix", YamlKind::kScalar, false},
+    {"connections", YamlKind::kScalar, false},
+    {"timeout", YamlKind::kScalar, false},
+    {"connect_timeout", YamlKind::kScalar, false},
+    {"reconnect", YamlKind::kMap, false},
+    {"max_pending", YamlKind::kScalar, false},
+    {"max_redirects", YamlKind::kScalar, false},
+    {"slot_refresh_interval", YamlKind::kScalar, false},
+    {"cache", YamlKind::kMap, false},
+};
+constexpr KeySpec kReconnectKeys[] = {{"min", YamlKind::kScalar, false},
+                                      {"max", YamlKind::kScalar, false}};
+constexpr KeySpec kCacheKeys[] = {{"entries", YamlKind::kScalar, false},
+                                  {"ttl", YamlKind::kScalar, false},
+                                  {"negative_ttl", YamlKind::kScalar, false}};
+
+enum class Zero { kAllowed, kRefused };
+
+// An optional duration ("50ms", "2s") at map[key].
+void read_duration(const YAML::Node& map, const char* key, const std::string& path,
+                   YamlContext& ctx, Zero zero, std::chrono::milliseconds& out) {
+  if (!map[key]) return;
+  const std::string where = key_path(path, key);
+  auto text = read_string(map[key], where, ctx);
+  if (!text) return;
+  auto d = parse_duration(*text);
+  if (!d || (zero == Zero::kRefused && d->count() == 0)) {
+    ctx.error(map[key], where,
+              zero == Zero::kRefused ? "a positive duration like 50ms, 2s or 5m, not '" + *text + "'"
+                                     : "a duration like 0ms, 50ms, 2s or 5m, not '" + *text + "'");
+    return;
+  }
+  out = *d;
+}
+
+template <typename T>
+void read_count(const YAML::Node& map, const char* key, const std::string& path,
+                YamlContext& ctx, std::int64_t min, std::int64_t max, T& out) {
+  if (!map[key]) return;
+  if (auto v = read_int(map[key], key_path(path, key), ctx, min, max)) out = static_cast<T>(*v);
+}
+
+void read_nodes(const YAML::Node& node, const std::string& path, YamlContext& ctx,
+                RedisDirectoryConfig& c) {
+  const std::vector<YamlString> list = read_string_list(node, path, ctx);
+  for (const YamlString& s : list) {
+    if (auto address = parse_redis_node(s.value)) {
+      c.nodes.push_back(*address);
+    } else {
+      ctx.error(s.node, path,
+                "an IP address and port like 127.0.0.1:6379 or redis://[::1]:6379, not '" +
+                    s.value + "' (names are not resolved: resolve them in the config pipeline)");
+    }
+  }
+  if (list.empty() && node.IsSequence()) ctx.error(node, path, "at least one node");
+}
+
+}  // namespace
+
+std::string RedisNodeAddress::authority() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::optional<RedisNodeAddress> parse_redis_node(std::string_view text) {
+  constexpr std::string_view kScheme = "redis://";
+  if (text.starts_with(kScheme)) text.remove_prefix(kScheme.size());
+  if (!text.empty() && text.back() == '/') text.remove_suffix(1);
+  RedisNodeAddress out;
+  if (!parse_host_port(text, &out.host, &out.port) || out.port == 0 ||
+      !IpAddress::parse(out.host)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+RedisDirectoryConfig read_redis_directory_config(const YAML::Node& node, std::string_view path_view,
+                                                 YamlContext& ctx) {
+  RedisDirectoryConfig c;
+  const std::string path(path_view);
+  if (!check_map(node, kRedisKeys, path, ctx)) return c;
+  if (node["nodes"]) read_nodes(node["nodes"], key_path(path, "nodes"), ctx, c);
+  if (node["cluster"]) c.cluster = read_bool(node["cluster"], key_path(path, "cluster"), ctx).value_or(false);
+  if (node["key_prefix"]) {
+    c.key_prefix = read_string(node["key_prefix"], key_path(path, "key_prefix"), ctx).value_or(c.key_prefix);
+  }
+  read_count(node, "connections", path, ctx, 1, 64, c.connections);
+  read_duration(node, "timeout", path, ctx, Zero::kRefused, c.timeout);
+  read_duration(node, "connect_timeout", path, ctx, Zero::kRefused, c.connect_timeout);
+  read_count(node, "max_pending", path, ctx, 1, 1'000'000, c.max_pending);
+  read_count(node, "max_redirects", path, ctx, 0, 16, c.max_redirects);
+  read_duration(node, "slot_refresh_interval", path, ctx, Zero::kAllowed, c.slot_refresh_interval);
+  if (!c.cluster && c.nodes.size() > 1) {
+    ctx.error(node["nodes"], key_path(path, "nodes"),
+              "one node without cluster: true (a standalone Redis has no seeds to choose from)");
+  }
+  if (const YAML::Node& r = node["reconnect"];
+      r && check_map(r, kReconnectKeys, key_path(path, "reconnect"), ctx)) {
+    const std::string at = key_path(path, "reconnect");
+    read_duration(r, "min", at, ctx, Zero::kRefused, c.reconnect_min);
+    read_duration(r, "max", at, ctx, Zero::kRefused, c.reconnect_max);
+    if (c.reconnect_min > c.reconnect_max) ctx.error(r, at, "min is above max");
+  }
+  if (const YAML::Node& k = node["cache"]; k && check_map(k, kCacheKeys, key_path(path, "cache"), ctx)) {
+    const std::string at = key_path(path, "cache");
+    read_count(k, "entries", at, ctx, 0, 100'000'000, c.cache.entries);
+    read_duration(k, "ttl", at, ctx, Zero::kAllowed, c.cache.ttl);
+    read_duration(k, "negative_ttl", at, ctx, Zero::kAllowed, c.cache.negative_ttl);
+  }
+  return c;
+}
+
+}  // namespace regiongate

@@ -1,0 +1,76 @@
+#pragma once
+// The settings of the Redis account directory, from the configuration's
+// `directory: {redis: {...}}` section (docs/directory.md):
+//
+//   directory:
+//     redis:
+//       nodes: [127.0.0.1:6379]   # seeds: host:port or redis://host:port, IP literals
+//       cluster: false
+//       key_prefix: "acct:"
+//       connections: 1            # per worker per node
+//       timeout: 50ms             # per lookup, redirects included
+//       connect_timeout: 1s
+//       reconnect: {min: 100ms, max: 5s}
+//       max_pending: 4096         # lookups in flight per worker
+//       max_redirects: 5
+//       cache: {entries: 100000, ttl: 60s, negative_ttl: 5s}
+//
+// Node addresses must be IP literals: hiredis resolves names with a blocking
+// getaddrinfo() on the worker's thread.
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/yaml_reader.h"
+
+namespace regiongate {
+
+struct RedisNodeAddress {
+  std::string host;  // an IP literal, without brackets
+  std::uint16_t port = 0;
+
+  // "127.0.0.1:6379", "[::1]:6379": the name of a node in logs and maps.
+  std::string authority() const;
+  bool operator==(const RedisNodeAddress&) const = default;
+};
+
+// "127.0.0.1:6379", "[::1]:6379" or "redis://127.0.0.1:6379"; nullopt for
+// anything else (names included).
+std::optional<RedisNodeAddress> parse_redis_node(std::string_view text);
+
+struct DirectoryCacheConfig {
+  std::size_t entries = 100'000;                // 0: no cache
+  std::chrono::milliseconds ttl{60'000};        // of a found account
+  std::chrono::milliseconds negative_ttl{5'000};  // of "no such account"; 0: not kept
+};
+
+struct RedisDirectoryConfig {
+  std::vector<RedisNodeAddress> nodes;  // at least one; with cluster, seeds for CLUSTER SLOTS
+  bool cluster = false;
+  std::string key_prefix = "acct:";
+  int connections = 1;  // per worker per node
+  std::chrono::milliseconds timeout{50};
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  std::size_t max_pending = 4096;  // per worker
+  int max_redirects = 5;           // per lookup (MOVED and ASK together)
+  // The slot map is fetched again at most this often (on MOVED, on a lost node).
+  std::chrono::milliseconds slot_refresh_interval{100};
+  DirectoryCacheConfig cache;
+};
+
+// Reads the `redis` map found at `path` ("directory.redis"). Every error goes
+// to ctx with file:line:col; the result then holds defaults where a value
+// was bad.
+RedisDirectoryConfig read_redis_directory_config(const YAML::Node& node, std::string_view path,
+                                                 YamlContext& ctx);
+
+}  // namespace regiongate

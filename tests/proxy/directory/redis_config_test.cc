@@ -1,0 +1,125 @@
+#include "proxy/directory/redis_config.h"
+
+#include <gtest/gtest.h>
+
+#include "proxy/directory/cluster_replies.h"
+
+namespace regiongate {
+namespace {
+
+using std::chrono::milliseconds;
+
+struct Read {
+  RedisDirectoryConfig config;
+  Diagnostics diags;
+};
+
+Read read(const std::string& yaml) {
+  Read r;
+  auto root = load_yaml_text(yaml, "gw.yaml", r.diags);
+  EXPECT_TRUE(root.has_value()) << r.diags.format_all();
+  if (!root) return r;
+  YamlContext ctx("gw.yaml", r.diags);
+  r.config = read_redis_directory_config((*root)["directory"]["redis"], "directory.redis", ctx);
+  return r;
+}
+
+TEST(RedisConfig, Defaults) {
+  Read r = read("directory:\n  redis:\n    nodes: 127.0.0.1:6379\n");
+  ASSERT_FALSE(r.diags.has_errors()) << r.diags.format_all();
+  const RedisDirectoryConfig& c = r.config;
+  ASSERT_EQ(c.nodes.size(), 1u);
+  EXPECT_EQ(c.nodes[0].authority(), "127.0.0.1:6379");
+  EXPECT_FALSE(c.cluster);
+  EXPECT_EQ(c.key_prefix, "acct:");
+  EXPECT_EQ(c.connections, 1);
+  EXPECT_EQ(c.timeout, milliseconds(50));
+  EXPECT_EQ(c.reconnect_min, milliseconds(100));
+  EXPECT_EQ(c.reconnect_max, milliseconds(5000));
+  EXPECT_EQ(c.max_redirects, 5);
+  EXPECT_GT(c.cache.entries, 0u);
+}
+
+TEST(RedisConfig, EverySetting) {
+  Read r = read(R"(directory:
+  redis:
+    nodes: [redis://127.0.0.1:7000, "[::1]:7001"]
+    cluster: true
+    key_prefix: "a:"
+    connections: 2
+    timeout: 20ms
+    connect_timeout: 2s
+    reconnect: {min: 50ms, max: 1s}
+    max_pending: 100
+    max_redirects: 3
+    slot_refresh_interval: 0ms
+    cache: {entries: 10, ttl: 1m, negative_ttl: 0ms}
+)");
+  ASSERT_FALSE(r.diags.has_errors()) << r.diags.format_all();
+  const RedisDirectoryConfig& c = r.config;
+  ASSERT_EQ(c.nodes.size(), 2u);
+  EXPECT_EQ(c.nodes[1].host, "::1");
+  EXPECT_EQ(c.nodes[1].authority(), "[::1]:7001");
+  EXPECT_TRUE(c.cluster);
+  EXPECT_EQ(c.key_prefix, "a:");
+  EXPECT_EQ(c.connections, 2);
+  EXPECT_EQ(c.timeout, milliseconds(20));
+  EXPECT_EQ(c.connect_timeout, milliseconds(2000));
+  EXPECT_EQ(c.reconnect_min, milliseconds(50));
+  EXPECT_EQ(c.reconnect_max, milliseconds(1000));
+  EXPECT_EQ(c.max_pending, 100u);
+  EXPECT_EQ(c.max_redirects, 3);
+  EXPECT_EQ(c.slot_refresh_interval, milliseconds(0));
+  EXPECT_EQ(c.cache.entries, 10u);
+  EXPECT_EQ(c.cache.ttl, milliseconds(60000));
+  EXPECT_EQ(c.cache.negative_ttl, milliseconds(0));
+}
+
+TEST(RedisConfig, ErrorsNameFileLineColumnAndKey) {
+  Read r = read(R"(directory:
+  redis:
+    nodes: [redis.internal:6379]
+    timeout: fast
+    connections: 0
+    reconnect: {min: 5s, max: 1s}
+    cache: {entries: 10, size: 3}
+    colour: blue
+)");
+  const std::string all = r.diags.format_all();
+  EXPECT_EQ(r.diags.error_count(), 6) << all;
+  EXPECT_NE(all.find("gw.yaml:3:13: error: directory.redis.nodes"), std::string::npos) << all;
+  EXPECT_NE(all.find("names are not resolved"), std::string::npos) << all;
+  EXPECT_NE(all.find("gw.yaml:4:14: error: directory.redis.timeout"), std::string::npos) << all;
+  EXPECT_NE(all.find("gw.yaml:5:18: error: directory.redis.connections"), std::string::npos) << all;
+  EXPECT_NE(all.find("min is above max"), std::string::npos) << all;
+  EXPECT_NE(all.find("size"), std::string::npos) << all;
+  EXPECT_NE(all.find("colour"), std::string::npos) << all;
+}
+
+TEST(RedisConfig, NodesAreRequiredAndStandaloneHasOne) {
+  Read missing = read("directory:\n  redis:\n    cluster: true\n");
+  EXPECT_TRUE(missing.diags.has_errors());
+  Read two = read("directory:\n  redis:\n    nodes: [127.0.0.1:1, 127.0.0.1:2]\n");
+  EXPECT_NE(two.diags.format_all().find("one node without cluster"), std::string::npos)
+      << two.diags.format_all();
+}
+
+TEST(ClusterReplies, Redirects) {
+  const RedisNodeAddress from{"127.0.0.1", 7000};
+  auto moved = parse_redirect("MOVED 3999 127.0.0.1:6381", from);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->kind, Redirect::Kind::kMoved);
+  EXPECT_EQ(moved->slot, 3999);
+  EXPECT_EQ(moved->to.authority(), "127.0.0.1:6381");
+  auto ask = parse_redirect("ASK 16383 :7002", from);
+  ASSERT_TRUE(ask);
+  EXPECT_EQ(ask->kind, Redirect::Kind::kAsk);
+  EXPECT_EQ(ask->to.authority(), "127.0.0.1:7002");
+  EXPECT_FALSE(parse_redirect("MOVED 16384 127.0.0.1:1", from));
+  EXPECT_FALSE(parse_redirect("MOVED 1 redis.internal:1", from));
+  EXPECT_FALSE(parse_redirect("CLUSTERDOWN The cluster is down", from));
+  EXPECT_FALSE(parse_redirect("ASK 12", from));
+}
+
+}  // namespace
+}  // namespace regiongate
