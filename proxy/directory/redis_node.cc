@@ -46,6 +46,7 @@ void RedisNode::connect() {
   for (std::size_t i = 0; i < link_count_; ++i) {
     if (!open(links_[i])) return failed("cannot create a connection");
   }
+  connect_started_ = std::chrono::steady_clock::now();
   connect_timer_.arm(seconds(config_.connect_timeout));
 }
 
@@ -148,7 +149,13 @@ void RedisNode::failed(const char* why) {
   events_.on_node_down(*this);
 }
 
-void RedisNode::on_connect_timeout() { failed("connect timed out"); }
+void RedisNode::on_connect_timeout() {
+  const auto left = connect_started_ + config_.connect_timeout - std::chrono::steady_clock::now();
+  if (left > std::chrono::steady_clock::duration::zero()) {
+    return connect_timer_.arm(std::chrono::duration<double>(left).count());
+  }
+  failed("connect timed out");
+}
 
 void RedisNode::on_backoff_done() {
   state_ = State::kIdle;

@@ -19,6 +19,7 @@
 
 #include <hiredis/async.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -112,6 +113,10 @@ class RedisNode {
   std::size_t link_count_;
   std::size_t next_link_ = 0;  // round robin
   ReconnectBackoff backoff_;
+  // libev counts a timer from the loop's cached time, which is stale when the
+  // loop was busy (or, in a test, not run) before connect(): the timer may
+  // fire early, so its callback checks the real time.
+  std::chrono::steady_clock::time_point connect_started_{};
   Timer connect_timer_;
   Timer backoff_timer_;
   bool destroying_ = false;
