@@ -226,13 +226,14 @@ std::optional<KeySet> KeySet::load(std::span<const TokenKeyFile> files, Diagnost
     }
     if (!f.kid.empty()) fail(f, "kid is for PEM keys: a JWK Set names its own");
     for (const Json& k : jwks["keys"]) {
+      // An encryption key is not ours, kid or not.
+      if (k.is_object() && k.contains("use") && k["use"] != "sig") continue;
       if (!k.is_object() || !k.contains("kid") || !k["kid"].is_string() ||
           k["kid"].get_ref<const std::string&>().empty()) {
         fail(f, "every key of a JWK Set needs a kid");
         continue;
       }
       const std::string kid = k["kid"];
-      if (k.contains("use") && k["use"] != "sig") continue;  // an encryption key: not ours
       const std::string one = k.dump();
       cjose_err err{};
       CjoseJwk jwk(cjose_jwk_import(one.data(), one.size(), &err));

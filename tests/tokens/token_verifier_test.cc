@@ -205,6 +205,7 @@ TEST_F(TokenTest, WeakAndForeignKeysAreLoadErrors) {
                         {{{"kty", "oct"}, {"kid", "short"}, {"k", b64url("sixteen bytes...")}},
                          {{"kty", "oct"}, {"kid", "misnamed"}, {"alg", "RS256"}, {"k", b64url(keys_->secret())}},
                          {{"kty", "oct"}, {"kid", "enc"}, {"use", "enc"}, {"k", b64url("x")}},
+                         {{"kty", "oct"}, {"use", "enc"}, {"k", b64url("no kid")}},
                          {{"kty", "RSA"}, {"kid", "rsa-small"}, {"n", b64url("\x01\x02")}}}}}
                       .dump());
   TokenConfig c;
@@ -218,7 +219,9 @@ TEST_F(TokenTest, WeakAndForeignKeysAreLoadErrors) {
   EXPECT_NE(all.find("weak.json: key 'short': an HMAC secret of fewer than 256 bits"), std::string::npos) << all;
   EXPECT_NE(all.find("weak.json: key 'misnamed' names alg \"RS256\""), std::string::npos) << all;
   EXPECT_NE(all.find("weak.json: key 'rsa-small'"), std::string::npos) << all;
-  EXPECT_EQ(all.find("'enc'"), std::string::npos) << all;  // an encryption key is passed over
+  // Encryption keys are passed over, with a kid or without.
+  EXPECT_EQ(all.find("'enc'"), std::string::npos) << all;
+  EXPECT_EQ(all.find("needs a kid"), std::string::npos) << all;
 }
 
 TEST_F(TokenTest, AKeyFileOver1MiBIsNotRead) {
