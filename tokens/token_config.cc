@@ -1,5 +1,7 @@
 #include "tokens/token_config.h"
 
+#include <optional>
+
 namespace regiongate {
 namespace {
 
@@ -28,6 +30,24 @@ void read_claim(const YAML::Node& claims, const char* key, const std::string& pa
   out = name;
 }
 
+// One entry of tokens.keys: a file (relative to the configuration file), and
+// for a PEM key its kid. nullopt when it names no file (already reported).
+std::optional<TokenKeyFile> read_key_file_entry(const YAML::Node& entry, const std::string& path,
+                                                YamlContext& ctx) {
+  if (!check_map(entry, kKeyFileKeys, path, ctx) || !entry["file"]) return std::nullopt;
+  std::optional<std::string> file = read_string(entry["file"], key_path(path, "file"), ctx);
+  if (!file) return std::nullopt;
+  if (file->empty()) {
+    ctx.error(entry["file"], key_path(path, "file"), "a key file, not an empty name");
+    return std::nullopt;
+  }
+  TokenKeyFile f;
+  f.mark = ctx.mark(entry);
+  f.path = resolve_relative(ctx.file(), *file);
+  if (entry["kid"]) f.kid = read_string(entry["kid"], key_path(path, "kid"), ctx).value_or("");
+  return f;
+}
+
 }  // namespace
 
 TokenConfig read_token_config(const YAML::Node& node, std::string_view path_view, YamlContext& ctx) {
@@ -40,12 +60,9 @@ TokenConfig read_token_config(const YAML::Node& node, std::string_view path_view
     if (keys.size() == 0) ctx.error(keys, key_path(path, "keys"), "name at least one key file");
     for (std::size_t i = 0; i < keys.size(); ++i) {
       const std::string item = index_path(key_path(path, "keys"), i);
-      if (!check_map(keys[i], kKeyFileKeys, item, ctx)) continue;
-      TokenKeyFile f;
-      f.mark = ctx.mark(keys[i]);
-      f.path = resolve_relative(ctx.file(), read_string(keys[i]["file"], key_path(item, "file"), ctx).value_or(""));
-      if (keys[i]["kid"]) f.kid = read_string(keys[i]["kid"], key_path(item, "kid"), ctx).value_or("");
-      config.keys.push_back(std::move(f));
+      if (std::optional<TokenKeyFile> f = read_key_file_entry(keys[i], item, ctx)) {
+        config.keys.push_back(std::move(*f));
+      }
     }
   }
   if (node["issuers"]) {

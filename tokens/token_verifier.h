@@ -11,8 +11,10 @@
 // the consents.
 //
 // Keys come from JWK Set files (JSON, `{"keys": [...]}`) and PEM public
-// keys, loaded with the snapshot (so a reload rotates them); several at once.
-// Immutable once loaded: verify() is safe from any thread.
+// keys (tokens/key_set.h), loaded with the snapshot on the reload thread (so
+// a reload rotates them); several at once. Immutable once loaded: one
+// verifier, held by the snapshot as a shared_ptr<const TokenVerifier>, is
+// used by every worker at once, and verify() is safe from any thread.
 
 #include <cstdint>
 #include <memory>
@@ -26,13 +28,16 @@
 
 namespace regiongate {
 
+class KeySet;
+
 enum class TokenStatus : std::uint8_t {
   kValid,
   kMissing,        // no token where one is needed
   kTooLarge,       // longer than tokens.max_bytes: not parsed at all
   kMalformed,      // not three base64url parts, bad JSON, a claim of the wrong type
   kAlgNotAllowed,  // not HS256/RS256/ES256, or not the algorithm of its key
-  kUnknownKid,     // no key by that kid (or none named, with several keys)
+  kUnknownKid,     // no key by that kid
+  kMissingKid,     // no kid, and several keys it could be for
   kBadSignature,
   kExpired,
   kNotYetValid,
@@ -73,14 +78,12 @@ class TokenVerifier {
   // Distinct for every load: a cache keeps verdicts of one verifier only.
   std::uint64_t generation() const { return generation_; }
 
-  struct Key;
-
  private:
-  explicit TokenVerifier(TokenConfig config);
-  const Key* find_key(std::string_view kid) const;
+  TokenVerifier(TokenConfig config, std::unique_ptr<const KeySet> keys);
+  TokenStatus verify_signed(std::string_view token, std::int64_t now, VerifiedToken& out) const;
 
   TokenConfig config_;
-  std::vector<Key> keys_;
+  std::unique_ptr<const KeySet> keys_;  // never null
   std::uint64_t generation_;
 };
 

@@ -1,0 +1,261 @@
+#include "tokens/key_set.h"
+
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+namespace regiongate {
+namespace {
+
+constexpr std::size_t kMaxKeyFileBytes = 1 << 20;
+constexpr std::size_t kMinRsaBits = 2048;
+constexpr std::size_t kMinHmacBits = 256;  // RFC 7518 §3.2: no shorter than the hash
+
+using Json = nlohmann::json;
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct FdClose {
+  int fd;
+  ~FdClose() { ::close(fd); }
+};
+
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::error_code(errno, std::generic_category()).message();
+}
+
+// A key file, read whole: a regular file of at most kMaxKeyFileBytes. The
+// checks are on the open descriptor, so a file swapped for a FIFO or a
+// device between a check and the read cannot block the reload thread.
+bool read_key_file(const std::string& path, std::string* out, std::string* error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    *error = errno_text("cannot open the key file");
+    return false;
+  }
+  FdClose closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    *error = errno_text("cannot read the key file");
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *error = "the key file is not a regular file";
+    return false;
+  }
+  // One byte more than allowed: a file that grew since fstat is caught too.
+  std::string text(kMaxKeyFileBytes + 1, '\0');
+  std::size_t size = 0;
+  while (size < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = errno_text("cannot read the key file");
+      return false;
+    }
+    size += static_cast<std::size_t>(n);
+  }
+  if (size > kMaxKeyFileBytes) {
+    *error = "the key file is larger than 1 MiB";
+    return false;
+  }
+  text.resize(size);
+  *out = std::move(text);
+  return true;
+}
+
+std::string cjose_message(const cjose_err& err) {
+  return err.message ? std::string(err.message) : std::string("unknown error");
+}
+
+// The one algorithm a key verifies; empty, with *error, for a key that
+// verifies none the gateway takes (or is too weak to be trusted).
+std::string_view algorithm_of(const cjose_jwk_t* jwk, std::string* error) {
+  cjose_err err{};
+  const std::size_t bits = cjose_jwk_get_keysize(jwk, &err);
+  switch (cjose_jwk_get_kty(jwk, &err)) {
+    case CJOSE_JWK_KTY_OCT:
+      if (bits >= kMinHmacBits) return "HS256";
+      *error = "an HMAC secret of fewer than 256 bits";
+      return "";
+    case CJOSE_JWK_KTY_RSA:
+      if (bits >= kMinRsaBits) return "RS256";
+      *error = "an RSA key of fewer than 2048 bits";
+      return "";
+    case CJOSE_JWK_KTY_EC:
+      if (cjose_jwk_EC_get_curve(jwk, &err) == CJOSE_JWK_EC_P_256) return "ES256";
+      *error = "an EC key not on P-256 (ES256 needs P-256)";
+      return "";
+  }
+  *error = "not an HMAC, RSA or EC key";
+  return "";
+}
+
+std::vector<std::uint8_t> bn_param(const EVP_PKEY* key, const char* name) {
+  BIGNUM* bn = nullptr;
+  std::vector<std::uint8_t> out;
+  if (EVP_PKEY_get_bn_param(key, name, &bn) == 1) {
+    out.resize(static_cast<std::size_t>(BN_num_bytes(bn)));
+    BN_bn2bin(bn, out.data());
+  }
+  BN_free(bn);
+  return out;
+}
+
+CjoseJwk rsa_jwk(const EVP_PKEY* key, std::string* error) {
+  std::vector<std::uint8_t> n = bn_param(key, OSSL_PKEY_PARAM_RSA_N);
+  std::vector<std::uint8_t> e = bn_param(key, OSSL_PKEY_PARAM_RSA_E);
+  if (n.empty() || e.empty()) {
+    *error = "an RSA key without its modulus or exponent";
+    return nullptr;
+  }
+  cjose_jwk_rsa_keyspec spec{};
+  spec.n = n.data();
+  spec.nlen = n.size();
+  spec.e = e.data();
+  spec.elen = e.size();
+  cjose_err err{};
+  CjoseJwk jwk(cjose_jwk_create_RSA_spec(&spec, &err));
+  if (!jwk) *error = "cjose: " + cjose_message(err);
+  return jwk;
+}
+
+CjoseJwk ec_jwk(const EVP_PKEY* key, std::string* error) {
+  char group[64] = {0};
+  std::size_t group_length = 0;
+  std::uint8_t point[65];
+  std::size_t point_length = 0;
+  // An uncompressed P-256 point: 0x04, then x and y of 32 bytes each.
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                     &group_length) != 1 ||
+      std::string_view(group) != "prime256v1" ||
+      EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point,
+                                      &point_length) != 1 ||
+      point_length != 65 || point[0] != 0x04) {
+    *error = "an EC key not on P-256 (ES256 needs prime256v1)";
+    return nullptr;
+  }
+  cjose_jwk_ec_keyspec spec{};
+  spec.crv = CJOSE_JWK_EC_P_256;
+  spec.x = point + 1;
+  spec.xlen = 32;
+  spec.y = point + 33;
+  spec.ylen = 32;
+  cjose_err err{};
+  CjoseJwk jwk(cjose_jwk_create_EC_spec(&spec, &err));
+  if (!jwk) *error = "cjose: " + cjose_message(err);
+  return jwk;
+}
+
+// A PEM public key (RSA, or EC on P-256) as a cjose key; null with *error.
+CjoseJwk jwk_from_pem(const std::string& text, std::string* error) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  std::unique_ptr<EVP_PKEY, PkeyFree> key(
+      bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key) {
+    *error = "not a PEM public key (-----BEGIN PUBLIC KEY-----)";
+    return nullptr;
+  }
+  if (EVP_PKEY_is_a(key.get(), "RSA")) return rsa_jwk(key.get(), error);
+  if (EVP_PKEY_is_a(key.get(), "EC")) return ec_jwk(key.get(), error);
+  *error = "neither an RSA nor an EC public key";
+  return nullptr;
+}
+
+}  // namespace
+
+bool KeySet::add(std::string kid, CjoseJwk jwk, std::string* error) {
+  const std::string_view alg = algorithm_of(jwk.get(), error);
+  if (alg.empty()) {
+    *error = "key '" + kid + "': " + *error;
+    return false;
+  }
+  if (find(kid)) {
+    *error = "kid '" + kid + "' is already used by another key";
+    return false;
+  }
+  keys_.push_back({std::move(kid), alg, std::move(jwk)});
+  return true;
+}
+
+const VerificationKey* KeySet::find(std::string_view kid) const {
+  for (const VerificationKey& k : keys_) {
+    if (k.kid == kid) return &k;
+  }
+  return nullptr;
+}
+
+std::optional<KeySet> KeySet::load(std::span<const TokenKeyFile> files, Diagnostics& diags) {
+  KeySet set;
+  bool ok = true;
+  auto fail = [&](const TokenKeyFile& f, const std::string& what) {
+    diags.error(f.mark, "tokens.keys: " + f.path + ": " + what);
+    ok = false;
+  };
+  for (const TokenKeyFile& f : files) {
+    std::string text, error;
+    if (!read_key_file(f.path, &text, &error)) {
+      fail(f, error);
+      continue;
+    }
+    if (text.find("-----BEGIN") != std::string::npos) {
+      if (f.kid.empty()) {
+        fail(f, "a PEM key needs a kid in the configuration");
+      } else if (CjoseJwk jwk = jwk_from_pem(text, &error); !jwk || !set.add(f.kid, std::move(jwk), &error)) {
+        fail(f, error);
+      }
+      continue;
+    }
+    const Json jwks = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!jwks.is_object() || !jwks.contains("keys") || !jwks["keys"].is_array()) {
+      fail(f, "neither a PEM public key nor a JWK Set ({\"keys\": [...]})");
+      continue;
+    }
+    if (!f.kid.empty()) fail(f, "kid is for PEM keys: a JWK Set names its own");
+    for (const Json& k : jwks["keys"]) {
+      // An encryption key is not ours, kid or not.
+      if (k.is_object() && k.contains("use") && k["use"] != "sig") continue;
+      if (!k.is_object() || !k.contains("kid") || !k["kid"].is_string() ||
+          k["kid"].get_ref<const std::string&>().empty()) {
+        fail(f, "every key of a JWK Set needs a kid");
+        continue;
+      }
+      const std::string kid = k["kid"];
+      const std::string one = k.dump();
+      cjose_err err{};
+      CjoseJwk jwk(cjose_jwk_import(one.data(), one.size(), &err));
+      if (!jwk) {
+        fail(f, "key '" + kid + "': " + cjose_message(err));
+        continue;
+      }
+      // A key that names its algorithm must name the one its type verifies.
+      if (k.contains("alg") && k["alg"] != std::string(algorithm_of(jwk.get(), &error))) {
+        fail(f, "key '" + kid + "' names alg " + k["alg"].dump() + ", not its type's");
+        continue;
+      }
+      if (!set.add(kid, std::move(jwk), &error)) fail(f, error);
+    }
+  }
+  if (ok && set.keys_.empty()) {
+    diags.error(files.empty() ? SourceMark{} : files.front().mark,
+                "tokens.keys: no signing key was loaded");
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return set;
+}
+
+}  // namespace regiongate
