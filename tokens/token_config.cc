@@ -72,8 +72,8 @@ TokenConfig read_token_config(const YAML::Node& node, std::string_view path_view
   }
   if (node["audience"]) config.audience = read_string(node["audience"], key_path(path, "audience"), ctx).value_or("");
   if (node["clock_skew"]) {
-    std::chrono::milliseconds skew{0};
-    read_duration(node, "clock_skew", path, ctx, skew);
+    std::chrono::milliseconds skew = config.clock_skew;
+    read_duration(node, "clock_skew", path, ctx, skew, /*zero_allowed=*/true);  // 0s: exact clocks
     config.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(skew);
     if (config.clock_skew > std::chrono::hours(1)) {
       ctx.error(node["clock_skew"], key_path(path, "clock_skew"), "at most 1h");

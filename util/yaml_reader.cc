@@ -296,13 +296,15 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
 }
 
 void read_duration(const YAML::Node& map, const char* key, const std::string& path,
-                   YamlContext& ctx, std::chrono::milliseconds& out) {
+                   YamlContext& ctx, std::chrono::milliseconds& out, bool zero_allowed) {
   if (!map[key]) return;
   auto text = read_string(map[key], key_path(path, key), ctx);
   if (!text) return;
   auto d = parse_duration(*text);
-  if (!d || d->count() <= 0) {
-    ctx.error(map[key], key_path(path, key), "a positive duration like 250ms, 2s, 5m or 1h");
+  if (!d || (d->count() == 0 && !zero_allowed)) {
+    ctx.error(map[key], key_path(path, key),
+              zero_allowed ? "a duration like 0ms, 250ms, 2s, 5m or 1h, not '" + *text + "'"
+                           : "a positive duration like 250ms, 2s, 5m or 1h, not '" + *text + "'");
     return;
   }
   out = *d;

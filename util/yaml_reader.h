@@ -91,9 +91,10 @@ std::optional<UnixSeconds> read_instant(const YAML::Node& node, std::string_view
 
 // "250ms", "2s", "5m", "1h" -> milliseconds; nullopt for anything else.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-// map[key], when present, as a positive duration into `out`; an error otherwise.
+// map[key], when present, as a duration into `out` (positive unless
+// `zero_allowed`: 0 then turns a feature off); an error otherwise.
 void read_duration(const YAML::Node& map, const char* key, const std::string& path,
-                   YamlContext& ctx, std::chrono::milliseconds& out);
+                   YamlContext& ctx, std::chrono::milliseconds& out, bool zero_allowed = false);
 
 // One of `names`, as its index; otherwise an error listing them ("'a', 'b'
 // or 'c', not 'x'") and nullopt.

@@ -28,25 +28,6 @@ constexpr KeySpec kCacheKeys[] = {{"entries", YamlKind::kScalar, false},
                                   {"ttl", YamlKind::kScalar, false},
                                   {"negative_ttl", YamlKind::kScalar, false}};
 
-enum class Zero { kAllowed, kRefused };
-
-// An optional duration ("50ms", "2s") at map[key].
-void read_duration(const YAML::Node& map, const char* key, const std::string& path,
-                   YamlContext& ctx, Zero zero, std::chrono::milliseconds& out) {
-  if (!map[key]) return;
-  const std::string where = key_path(path, key);
-  auto text = read_string(map[key], where, ctx);
-  if (!text) return;
-  auto d = parse_duration(*text);
-  if (!d || (zero == Zero::kRefused && d->count() == 0)) {
-    ctx.error(map[key], where,
-              zero == Zero::kRefused ? "a positive duration like 50ms, 2s or 5m, not '" + *text + "'"
-                                     : "a duration like 0ms, 50ms, 2s or 5m, not '" + *text + "'");
-    return;
-  }
-  out = *d;
-}
-
 template <typename T>
 void read_count(const YAML::Node& map, const char* key, const std::string& path,
                 YamlContext& ctx, std::int64_t min, std::int64_t max, T& out) {
@@ -99,11 +80,11 @@ RedisDirectoryConfig read_redis_directory_config(const YAML::Node& node, std::st
     c.key_prefix = read_string(node["key_prefix"], key_path(path, "key_prefix"), ctx).value_or(c.key_prefix);
   }
   read_count(node, "connections", path, ctx, 1, 64, c.connections);
-  read_duration(node, "timeout", path, ctx, Zero::kRefused, c.timeout);
-  read_duration(node, "connect_timeout", path, ctx, Zero::kRefused, c.connect_timeout);
+  read_duration(node, "timeout", path, ctx, c.timeout);
+  read_duration(node, "connect_timeout", path, ctx, c.connect_timeout);
   read_count(node, "max_pending", path, ctx, 1, 1'000'000, c.max_pending);
   read_count(node, "max_redirects", path, ctx, 0, 16, c.max_redirects);
-  read_duration(node, "slot_refresh_interval", path, ctx, Zero::kAllowed, c.slot_refresh_interval);
+  read_duration(node, "slot_refresh_interval", path, ctx, c.slot_refresh_interval, /*zero_allowed=*/true);
   if (!c.cluster && c.nodes.size() > 1) {
     ctx.error(node["nodes"], key_path(path, "nodes"),
               "one node without cluster: true (a standalone Redis has no seeds to choose from)");
@@ -111,15 +92,15 @@ RedisDirectoryConfig read_redis_directory_config(const YAML::Node& node, std::st
   if (const YAML::Node& r = node["reconnect"];
       r && check_map(r, kReconnectKeys, key_path(path, "reconnect"), ctx)) {
     const std::string at = key_path(path, "reconnect");
-    read_duration(r, "min", at, ctx, Zero::kRefused, c.reconnect_min);
-    read_duration(r, "max", at, ctx, Zero::kRefused, c.reconnect_max);
+    read_duration(r, "min", at, ctx, c.reconnect_min);
+    read_duration(r, "max", at, ctx, c.reconnect_max);
     if (c.reconnect_min > c.reconnect_max) ctx.error(r, at, "min is above max");
   }
   if (const YAML::Node& k = node["cache"]; k && check_map(k, kCacheKeys, key_path(path, "cache"), ctx)) {
     const std::string at = key_path(path, "cache");
     read_count(k, "entries", at, ctx, 0, 100'000'000, c.cache.entries);
-    read_duration(k, "ttl", at, ctx, Zero::kAllowed, c.cache.ttl);
-    read_duration(k, "negative_ttl", at, ctx, Zero::kAllowed, c.cache.negative_ttl);
+    read_duration(k, "ttl", at, ctx, c.cache.ttl, /*zero_allowed=*/true);
+    read_duration(k, "negative_ttl", at, ctx, c.cache.negative_ttl, /*zero_allowed=*/true);
   }
   return c;
 }

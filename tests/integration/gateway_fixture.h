@@ -25,6 +25,7 @@
 #include "tests/integration/background_process.h"
 #include "tests/integration/ports.h"
 #include "tests/integration/run_process.h"
+#include "tests/integration/wait_until.h"
 
 namespace regiongate::testing {
 
@@ -108,17 +109,12 @@ class GatewayFixture : public ::testing::Test {
   std::vector<std::unique_ptr<HeldSocket>> held_;  // closed in TearDown
 };
 
-// Polls `condition` (every `every`) until it holds or `deadline` passes;
-// returns whether it held. The one place tests wait.
 // The sum of the samples named `sample` ("regiongate_requests_total",
 // "regiongate_request_duration_seconds_count") whose labels include every
 // one of `labels`; 0 when none.
 double metric_value(const nlohmann::json& metrics, const std::string& sample,
                     const std::map<std::string, std::string>& labels = {});
 
-bool wait_until(const std::function<bool()>& condition,
-                std::chrono::milliseconds deadline = std::chrono::seconds(10),
-                std::chrono::milliseconds every = std::chrono::milliseconds(10));
 // Replaces the `server:` section at the end of a copied configuration.
 void set_server_section(const std::filesystem::path& config, const std::string& section);
 

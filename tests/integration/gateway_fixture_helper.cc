@@ -22,16 +22,6 @@ void set_server_section(const std::filesystem::path& config, const std::string& 
   std::ofstream(config) << text << section;
 }
 
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline,
-                std::chrono::milliseconds every) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(every);  // polling a condition
-  }
-}
-
 namespace {
 
 std::string read_file(const std::filesystem::path& p) {

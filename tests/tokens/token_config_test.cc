@@ -88,6 +88,12 @@ TEST(TokenConfig, DefaultsAndASingleIssuer) {
   EXPECT_EQ(r.config.cache_entries, 65536u);
 }
 
+TEST(TokenConfig, AZeroClockSkewMeansExactClocks) {
+  Read r = read("tokens:\n  keys: [{file: k.json}]\n  clock_skew: 0s\n");
+  ASSERT_FALSE(r.diags.has_errors()) << r.diags.format_all();
+  EXPECT_EQ(r.config.clock_skew, std::chrono::seconds(0));
+}
+
 TEST(TokenConfig, EachMistakeIsAnErrorAtItsLineAndColumn) {
   Read r = read(R"(tokens:
   keys:

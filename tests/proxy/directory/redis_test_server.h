@@ -21,6 +21,7 @@
 
 #include "tests/integration/background_process.h"
 #include "tests/integration/run_process.h"
+#include "tests/integration/wait_until.h"
 
 namespace regiongate::testing {
 
@@ -80,9 +81,5 @@ class RedisTestCluster {
   std::string error_;
 };
 
-// Waits for `done` with a deadline, checking it every few milliseconds (for
-// conditions in other processes, which nothing can notify us of).
-bool wait_until(const std::function<bool()>& done,
-                std::chrono::milliseconds deadline = std::chrono::seconds(20));
 
 }  // namespace regiongate::testing

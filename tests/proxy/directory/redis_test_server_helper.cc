@@ -19,15 +19,6 @@ constexpr auto kStartDeadline = std::chrono::seconds(20);
 
 }  // namespace
 
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= end) return done();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling another process
-  }
-  return true;
-}
-
 RedisTestServer::RedisTestServer(bool cluster_node) : cluster_node_(cluster_node) {
   char tmpl[] = "/tmp/regiongate-redis-XXXXXX";
   if (!mkdtemp(tmpl)) {
@@ -143,7 +134,7 @@ RedisTestCluster::RedisTestCluster() {
       if (n->info_field({"CLUSTER", "INFO"}, "cluster_slots_ok") != "16384") return false;
     }
     return true;
-  });
+  }, kStartDeadline);
   if (!all_ok) error_ = "the cluster did not reach cluster_state:ok";
 }
 

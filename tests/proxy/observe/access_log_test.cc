@@ -4,6 +4,7 @@
 // a full queue drops and counts.
 
 #include "proxy/observe/access_log.h"
+#include "tests/integration/wait_until.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -143,11 +144,7 @@ TEST_F(AccessLogTest, ManyBatchesAreWrittenInOrderAndTheirBuffersReused) {
       EXPECT_TRUE(line.empty());
     }
     // Once something has been written, a submit hands back a used buffer.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (log.spare_buffers() == 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::yield();
-    }
-    ASSERT_GT(log.spare_buffers(), 0u);
+    ASSERT_TRUE(testing::wait_until([&] { return log.spare_buffers() > 0; }));
     std::string next = "next\n";  // a new string: no room beyond its own
     want += next;
     log.submit(next);
