@@ -159,8 +159,12 @@ def descendants(root):
 
 
 def cpu(root):
+    """utime+stime ticks, schedstat ns, and schedstat ns per thread name
+    ("rg-worker:123;rg-access:45"): where a proxy's CPU goes (the worker or
+    a log writer)."""
     ticks = 0
     ns = 0
+    by_thread = {}
     for p in descendants(root):
         try:
             with open(f"/proc/{p}/stat") as f:
@@ -169,10 +173,14 @@ def cpu(root):
             ticks += int(fields[11]) + int(fields[12])
             for t in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{t}/schedstat") as f:
-                    ns += int(f.read().split()[0])
+                    t_ns = int(f.read().split()[0])
+                with open(f"/proc/{p}/task/{t}/comm") as f:
+                    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f.read().strip()) or "thread"
+                ns += t_ns
+                by_thread[name] = by_thread.get(name, 0) + t_ns
         except OSError:
             pass
-    print(ticks, ns)
+    print(ticks, ns, ";".join(f"{k}:{v}" for k, v in sorted(by_thread.items())) or "-")
 
 
 def busy(seconds):
@@ -241,11 +249,23 @@ def run(target, mode, rnd, n, summary_file, log_file, cpu0, cpu1, clk_tck):
         v = percentile(elapsed, q)
         rec[key] = None if v is None else round(v / 1000.0, 4)
     if cpu0 != "-" and cpu1 != "-":
-        t0, ns0 = (int(x) for x in cpu0.split(","))
-        t1, ns1 = (int(x) for x in cpu1.split(","))
+        t0, ns0, threads0 = cpu0.split(",", 2)
+        t1, ns1, threads1 = cpu1.split(",", 2)
         done = max(1, s.get("status_2xx", 0))
-        rec["cpu_us_per_req"] = round((t1 - t0) * 1e6 / int(clk_tck) / done, 3)
-        rec["cpu_sched_us_per_req"] = round((ns1 - ns0) / 1e3 / done, 3)
+        rec["cpu_us_per_req"] = round((int(t1) - int(t0)) * 1e6 / int(clk_tck) / done, 3)
+        rec["cpu_sched_us_per_req"] = round((int(ns1) - int(ns0)) / 1e3 / done, 3)
+        # Per thread name: the worker's share, and what a log writer adds.
+        def parse(text):
+            out = {}
+            for item in text.split(";"):
+                name, _, value = item.rpartition(":")
+                if name:
+                    out[name] = int(value)
+            return out
+        before, after = parse(threads0), parse(threads1)
+        rec["cpu_threads_us_per_req"] = {
+            name: round((v - before.get(name, 0)) / 1e3 / done, 3)
+            for name, v in sorted(after.items()) if v - before.get(name, 0) > 0}
     print(json.dumps(rec))
     ok = (s.get("status_2xx") == n and s.get("succeeded") == n and non2xx_log == 0
           and len(elapsed) == n)
@@ -292,6 +312,11 @@ def report(runs_file):
                 row[k] = med([r[k] for r in rs])
             if row["rps"] is not None:
                 row["rps"] = round(row["rps"])
+            names = sorted({n for r in rs for n in (r.get("cpu_threads_us_per_req") or {})})
+            if names:
+                row["cpu_threads_us_per_req"] = {
+                    n: med([(r.get("cpu_threads_us_per_req") or {}).get(n, 0.0) for r in rs])
+                    for n in names}
             row["rounds"] = len(rs)
             row["requests"] = rs[0]["requests"]
             result[(target, mode)] = row
@@ -316,6 +341,14 @@ def report(runs_file):
         print(line)
     print("(medians across rounds; cpu = the proxy's utime+stime from /proc per request; "
           "ratios: target / direct and target / nghttpx, same mode)")
+    # Where a regiongate's CPU went, by thread (schedstat): the worker, and
+    # what its log writers add beside it.
+    print("")
+    for (target, mode), row in result.items():
+        threads = row.get("cpu_threads_us_per_req")
+        if threads and (target.startswith("regiongate") or target == "baseline"):
+            parts = ", ".join(f"{n} {v:.2f}" for n, v in threads.items())
+            print(f"{target} {mode}: cpu us/req by thread: {parts}")
     # Each other regiongate (a profile with more switched on, or the
     # baseline build) against plain regiongate in the same interleaved run.
     others = [t for t in order_t if t != "regiongate" and (t.startswith("regiongate") or t == "baseline")]
