@@ -12,6 +12,7 @@ std::string_view reason_code(DecisionReason reason) {
     case DecisionReason::kUnknownService: return "unknown-service";
     case DecisionReason::kAllDown: return "no-allowed-datacenter-up";
     case DecisionReason::kNoConsent: return "consent-required";
+    case DecisionReason::kDirectoryUnavailable: return "account-directory-unavailable";
   }
   return "unknown";
 }
@@ -22,6 +23,7 @@ int status_for(DecisionReason reason) {
     case DecisionReason::kUnknownService: return 404;
     case DecisionReason::kNoConsent: return 403;
     case DecisionReason::kAllDown: return 503;
+    case DecisionReason::kDirectoryUnavailable: return 503;
     default: return 451;
   }
 }

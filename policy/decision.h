@@ -19,6 +19,9 @@ enum class DecisionReason : std::uint8_t {
   kUnknownService,   // 404: the request matches no service
   kAllDown,          // 503: allowed data centres exist, none is up
   kNoConsent,        // 403: the service is opt-in and the request lacks its consent
+  // 503: the account directory could not answer, and the service refuses
+  // rather than fall back (identity.directory_unavailable)
+  kDirectoryUnavailable,
 };
 
 // Stable, machine-readable names: the reason header, logs, explain's "reason_code".

@@ -33,6 +33,10 @@ std::string describe_decision(const Snapshot& snap, CountryId account, ServiceId
              (c == kNoConsent ? std::string("?") : snap.policy.consents[c]) +
              "', which the request does not carry, so its data goes nowhere";
     }
+    case DecisionReason::kDirectoryUnavailable:
+      return "the account directory cannot answer now, and the account country of a " + what +
+             " request is never guessed (identity.directory_unavailable), so its data goes "
+             "nowhere; retry later";
     case DecisionReason::kAllDown:
       return "no allowed data centre is up (allowed: " + snap.datacenters.names(d.allowed) +
              "); refusing rather than crossing a border the policy forbids";

@@ -1,5 +1,7 @@
 #include "policy/identity.h"
 
+#include <optional>
+
 namespace regiongate {
 namespace {
 
@@ -7,7 +9,56 @@ constexpr KeySpec kIdentityKeys[] = {
     {"order", YamlKind::kSequence, false},
     {"account_header", YamlKind::kScalar, false},
     {"trusted_proxies", YamlKind::kScalarOrSequence, false},
+    {"directory_unavailable", YamlKind::kAny, false},
 };
+constexpr KeySpec kFallbackKeys[] = {
+    {"default", YamlKind::kScalar, false},
+    {"services", YamlKind::kMap, false},
+};
+
+std::optional<DirectoryFallback> read_fallback(const YAML::Node& node, const std::string& path,
+                                               YamlContext& ctx) {
+  auto text = read_string(node, path, ctx);
+  if (!text) return std::nullopt;
+  if (*text == "refuse") return DirectoryFallback::kRefuse;
+  if (*text == "geoip") return DirectoryFallback::kGeoip;
+  ctx.error(node, path, "'" + *text + "': refuse or geoip");
+  return std::nullopt;
+}
+
+// directory_unavailable: refuse | geoip | {default: ..., services: {NAME: ...}}
+void read_directory_unavailable(const YAML::Node& node, const std::string& path, YamlContext& ctx,
+                                const std::vector<std::string_view>& services,
+                                IdentityConfig& config) {
+  if (node.IsScalar()) {
+    if (auto f = read_fallback(node, path, ctx)) config.directory_unavailable = *f;
+    return;
+  }
+  if (!check_map(node, kFallbackKeys, path, ctx)) return;
+  if (node["default"]) {
+    if (auto f = read_fallback(node["default"], key_path(path, "default"), ctx)) {
+      config.directory_unavailable = *f;
+    }
+  }
+  if (!node["services"]) return;
+  std::vector<std::optional<DirectoryFallback>> by_service(services.size());
+  const std::string sub = key_path(path, "services");
+  for (const auto& item : node["services"]) {
+    auto name = read_string(item.first, sub, ctx);
+    if (!name) continue;
+    std::size_t index = 0;
+    while (index < services.size() && services[index] != *name) ++index;
+    if (index == services.size()) {
+      ctx.error(item.first, sub, "'" + *name + "' is not a service of the policy");
+      continue;
+    }
+    if (auto f = read_fallback(item.second, key_path(sub, *name), ctx)) by_service[index] = *f;
+  }
+  config.directory_unavailable_by_service.clear();
+  for (const auto& f : by_service) {
+    config.directory_unavailable_by_service.push_back(f.value_or(config.directory_unavailable));
+  }
+}
 
 }  // namespace
 
@@ -19,11 +70,13 @@ std::string_view source_name(CountrySource source) {
     case CountrySource::kDirectory: return "directory";
     case CountrySource::kGeoip: return "geoip";
     case CountrySource::kGiven: return "given";
+    case CountrySource::kGeoipFallback: return "geoip-fallback";
   }
   return "none";
 }
 
-IdentityConfig read_identity(const YAML::Node& node, std::string_view path, YamlContext& ctx) {
+IdentityConfig read_identity(const YAML::Node& node, std::string_view path, YamlContext& ctx,
+                             const std::vector<std::string_view>& services) {
   IdentityConfig config;
   if (!check_map(node, kIdentityKeys, path, ctx)) return config;
   if (node["order"]) {
@@ -68,6 +121,10 @@ IdentityConfig read_identity(const YAML::Node& node, std::string_view path, Yaml
       }
     }
   }
+  if (node["directory_unavailable"]) {
+    read_directory_unavailable(node["directory_unavailable"], key_path(path, "directory_unavailable"),
+                               ctx, services, config);
+  }
   return config;
 }
 
@@ -97,9 +154,14 @@ ResolvedCountry resolve_country(const IdentityConfig& config, const AccountDirec
                                 : source == CountrySource::kDirectory  ? facts.account_id
                                                                        : std::string_view();
     if (!id.empty() && directory) {
-      DirectoryResult r = directory->find(id);
+      const DirectoryAnswer* known = nullptr;
+      for (const DirectoryAnswer& a : facts.directory_answers) {
+        if (a.account_id == id) known = &a;
+      }
+      DirectoryResult r = known ? known->result : directory->find(id);
       out.directory_asked = true;
       out.directory = r.status;
+      out.directory_id = id;
       if (r.status == DirectoryStatus::kFound) {
         out.account = r.country;
         out.source = source;

@@ -47,6 +47,22 @@ ConsentMask granted_consents(const Policy& policy, const VerifiedToken* token) {
   return granted;
 }
 
+Decision decide_resolved(const Snapshot& snap, ServiceId service, ResolvedCountry& who,
+                         ConsentMask granted, UnixSeconds now, DataCenterMask healthy,
+                         const DataCenterLatencies* latency) {
+  if (who.account == kNoCountry && who.directory == DirectoryStatus::kUnavailable &&
+      snap.identity.fallback_for(service) == DirectoryFallback::kGeoip && who.location != kNoCountry) {
+    who.account = who.location;
+    who.source = CountrySource::kGeoipFallback;
+  }
+  Decision d = snap.table.decide(who.account, service, granted, now, who.location, healthy, latency);
+  // Only a decision that needed the country says the directory was down.
+  if (d.reason == DecisionReason::kUnknownCountry && who.directory == DirectoryStatus::kUnavailable) {
+    d.reason = DecisionReason::kDirectoryUnavailable;
+  }
+  return d;
+}
+
 RoutedRequest route_request(const Snapshot& snap, const RequestInput& in, TargetStorage& storage) {
   RoutedRequest out;
   if (in.header_fault != RequestFault::kNone) {
@@ -65,10 +81,15 @@ RoutedRequest route_request(const Snapshot& snap, const RequestInput& in, Target
   }
   facts.client = &out.client;
   if (!out.client_from_forwarded) facts.client_geoip = in.peer_geoip;
-  out.country = resolve_country(snap.identity, snap.directory.get(), snap.geoip.get(), facts);
-  out.decision = snap.table.decide(out.country.account, out.service,
-                                   granted_consents(snap.policy, in.token), in.now,
-                                   out.country.location, in.healthy, in.latency);
+  facts.directory_answers = in.directory_answers;
+  const AccountDirectory* directory = in.directory ? in.directory : snap.directory.get();
+  out.country = resolve_country(snap.identity, directory, snap.geoip.get(), facts);
+  const ConsentMask granted = granted_consents(snap.policy, in.token);
+  out.decision = decide_resolved(snap, out.service, out.country, granted, in.now, in.healthy, in.latency);
+  // Still asking: wait only when the answer can change the decision (an
+  // unknown service or a missing consent is refused without it).
+  out.waiting_for_directory = out.country.directory_pending() &&
+                              out.decision.reason == DecisionReason::kUnknownCountry;
   return out;
 }
 

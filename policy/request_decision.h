@@ -20,6 +20,10 @@ struct RoutedRequest {
   CanonicalTarget target;
   ServiceId service = kNoService;
   ResolvedCountry country;
+  // The directory said kPending for country.directory_id and the decision
+  // needs its answer: nothing is decided yet. Route again with the answer
+  // (RequestInput::directory_answers).
+  bool waiting_for_directory = false;
   IpAddress client;  // the address the decision used (peer, or x-forwarded-for from a trusted proxy)
   bool client_from_forwarded = false;
   Decision decision;
@@ -38,6 +42,11 @@ struct RequestInput {
   // are sources of the account country (identity.order), and its consents
   // are the only ones the request has (an opt-in service needs its own).
   const VerifiedToken* token = nullptr;
+  // The account directory to ask instead of the snapshot's (a worker's
+  // asynchronous backend, which may answer kPending), or null.
+  const AccountDirectory* directory = nullptr;
+  // Its answers to the lookups it said kPending for, once it has answered.
+  std::span<const DirectoryAnswer> directory_answers;
   UnixSeconds now = 0;
   DataCenterMask healthy = ~DataCenterMask{0};
   // Measured round trips (server.health.nearest: latency), or null: by distance.
@@ -48,6 +57,16 @@ struct RequestInput {
 // input; the result's views point into it or into the input.
 RoutedRequest route_request(const Snapshot& snapshot, const RequestInput& input,
                             TargetStorage& storage);
+
+// The decision for a resolved account country, as the gateway makes it
+// (route_request, explain): a directory that could not answer leaves the
+// country to the service's directory_unavailable (GeoIP of the client, as
+// CountrySource::kGeoipFallback, or a 503), and a decision that needs no
+// country (an unknown service, a missing consent) is made without one.
+// `who` may be changed (the fallback).
+Decision decide_resolved(const Snapshot& snapshot, ServiceId service, ResolvedCountry& who,
+                         ConsentMask granted, UnixSeconds now, DataCenterMask healthy,
+                         const DataCenterLatencies* latency);
 
 // The policy's consents among those `token` carries (names it does not use
 // are ignored).

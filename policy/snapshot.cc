@@ -15,7 +15,8 @@ constexpr KeySpec kGeoipKeys[] = {
     {"database", YamlKind::kScalar, true},
     {"country_paths", YamlKind::kScalarOrSequence, false},
 };
-constexpr KeySpec kDirectoryKeys[] = {{"file", YamlKind::kScalar, true}};
+constexpr KeySpec kDirectoryKeys[] = {{"file", YamlKind::kScalar, false},
+                                      {"redis", YamlKind::kMap, false}};
 constexpr KeySpec kDataCentersFileKeys[] = {{"datacenters", YamlKind::kMap, true}};
 
 // A section given either inline or as the name of a file holding it.
@@ -70,11 +71,21 @@ std::shared_ptr<const GeoipDatabase> open_geoip(const YAML::Node& node, YamlCont
   return opened;
 }
 
-std::shared_ptr<const AccountDirectory> open_directory(const YAML::Node& node, YamlContext& ctx) {
-  if (!check_map(node, kDirectoryKeys, "directory", ctx)) return nullptr;
+// `directory: {file: ...}` (loaded now, shared by every worker) or
+// `directory: {redis: {...}}` (its settings: each worker connects its own).
+void open_directory(const YAML::Node& node, YamlContext& ctx, Snapshot& snap) {
+  if (!check_map(node, kDirectoryKeys, "directory", ctx)) return;
+  if (node["file"].IsDefined() == node["redis"].IsDefined()) {
+    ctx.error(node, "directory", "give either file or redis");
+    return;
+  }
+  if (node["redis"]) {
+    snap.redis_directory = read_redis_directory_config(node["redis"], "directory.redis", ctx);
+    return;
+  }
   auto file = read_string(node["file"], "directory.file", ctx);
-  if (!file) return nullptr;
-  return FileAccountDirectory::load(resolve_relative(ctx.file(), *file), ctx.diagnostics());
+  if (!file) return;
+  snap.directory = FileAccountDirectory::load(resolve_relative(ctx.file(), *file), ctx.diagnostics());
 }
 
 }  // namespace
@@ -95,7 +106,9 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Di
     }
   }
   if ((*root)["identity"]) {
-    snap->identity = read_identity((*root)["identity"], "identity", ctx);
+    std::vector<std::string_view> services;
+    for (const Service& service : snap->policy.services) services.push_back(service.name);
+    snap->identity = read_identity((*root)["identity"], "identity", ctx, services);
   } else {
     // By default, every configured source in the usual order.
     snap->identity.order.clear();
@@ -108,7 +121,7 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Di
   }
   if ((*root)["requests"]) snap->requests = read_target_options((*root)["requests"], "requests", ctx);
   if ((*root)["geoip"]) snap->geoip = open_geoip((*root)["geoip"], ctx);
-  if ((*root)["directory"]) snap->directory = open_directory((*root)["directory"], ctx);
+  if ((*root)["directory"]) open_directory((*root)["directory"], ctx, *snap);
   if ((*root)["tokens"]) {
     TokenConfig tokens = read_token_config((*root)["tokens"], "tokens", ctx);
     if (!diags.has_errors()) snap->tokens = TokenVerifier::load(tokens, diags);
@@ -125,6 +138,20 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Di
     if ((s == CountrySource::kDirectory || s == CountrySource::kTokenAccount) && !(*root)["directory"]) {
       ctx.error((*root)["identity"], "identity.order",
                 "directory is named but no directory is configured");
+    }
+  }
+  if (const YAML::Node identity = (*root)["identity"];
+      identity.IsMap() && identity["directory_unavailable"]) {
+    const YAML::Node fallback = identity["directory_unavailable"];
+    const IdentityConfig& id = snap->identity;
+    bool geoip = id.directory_unavailable == DirectoryFallback::kGeoip;
+    for (DirectoryFallback f : id.directory_unavailable_by_service) geoip |= f == DirectoryFallback::kGeoip;
+    if (geoip && !(*root)["geoip"]) {
+      ctx.error(fallback, "identity.directory_unavailable", "geoip is named but no geoip is configured");
+    }
+    if (!snap->redis_directory) {
+      ctx.warning(fallback, "identity.directory_unavailable",
+                  "has no effect: only the Redis directory can be unavailable");
     }
   }
   // Cross-rule validation runs even after errors above (it skips the rules

@@ -7,7 +7,7 @@
 //   policy: policy.yaml          # or the policy inline
 //   datacenters: datacenters.yaml  # or inline
 //   geoip: {database: ..., country_paths: [...]}
-//   directory: {file: accounts.csv}
+//   directory: {file: accounts.csv}  # or {redis: {nodes: [...], ...}}
 //   identity: {order: [token, directory, geoip], ...}
 //   tokens: {keys: [...], issuers: [...], ...}  # verified bearer tokens
 //   requests: {doubled_slashes: merge, ...}  # how request targets are normalised
@@ -16,12 +16,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "maps/account_directory.h"
 #include "maps/datacenter.h"
 #include "maps/geoip.h"
+#include "maps/redis_config.h"
 #include "policy/canonical_request.h"
 #include "policy/decision_table.h"
 #include "policy/identity.h"
@@ -40,7 +42,10 @@ struct Snapshot {
   IdentityConfig identity;
   TargetOptions requests;  // how a request target is made canonical before classification
   std::shared_ptr<const GeoipDatabase> geoip;          // null when not configured
-  std::shared_ptr<const AccountDirectory> directory;   // null when not configured
+  std::shared_ptr<const AccountDirectory> directory;   // the file directory; null when not configured
+  // The Redis directory's settings: each worker keeps its own connections
+  // and cache (proxy/directory). At most one of this and `directory`.
+  std::optional<RedisDirectoryConfig> redis_directory;
   std::shared_ptr<const TokenVerifier> tokens;          // null when not configured
   YAML::Node server;  // the `server` section, read by proxy/ (null when absent)
 };

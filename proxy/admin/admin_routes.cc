@@ -10,6 +10,7 @@
 
 #include "proxy/admin/metrics_text.h"
 #include "proxy/admin/query_string.h"
+#include "proxy/directory/blocking_redis_directory.h"
 #include "proxy/observe/explain_json.h"
 #include "proxy/observe/json_text.h"
 #include "util/thread_name.h"
@@ -119,7 +120,9 @@ HttpResponse AdminRoutes::status() const {
   sources["policy"] = snap.policy.file;
   if (!snap.datacenters.all.empty()) sources["datacenters"] = snap.datacenters.all[0].mark.file;
   sources["geoip"] = snap.geoip ? Json(snap.geoip->path()) : Json(nullptr);
-  sources["directory"] = snap.directory ? Json(std::string(snap.directory->describe())) : Json(nullptr);
+  sources["directory"] = snap.directory           ? Json(std::string(snap.directory->describe()))
+                         : snap.redis_directory ? Json(describe_redis_directory(*snap.redis_directory))
+                                                : Json(nullptr);
 
   Json snapshot = {{"version", serving.version},
                    {"published_at", format_rfc3339(sources_.reloader->last_published_at())},
@@ -209,6 +212,10 @@ HttpResponse AdminRoutes::explain(const std::string& query) const {
     q.latency->tolerance_us = static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(checks.latency_tolerance).count());
   }
+  // The account is asked of Redis itself, as a request's would be (this
+  // thread blocks for at most the directory's connect_timeout + timeout).
+  std::optional<BlockingRedisDirectory> redis;
+  if (snap.redis_directory && q.account) q.directory = &redis.emplace(*snap.redis_directory);
   std::string error;
   auto result = explain_request(snap, q, &error);
   if (!result) return json_error(400, error);

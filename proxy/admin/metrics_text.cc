@@ -106,6 +106,49 @@ std::uint64_t sum_counter(const std::vector<const WorkerMetrics*>& workers, Sele
   return sum;
 }
 
+// The Redis directory's own counts (every worker's added up): zero without one.
+void write_redis_directory(Writer& w, const MetricsInput& in) {
+  using Field = Counter RedisDirectoryStats::*;
+  struct Event {
+    std::string_view name;
+    Field field;
+  };
+  static constexpr Event kCache[] = {{"hit", &RedisDirectoryStats::cache_hits},
+                                     {"negative_hit", &RedisDirectoryStats::cache_negative_hits},
+                                     {"miss", &RedisDirectoryStats::cache_misses}};
+  static constexpr Event kLookups[] = {{"found", &RedisDirectoryStats::found},
+                                       {"not_found", &RedisDirectoryStats::not_found},
+                                       {"timeout", &RedisDirectoryStats::timeouts},
+                                       {"error", &RedisDirectoryStats::errors}};
+  static constexpr Event kEvents[] = {{"sent", &RedisDirectoryStats::lookups_sent},
+                                      {"unavailable", &RedisDirectoryStats::unavailable},
+                                      {"late_reply", &RedisDirectoryStats::late_replies},
+                                      {"connect", &RedisDirectoryStats::connects},
+                                      {"connect_failure", &RedisDirectoryStats::connect_failures},
+                                      {"reconnect", &RedisDirectoryStats::reconnects},
+                                      {"moved", &RedisDirectoryStats::moved},
+                                      {"ask", &RedisDirectoryStats::ask},
+                                      {"slot_map_refresh", &RedisDirectoryStats::slot_map_refreshes}};
+  auto family = [&](std::string_view name, std::string_view label, std::string_view help,
+                    const auto& events) {
+    w.family(name, "counter", help);
+    for (const Event& e : events) {
+      w.sample(name, {label}, {e.name},
+               sum_counter(in.workers, [&](const WorkerMetrics& m) { return (m.directory.*e.field).value(); }));
+    }
+  };
+  family("regiongate_directory_cache_total", "result",
+         "Redis directory lookups answered by the worker's local cache (hit, negative_hit: known "
+         "not to exist) or not (miss).",
+         kCache);
+  family("regiongate_directory_lookups_total", "outcome",
+         "Redis directory lookups sent to Redis, by how they ended.", kLookups);
+  family("regiongate_directory_events_total", "event",
+         "Redis directory events: GETs sent, unavailable answers (any cause), late replies, "
+         "connections, cluster redirects and slot-map refreshes.",
+         kEvents);
+}
+
 void write_requests(Writer& w, const MetricsInput& in) {
   w.family("regiongate_requests_total", "counter",
            "Decided requests as they ended, by account country, data centre and status "
@@ -131,6 +174,15 @@ void write_requests(Writer& w, const MetricsInput& in) {
        sum_labelled(in.workers, [](const WorkerMetrics& m) -> const LabelledCounters& { return m.tokens; })) {
     w.sample("regiongate_tokens_total", {"outcome"}, {key}, v);
   }
+  w.family("regiongate_directory_unavailable_total", "counter",
+           "Requests whose account directory could not answer, by service and what was done: "
+           "refused (503 account-directory-unavailable) or geoip (the client's country decided).");
+  for (const auto& [key, v] : sum_labelled(in.workers, [](const WorkerMetrics& m) -> const LabelledCounters& {
+         return m.directory_unavailable;
+       })) {
+    w.sample("regiongate_directory_unavailable_total", {"service", "action"}, split_key(key), v);
+  }
+  write_redis_directory(w, in);
   w.single("regiongate_country_disagreements_total", "counter",
            "Requests whose verified token's country differs from the client's GeoIP country "
            "(travellers: the token decides).",

@@ -25,7 +25,7 @@
 #include "proxy/app/commands.h"
 #include "proxy/directory/cluster_replies.h"
 #include "proxy/directory/hash_slot.h"
-#include "proxy/directory/redis_config.h"
+#include "maps/redis_config.h"
 
 namespace regiongate {
 namespace {

@@ -5,6 +5,7 @@
 
 #include "proxy/app/commands.h"
 #include "proxy/config/server_config.h"
+#include "proxy/directory/blocking_redis_directory.h"
 #include "proxy/observe/explain_json.h"
 #include "proxy/observe/json_text.h"
 
@@ -85,6 +86,9 @@ int run_explain(const ExplainOptions& o) {
     q.latency.emplace();
     if (!read_latencies(*snap, o.latency, server.startup.health, &*q.latency)) return 2;
   }
+  // The account is asked of Redis itself, as a request's would be.
+  std::optional<BlockingRedisDirectory> redis;
+  if (snap->redis_directory && q.account) q.directory = &redis.emplace(*snap->redis_directory);
   std::string error;
   auto json = explain_request(*snap, q, &error);
   if (!json) {

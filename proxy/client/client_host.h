@@ -20,6 +20,7 @@ namespace regiongate {
 
 class ClientSession;
 class OriginPool;
+class RedisDirectory;
 
 class ClientHost {
  public:
@@ -38,6 +39,9 @@ class ClientHost {
   virtual OriginPool& origins() = 0;
   // The endpoint of `center` a new request starts at (its weighted rotation).
   virtual std::uint8_t first_endpoint(DataCenterIndex dc, const DataCenter& center) = 0;
+  // This worker's Redis account directory, when the current snapshot has
+  // one (null otherwise, or while it is being replaced).
+  virtual RedisDirectory* redis_directory() = 0;
   // This worker's verified tokens (the verifier's generation keeps a
   // reload's keys apart).
   virtual TokenCache& token_cache() = 0;

@@ -73,6 +73,7 @@ ProxiedRequest::ProxiedRequest(ClientSession& session, ClientHost& host, std::in
 
 ProxiedRequest::~ProxiedRequest() {
   host_.metrics().streams_open.add(-1);
+  if (waiting_on_) waiting_on_->cancel(this);  // closed() did, unless the session is being torn down
   leave_origin();  // closed() did, unless the session is being torn down
   for (nghttp2_rcbuf* b : held_) nghttp2_rcbuf_decref(b);
 }
@@ -152,7 +153,9 @@ bool ProxiedRequest::add_trailer(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
 
 void ProxiedRequest::headers_complete() {
   state_ = State::kResolving;
-  decide();
+  // A doubled header is refused before anything is read from it.
+  if (snapshot_->tokens && header_fault_ == RequestFault::kNone && !authenticate()) return;
+  resolve();
 }
 
 void ProxiedRequest::body(const std::uint8_t* data, std::size_t len) {
@@ -223,10 +226,30 @@ bool ProxiedRequest::authenticate() {
   return false;
 }
 
-void ProxiedRequest::decide() {
+namespace {
+
+// The Redis directory as resolve_country asks it: a lookup not in the cache
+// is sent, and the request waits for it. Without a connected directory for
+// the request's snapshot (a reload is replacing it), nothing can answer.
+class AskingDirectory final : public AccountDirectory {
+ public:
+  AskingDirectory(RedisDirectory* redis, DirectoryWaiter* waiter) : redis_(redis), waiter_(waiter) {}
+  DirectoryResult find(std::string_view account_id) const override {
+    if (!redis_) return {DirectoryStatus::kUnavailable, kNoCountry};
+    return redis_->lookup(account_id, waiter_);
+  }
+  std::size_t size() const override { return 0; }
+  std::string_view describe() const override { return "redis"; }
+
+ private:
+  RedisDirectory* redis_;
+  DirectoryWaiter* waiter_;
+};
+
+}  // namespace
+
+void ProxiedRequest::resolve() {
   const Snapshot& snap = *snapshot_;
-  // A doubled header is refused before anything is read from it.
-  if (snap.tokens && header_fault_ == RequestFault::kNone && !authenticate()) return;
   RequestInput in;
   if (has_token_) in.token = &token_;
   in.target = {method_, scheme_, authority_, host_header_, path_};
@@ -237,14 +260,41 @@ void ProxiedRequest::decide() {
   in.peer_geoip = session_.peer_geoip(snap);
   in.now = host_.now();
   in.healthy = health_->healthy();
-  // route_request resolves the account country (every source answers at
-  // once today: see the header) and then decides.
+  RedisDirectory* redis = nullptr;
+  if (snap.redis_directory) {
+    redis = host_.redis_directory();
+    if (redis && !(redis->config() == *snap.redis_directory)) redis = nullptr;
+  }
+  const AskingDirectory asking(redis, this);
+  if (snap.redis_directory) in.directory = &asking;
+  in.directory_answers = std::span<const DirectoryAnswer>(directory_answers_.data(), directory_answer_count_);
+  // route_request resolves the account country and then decides.
   if (host_.config().startup.health.nearest == HealthSettings::Nearest::kLatency) {
     route_by_latency(in);
   } else {
     routed_ = route_request(snap, in, target_storage_);
   }
+  if (routed_.waiting_for_directory) {
+    waiting_on_ = redis;  // asked: answered by on_directory_answer
+    return;
+  }
+  decided();
+}
+
+void ProxiedRequest::on_directory_answer(DirectoryResult result) noexcept {
+  waiting_on_ = nullptr;
+  // One answer per directory source at most: a third would mean a loop.
+  if (directory_answer_count_ == directory_answers_.size()) result = {DirectoryStatus::kUnavailable, kNoCountry};
+  const std::size_t slot = std::min<std::size_t>(directory_answer_count_, directory_answers_.size() - 1);
+  directory_answers_[slot] = {routed_.country.directory_id, result};
+  directory_answer_count_ = static_cast<std::uint8_t>(slot + 1);
+  resolve();
+}
+
+void ProxiedRequest::decided() {
+  const Snapshot& snap = *snapshot_;
   state_ = State::kDeciding;
+  if (routed_.country.directory == DirectoryStatus::kUnavailable) count_directory_unavailable();
   if (const ResolvedCountry& who = routed_.country; who.source == CountrySource::kToken &&
                                                     who.location != kNoCountry &&
                                                     who.location != who.account) {
@@ -265,7 +315,7 @@ void ProxiedRequest::decide() {
   forward();
 }
 
-// Apart from decide(), so that the round trips' room on the stack costs
+// Apart from resolve(), so that the round trips' room on the stack costs
 // nothing when the candidates go by distance.
 void ProxiedRequest::route_by_latency(RequestInput& in) {
   using std::chrono::microseconds;
@@ -323,6 +373,23 @@ void ProxiedRequest::forward() {
   // The origin error stays inside: addresses and TLS details are not the client's business.
   respond_locally(503, reason_code(DecisionReason::kAllDown),
                   describe_decision(snap, routed_.country.account, routed_.service, down));
+}
+
+void ProxiedRequest::count_directory_unavailable() {
+  const Snapshot& snap = *snapshot_;
+  const std::string_view service =
+      routed_.service < snap.policy.services.size() ? std::string_view(snap.policy.services[routed_.service].name)
+                                                    : std::string_view("unknown");
+  const std::string_view action = routed_.country.source == CountrySource::kGeoipFallback ? "geoip"
+                                  : routed_.decision.reason == DecisionReason::kDirectoryUnavailable
+                                      ? "refused"
+                                      : "";
+  if (action.empty()) return;  // refused for another reason first (no consent, say)
+  std::string key;
+  key.reserve(service.size() + 1 + action.size());
+  key.append(service).push_back(LabelledCounters::kSeparator);
+  key.append(action);
+  host_.metrics().directory_unavailable.at(key).add();
 }
 
 bool ProxiedRequest::audited_at(const DataCenter& center) const {
@@ -520,6 +587,10 @@ void ProxiedRequest::respond_locally(int status, std::string_view reason,
 
 void ProxiedRequest::closed(std::string_view outcome) {
   response_timer_.stop();
+  if (waiting_on_) {
+    waiting_on_->cancel(this);  // the answer would find nobody
+    waiting_on_ = nullptr;
+  }
   leave_origin();  // the client reset or went away
   // Body bytes nobody will forward: return them to the connection window.
   if (std::size_t n = request_body_.clear()) session_.consume_connection(n);

@@ -19,11 +19,13 @@
 //   kForwarding --origin failed or timed out, no response yet--> kResponding (502, 504)
 //   any state --closed()-------------------------------------> kDone
 //
-// kResolving holds the request while its account country is resolved. Today
-// every source answers at once (token claims, the file directory, GeoIP), so
-// the request passes through; an asynchronous directory (Redis) will leave
-// it waiting there, and closed() (the client reset, or the connection went
-// away) cancels it. closed() is the one end of every request: it unlinks the
+// kResolving holds the request while its account country is resolved. Token
+// claims, the file directory and GeoIP answer at once, so the request passes
+// through. The Redis directory answers at once from its cache; otherwise the
+// request waits there (a DirectoryWaiter) for the answer, which comes by the
+// directory's timeout at the latest, and is resolved again with it (at most
+// once per directory source: token-account, then directory). closed() (the
+// client reset, or the connection went away) cancels the wait. closed() is the one end of every request: it unlinks the
 // origin stream if there is one (OriginSession::detach, RST_STREAM CANCEL),
 // returns unforwarded body bytes to the client connection's window, and
 // writes the access-log line (every request that reached kResolving is
@@ -34,6 +36,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,6 +46,7 @@
 #include "policy/canonical_request.h"
 #include "policy/request_decision.h"
 #include "policy/snapshot.h"
+#include "proxy/directory/redis_directory.h"
 #include "proxy/http2/body_buffer.h"
 #include "proxy/http2/header_list.h"
 #include "proxy/net/event_loop.h"
@@ -54,7 +58,7 @@ namespace regiongate {
 class ClientHost;
 class ClientSession;
 
-class ProxiedRequest final : public OriginExchange {
+class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
  public:
   enum class State : std::uint8_t {
     kReceivingHeaders,
@@ -115,7 +119,14 @@ class ProxiedRequest final : public OriginExchange {
   void origin_closed(std::uint32_t error_code) override;
 
  private:
-  void decide();
+  // Resolves the account country and decides; may leave the request
+  // waiting in kResolving for the Redis directory.
+  void resolve();
+  // DirectoryWaiter: the Redis directory answered the lookup resolve() waits for.
+  void on_directory_answer(DirectoryResult result) noexcept override;
+  // The decision is made (routed_): refuse, or forward.
+  void decided();
+  void count_directory_unavailable();
   // route_request with the measured round trips (server.health.nearest: latency).
   void route_by_latency(RequestInput& in);
   // Tries the decision's candidates from candidate_ on.
@@ -168,6 +179,12 @@ class ProxiedRequest final : public OriginExchange {
   bool request_ended_ = false;
   std::uint64_t bytes_in_ = 0;
   std::uint64_t request_bytes_sent_ = 0;  // to the origin; a refused stream is retried only at 0
+
+  // The Redis directory's answers so far (at most one per directory source),
+  // and the directory a lookup is pending in (null: none).
+  std::array<DirectoryAnswer, 2> directory_answers_{};
+  std::uint8_t directory_answer_count_ = 0;
+  RedisDirectory* waiting_on_ = nullptr;
 
   // The decision (on snapshot_, the snapshot the request started with).
   TargetStorage target_storage_;

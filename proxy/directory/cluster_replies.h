@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/directory/redis_config.h"
+#include "maps/redis_config.h"
 
 namespace regiongate {
 

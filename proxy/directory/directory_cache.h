@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "maps/account_directory.h"
-#include "proxy/directory/redis_config.h"
+#include "maps/redis_config.h"
 
 namespace regiongate {
 

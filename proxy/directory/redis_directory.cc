@@ -15,8 +15,9 @@ double seconds(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-RedisDirectory::RedisDirectory(EventLoop& loop, const RedisDirectoryConfig& config)
-    : loop_(loop.get()), config_(config), cache_(config.cache) {
+RedisDirectory::RedisDirectory(EventLoop& loop, const RedisDirectoryConfig& config,
+                               RedisDirectoryStats* stats)
+    : loop_(loop.get()), config_(config), stats_(stats ? *stats : own_stats_), cache_(config.cache) {
   timeout_timer_.init<RedisDirectory, &RedisDirectory::on_timeout_timer>(loop_, this);
   refresh_timer_.init<RedisDirectory, &RedisDirectory::on_refresh_timer>(loop_, this);
   lookups_.reserve(config_.max_pending);

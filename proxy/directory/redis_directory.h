@@ -35,8 +35,8 @@
 
 #include "maps/account_directory.h"
 #include "proxy/directory/directory_cache.h"
-#include "proxy/directory/redis_config.h"
-#include "proxy/directory/redis_directory_stats.h"
+#include "maps/redis_config.h"
+#include "proxy/observe/metrics.h"
 #include "proxy/directory/redis_node.h"
 #include "proxy/net/event_loop.h"
 
@@ -56,8 +56,10 @@ class DirectoryWaiter {
 class RedisDirectory : private RedisNodeEvents {
  public:
   // Starts connecting at once (standalone: the node; cluster: the first seed,
-  // for the slot map). Never blocks.
-  RedisDirectory(EventLoop& loop, const RedisDirectoryConfig& config);
+  // for the slot map). Never blocks. Counts into `stats` when given (a
+  // worker's, which outlive it), else into its own.
+  RedisDirectory(EventLoop& loop, const RedisDirectoryConfig& config,
+                 RedisDirectoryStats* stats = nullptr);
   ~RedisDirectory();
   RedisDirectory(const RedisDirectory&) = delete;
   RedisDirectory& operator=(const RedisDirectory&) = delete;
@@ -121,7 +123,8 @@ class RedisDirectory : private RedisNodeEvents {
 
   struct ev_loop* loop_;
   const RedisDirectoryConfig config_;  // RedisNodes hold a reference to it
-  RedisDirectoryStats stats_;
+  RedisDirectoryStats own_stats_;
+  RedisDirectoryStats& stats_;  // own_stats_ or the caller's
   DirectoryCache cache_;
   std::vector<std::unique_ptr<RedisNode>> nodes_;  // never shrinks: ids are stable
   std::unordered_map<std::string, std::uint16_t> node_ids_;  // authority → index

@@ -25,8 +25,8 @@
 #include <string_view>
 
 #include "proxy/directory/reconnect_backoff.h"
-#include "proxy/directory/redis_config.h"
-#include "proxy/directory/redis_directory_stats.h"
+#include "maps/redis_config.h"
+#include "proxy/observe/metrics.h"
 #include "proxy/net/event_loop.h"
 
 namespace regiongate {

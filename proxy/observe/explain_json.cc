@@ -1,6 +1,7 @@
 #include "proxy/observe/explain_json.h"
 
 #include "policy/explain.h"
+#include "policy/request_decision.h"
 
 namespace regiongate {
 namespace {
@@ -40,7 +41,8 @@ bool resolve(const Snapshot& snap, const ExplainQuery& q, ResolvedCountry* out,
   RequestFacts facts;
   if (q.account) facts.account_id = *q.account;
   if (client) facts.client = &*client;
-  *out = resolve_country(snap.identity, snap.directory.get(), snap.geoip.get(), facts);
+  const AccountDirectory* directory = q.directory ? q.directory : snap.directory.get();
+  *out = resolve_country(snap.identity, directory, snap.geoip.get(), facts);
   if (q.country) {
     auto c = country_from_code_any_case(*q.country);
     if (!c) {
@@ -117,8 +119,8 @@ std::optional<nlohmann::ordered_json> explain_request(const Snapshot& snap, cons
     }
     granted |= consent_bit(c);
   }
-  Decision d = snap.table.decide(who.account, service, granted, q.at, who.location, q.healthy,
-                                 q.latency ? &*q.latency : nullptr);
+  Decision d = decide_resolved(snap, service, who, granted, q.at, q.healthy,
+                               q.latency ? &*q.latency : nullptr);
 
   nlohmann::ordered_json j;
   j["country"] = country_or_null(who.account);

@@ -16,6 +16,9 @@ namespace regiongate {
 
 struct ExplainQuery {
   std::optional<std::string> account;  // looked up in the directory
+  // The directory to ask instead of the snapshot's (the Redis directory,
+  // asked synchronously: proxy/directory/redis_lookup_once.h), or null.
+  const AccountDirectory* directory = nullptr;
   std::optional<std::string> ip;       // GeoIP: client location, and fallback country
   std::optional<std::string> country;  // given outright
   std::optional<std::string> service;  // by name...

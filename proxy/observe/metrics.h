@@ -86,6 +86,36 @@ class LabelledCounters {
   std::deque<Cell> cells_;    // stable addresses
 };
 
+// What a worker's Redis account directory counts (proxy/directory): the
+// worker's, so that a reload that reconnects it keeps counting on.
+struct RedisDirectoryStats {
+  // lookup() answered from the local cache, or not.
+  Counter cache_hits;           // found accounts
+  Counter cache_negative_hits;  // accounts known not to exist
+  Counter cache_misses;
+  // GETs sent to Redis (redirected ones again), and how lookups that asked ended.
+  Counter lookups_sent;
+  Counter found;
+  Counter not_found;
+  Counter timeouts;  // no answer within `timeout`
+  // Answers that were neither a country code nor nil, error replies other
+  // than redirects, too many redirects, and lookups whose connection was lost.
+  Counter errors;
+  // kUnavailable answers of any cause: at once (backing off, max_pending,
+  // a saturated connection) or later (timeouts, errors).
+  Counter unavailable;
+  Counter late_replies;  // replies for lookups that had timed out or were cancelled
+  // Connections.
+  Counter connects;          // connections established
+  Counter connect_failures;  // refused, timed out (connect_timeout) or lost
+  Counter reconnects;        // attempts after a backoff
+  // Redis Cluster.
+  Counter moved;
+  Counter ask;
+  Counter slot_map_refreshes;  // CLUSTER SLOTS answers applied
+};
+
+
 // One worker's counts.
 struct WorkerMetrics {
   // Decided requests as they ended, by account country × data centre ×
@@ -100,6 +130,11 @@ struct WorkerMetrics {
   // Requests whose token's country differs from where GeoIP puts the client
   // (a traveller: the token wins).
   Counter country_disagreements;
+  // The Redis directory's lookups, cache and connections.
+  RedisDirectoryStats directory;
+  // Requests whose account directory could not answer, by service × what
+  // was done: "refused" (503) or "geoip" (the client's country decided).
+  LabelledCounters directory_unavailable;
   // Requests served by a data centre other than the decision's first choice.
   Counter failovers;
   LatencyHistogram duration;

@@ -54,11 +54,14 @@ Worker::Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets)
   accept_pause_timer_.init<Worker, &Worker::on_accept_pause_end>(loop_, this);
   log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
   wakeup_.init<Worker, &Worker::on_posted>(loop_, this);
+  retire_timer_.init<Worker, &Worker::on_retire_timer>(loop_, this);
 }
 
 Worker::~Worker() {
   sessions_.clear();
   closed_.clear();
+  redis_.reset();  // after the requests that may wait in it
+  retired_redis_.clear();
   origins_.reset();
   dns_.reset();
   flush_log();
@@ -73,6 +76,7 @@ void Worker::start() {
   for (auto& l : listeners_) l->watcher.watch(EV_READ);
   thread_ = std::thread([this] {
     name_this_thread("rg-worker");
+    follow_redis_directory(*snapshot_);  // connects on this thread's loop
     ev_run(loop_, 0);
   });
 }
@@ -131,6 +135,7 @@ void Worker::publish(std::shared_ptr<const Snapshot> snapshot, const ReloadableS
   post([this, snapshot = std::move(snapshot), settings, version, view = std::move(view),
         listener_tls = std::move(listener_tls)] {
     snapshot_ = snapshot;  // the old one dies with its last request
+    follow_redis_directory(*snapshot_);
     // The old contexts die with the last handshake begun on them.
     for (std::size_t i = 0; i < listeners_.size() && i < listener_tls.size(); ++i) {
       listeners_[i]->tls = listener_tls[i];
@@ -250,6 +255,23 @@ void Worker::log_request(const RequestRecord& record) {
   } else if (!log_timer_.active()) {
     log_timer_.arm(kLogFlushSeconds);
   }
+}
+
+void Worker::follow_redis_directory(const Snapshot& snapshot) {
+  const std::optional<RedisDirectoryConfig>& wanted = snapshot.redis_directory;
+  if (redis_ && wanted && redis_->config() == *wanted) return;  // same settings: keep its cache
+  if (redis_) {
+    // Requests waiting in it keep it until they are answered (by its timeout).
+    retired_redis_.push_back(std::move(redis_));
+    if (!retire_timer_.active()) on_retire_timer();
+  }
+  if (wanted) redis_ = std::make_unique<RedisDirectory>(event_loop_, *wanted, &metrics_.directory);
+}
+
+void Worker::on_retire_timer() {
+  retire_timer_.stop();
+  std::erase_if(retired_redis_, [](const std::unique_ptr<RedisDirectory>& d) { return d->pending() == 0; });
+  if (!retired_redis_.empty()) retire_timer_.arm(0.05);
 }
 
 void Worker::on_log_flush() {

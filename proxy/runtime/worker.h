@@ -20,6 +20,7 @@
 
 #include "policy/snapshot.h"
 #include "proxy/client/client_host.h"
+#include "proxy/directory/redis_directory.h"
 #include "proxy/config/server_config.h"
 #include "proxy/dns/dns_resolver.h"
 #include "proxy/net/event_loop.h"
@@ -82,6 +83,7 @@ class Worker final : public ClientHost {
   const ServerConfig& config() const override { return server_; }
   const std::shared_ptr<const Snapshot>& snapshot() const override { return snapshot_; }
   TokenCache& token_cache() override { return token_cache_; }
+  RedisDirectory* redis_directory() override { return redis_.get(); }
   std::uint64_t snapshot_version() const override { return snapshot_version_; }
   UnixSeconds now() const override { return shared_.clock.now(); }
   const std::shared_ptr<const HealthView>& health() const override { return health_view_; }
@@ -121,6 +123,11 @@ class Worker final : public ClientHost {
   void end_if_drained();
   void on_log_flush();
   void flush_log();
+  // Connects the Redis directory `snapshot` names (or keeps the one that
+  // has the same settings), and retires the one it replaces.
+  void follow_redis_directory(const Snapshot& snapshot);
+  // Destroys retired directories once nothing waits in them.
+  void on_retire_timer();
 
   const WorkerShared& shared_;
   // The worker's own copy: its reloadable part follows publish().
@@ -150,6 +157,12 @@ class Worker final : public ClientHost {
   std::vector<std::function<void()>> queue_;
   WorkerMetrics metrics_;
   TokenCache token_cache_;
+  // The Redis directory of snapshot_ (null: none), and those a reload
+  // replaced while requests still waited in them: each answers by its
+  // timeout, so they go soon after.
+  std::unique_ptr<RedisDirectory> redis_;
+  std::vector<std::unique_ptr<RedisDirectory>> retired_redis_;
+  Timer retire_timer_;
   std::array<std::uint32_t, kMaxDataCenters> rotation_cursor_{};
   std::thread thread_;
 };

@@ -1,10 +1,9 @@
-#include "proxy/directory/redis_config.h"
+#include "maps/redis_config.h"
 
 #include <charconv>
 
 #include "maps/datacenter.h"
 #include "maps/ip_network.h"
-#include "proxy/config/server_config.h"
 
 namespace regiongate {
 namespace {
@@ -55,6 +54,15 @@ void read_nodes(const YAML::Node& node, const std::string& path, YamlContext& ct
 std::string RedisNodeAddress::authority() const {
   const bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string describe_redis_directory(const RedisDirectoryConfig& config) {
+  std::string out = config.cluster ? "redis-cluster:" : "redis:";
+  for (std::size_t i = 0; i < config.nodes.size(); ++i) {
+    if (i) out += ',';
+    out += config.nodes[i].authority();
+  }
+  return out;
 }
 
 std::optional<RedisNodeAddress> parse_redis_node(std::string_view text) {

@@ -49,6 +49,7 @@ struct DirectoryCacheConfig {
   std::size_t entries = 100'000;                // 0: no cache
   std::chrono::milliseconds ttl{60'000};        // of a found account
   std::chrono::milliseconds negative_ttl{5'000};  // of "no such account"; 0: not kept
+  bool operator==(const DirectoryCacheConfig&) const = default;
 };
 
 struct RedisDirectoryConfig {
@@ -65,7 +66,13 @@ struct RedisDirectoryConfig {
   // The slot map is fetched again at most this often (on MOVED, on a lost node).
   std::chrono::milliseconds slot_refresh_interval{100};
   DirectoryCacheConfig cache;
+  // A reload with an equal configuration keeps each worker's connections and cache.
+  bool operator==(const RedisDirectoryConfig&) const = default;
 };
+
+// "redis:127.0.0.1:6379", "redis-cluster:127.0.0.1:7000,127.0.0.1:7001": for
+// logs, /status and explain.
+std::string describe_redis_directory(const RedisDirectoryConfig& config);
 
 // Reads the `redis` map found at `path` ("directory.redis"). Every error goes
 // to ctx with file:line:col; the result then holds defaults where a value
