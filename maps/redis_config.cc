@@ -38,11 +38,12 @@ void read_nodes(const YAML::Node& node, const std::string& path, YamlContext& ct
                 RedisDirectoryConfig& c) {
   const std::vector<YamlString> list = read_string_list(node, path, ctx);
   for (const YamlString& s : list) {
-    if (auto address = parse_redis_node(s.value)) {
+    if (auto address = parse_redis_node_or_socket(s.value)) {
       c.nodes.push_back(*address);
     } else {
       ctx.error(s.node, path,
-                "an IP address and port like 127.0.0.1:6379 or redis://[::1]:6379, not '" +
+                "an IP address and port like 127.0.0.1:6379 or redis://[::1]:6379, or "
+                "unix:/absolute/path.sock, not '" +
                     s.value + "' (names are not resolved: resolve them in the config pipeline)");
     }
   }
@@ -52,6 +53,7 @@ void read_nodes(const YAML::Node& node, const std::string& path, YamlContext& ct
 }  // namespace
 
 std::string RedisNodeAddress::authority() const {
+  if (!socket_path.empty()) return "unix:" + socket_path;
   const bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
@@ -77,6 +79,27 @@ std::optional<RedisNodeAddress> parse_redis_node(std::string_view text) {
   return out;
 }
 
+std::optional<RedisNodeAddress> parse_redis_socket(std::string_view text) {
+  constexpr std::string_view kScheme = "unix:";
+  // sockaddr_un's sun_path is 108 bytes on Linux, with the terminating NUL.
+  constexpr std::size_t kMaxPath = 107;
+  if (!text.starts_with(kScheme)) return std::nullopt;
+  text.remove_prefix(kScheme.size());
+  if (text.starts_with("///")) text.remove_prefix(2);  // unix:///run/x.sock, URI style
+  if (text.size() < 2 || text.front() != '/' || text.size() > kMaxPath ||
+      text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  RedisNodeAddress out;
+  out.socket_path = std::string(text);
+  return out;
+}
+
+std::optional<RedisNodeAddress> parse_redis_node_or_socket(std::string_view text) {
+  if (auto node = parse_redis_node(text)) return node;
+  return parse_redis_socket(text);
+}
+
 RedisDirectoryConfig read_redis_directory_config(const YAML::Node& node, std::string_view path_view,
                                                  YamlContext& ctx) {
   RedisDirectoryConfig c;
@@ -93,6 +116,13 @@ RedisDirectoryConfig read_redis_directory_config(const YAML::Node& node, std::st
   read_count(node, "max_pending", path, ctx, 1, 1'000'000, c.max_pending);
   read_count(node, "max_redirects", path, ctx, 0, 16, c.max_redirects);
   read_duration(node, "slot_refresh_interval", path, ctx, c.slot_refresh_interval, /*zero_allowed=*/true);
+  for (const RedisNodeAddress& n : c.nodes) {
+    if (c.cluster && !n.socket_path.empty()) {
+      ctx.error(node["nodes"], key_path(path, "nodes"),
+                "a cluster's nodes are IP addresses and ports (its slot map names them so), not "
+                "unix:" + n.socket_path);
+    }
+  }
   if (!c.cluster && c.nodes.size() > 1) {
     ctx.error(node["nodes"], key_path(path, "nodes"),
               "one node without cluster: true (a standalone Redis has no seeds to choose from)");

@@ -4,7 +4,8 @@
 //
 //   directory:
 //     redis:
-//       nodes: [127.0.0.1:6379]   # seeds: host:port or redis://host:port, IP literals
+//       nodes: [127.0.0.1:6379]   # seeds: host:port or redis://host:port, IP literals;
+//                                 # or one unix:/path/to/redis.sock (standalone)
 //       cluster: false
 //       key_prefix: "acct:"
 //       connections: 1            # per worker per node
@@ -35,8 +36,11 @@ namespace regiongate {
 struct RedisNodeAddress {
   std::string host;  // an IP literal, without brackets
   std::uint16_t port = 0;
+  // A Unix domain socket instead (standalone only): an absolute path.
+  std::string socket_path{};
 
-  // "127.0.0.1:6379", "[::1]:6379": the name of a node in logs and maps.
+  // "127.0.0.1:6379", "[::1]:6379", "unix:/run/redis.sock": the name of a
+  // node in logs and maps.
   std::string authority() const;
   bool operator==(const RedisNodeAddress&) const = default;
 };
@@ -44,6 +48,11 @@ struct RedisNodeAddress {
 // "127.0.0.1:6379", "[::1]:6379" or "redis://127.0.0.1:6379"; nullopt for
 // anything else (names included).
 std::optional<RedisNodeAddress> parse_redis_node(std::string_view text);
+// "unix:/run/redis/redis.sock" (an absolute path that fits a sockaddr_un):
+// a standalone server on this machine. nullopt for anything else.
+std::optional<RedisNodeAddress> parse_redis_socket(std::string_view text);
+// Either form.
+std::optional<RedisNodeAddress> parse_redis_node_or_socket(std::string_view text);
 
 struct DirectoryCacheConfig {
   std::size_t entries = 100'000;                // 0: no cache

@@ -70,7 +70,9 @@ std::optional<std::vector<Account>> read_accounts(const std::string& path, const
 }
 
 Connection connect_to(const RedisNodeAddress& node) {
-  Connection c(redisConnectWithTimeout(node.host.c_str(), node.port, timeval{5, 0}));
+  Connection c(node.socket_path.empty()
+                   ? redisConnectWithTimeout(node.host.c_str(), node.port, timeval{5, 0})
+                   : redisConnectUnixWithTimeout(node.socket_path.c_str(), timeval{5, 0}));
   if (!c || c->err) {
     std::cerr << "regiongate: redis " << node.authority() << ": "
               << (c ? c->errstr : "cannot allocate a connection") << '\n';
@@ -168,9 +170,10 @@ bool load_batch(Targets& targets, const std::string& path, const std::string& pr
 }  // namespace
 
 int run_accounts_load(const AccountsLoadOptions& options) {
-  auto seed = parse_redis_node(options.redis);
-  if (!seed) {
-    std::cerr << "regiongate: --redis: an IP address and port like redis://127.0.0.1:6379, not '"
+  auto seed = parse_redis_node_or_socket(options.redis);
+  if (!seed || (options.cluster && !seed->socket_path.empty())) {
+    std::cerr << "regiongate: --redis: an IP address and port like redis://127.0.0.1:6379"
+              << (options.cluster ? "" : ", or unix:/path/to/redis.sock") << ", not '"
               << options.redis << "'\n";
     return 2;
   }

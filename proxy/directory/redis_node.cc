@@ -53,7 +53,9 @@ void RedisNode::connect() {
 // A non-blocking connect: hiredis only calls getaddrinfo() on an IP
 // literal (the configuration refuses names), which does not block.
 bool RedisNode::open(Link& link) {
-  redisAsyncContext* context = redisAsyncConnect(address_.host.c_str(), address_.port);
+  redisAsyncContext* context = address_.socket_path.empty()
+                                   ? redisAsyncConnect(address_.host.c_str(), address_.port)
+                                   : redisAsyncConnectUnix(address_.socket_path.c_str());
   if (context == nullptr) return false;
   if (context->err) {
     redisAsyncFree(context);

@@ -53,7 +53,7 @@ class RedisGatewayTest : public GatewayFixture {
   // load balancer (x-forwarded-for says where the phone is).
   void configure(const std::vector<std::string>& nodes, const std::string& cache) {
     std::string list;
-    for (const std::string& n : nodes) list += (list.empty() ? "" : ", ") + n;
+    for (const std::string& n : nodes) list += (list.empty() ? "\"" : ", \"") + n + "\"";
     std::string config = read(dir_ / "regiongate.yaml");
     replace(config, "directory:\n  file: accounts.csv\n",
             "directory:\n  redis:\n    nodes: [" + list + "]\n    cluster: " +
@@ -129,9 +129,10 @@ class RedisGatewayTest : public GatewayFixture {
 };
 
 TEST_F(RedisGatewayTest, AccountsComeFromRedisAndRepeatsFromTheCache) {
-  RedisTestServer redis;
+  // On a Unix socket: a local Redis, and no TCP port to choose.
+  RedisTestServer redis(false, RedisTestServer::Listen::kUnixSocket);
   ASSERT_TRUE(redis.ok()) << redis.error();
-  ASSERT_NO_FATAL_FAILURE(load_accounts("redis://" + redis.authority(), false));
+  ASSERT_NO_FATAL_FAILURE(load_accounts(redis.authority(), false));
   ASSERT_NO_FATAL_FAILURE(configure({redis.authority()}, "{entries: 1000, ttl: 60s, negative_ttl: 60s}"));
   ASSERT_NO_FATAL_FAILURE(start_every_origin());
   ASSERT_NO_FATAL_FAILURE(start_gateway(kNow));
@@ -184,9 +185,10 @@ TEST_F(RedisGatewayTest, AccountsComeFromRedisAndRepeatsFromTheCache) {
 }
 
 TEST_F(RedisGatewayTest, RedisKilledMidLoadNeverMovesDataAcrossABorderAndRecovers) {
-  RedisTestServer redis;
+  // On a Unix socket: a local Redis, and no TCP port to choose.
+  RedisTestServer redis(false, RedisTestServer::Listen::kUnixSocket);
   ASSERT_TRUE(redis.ok()) << redis.error();
-  ASSERT_NO_FATAL_FAILURE(load_accounts("redis://" + redis.authority(), false));
+  ASSERT_NO_FATAL_FAILURE(load_accounts(redis.authority(), false));
   // No cache: every request asks Redis, so killing it shows at once.
   ASSERT_NO_FATAL_FAILURE(configure({redis.authority()}, "{entries: 0}"));
   ASSERT_NO_FATAL_FAILURE(start_every_origin());

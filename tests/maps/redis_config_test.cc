@@ -102,5 +102,22 @@ TEST(RedisConfig, NodesAreRequiredAndStandaloneHasOne) {
       << two.diags.format_all();
 }
 
+TEST(RedisConfig, AStandaloneServerMayBeOnAUnixSocket) {
+  Read r = read("directory:\n  redis:\n    nodes: [\"unix:/run/redis/redis.sock\"]\n");
+  ASSERT_FALSE(r.diags.has_errors()) << r.diags.format_all();
+  ASSERT_EQ(r.config.nodes.size(), 1u);
+  EXPECT_EQ(r.config.nodes[0].socket_path, "/run/redis/redis.sock");
+  EXPECT_EQ(r.config.nodes[0].authority(), "unix:/run/redis/redis.sock");
+  EXPECT_EQ(describe_redis_directory(r.config), "redis:unix:/run/redis/redis.sock");
+  EXPECT_EQ(parse_redis_socket("unix:///run/x.sock")->socket_path, "/run/x.sock");  // URI style
+  EXPECT_FALSE(parse_redis_socket("unix:relative.sock"));
+  EXPECT_FALSE(parse_redis_socket("unix:/" + std::string(200, 'x')));  // longer than sun_path
+  EXPECT_FALSE(parse_redis_node("unix:/run/x.sock"));  // a redirect can never name one
+  Read cluster = read("directory:\n  redis:\n    cluster: true\n    nodes: [\"unix:/run/x.sock\"]\n");
+  EXPECT_NE(cluster.diags.format_all().find("a cluster's nodes are IP addresses and ports"),
+            std::string::npos)
+      << cluster.diags.format_all();
+}
+
 }  // namespace
 }  // namespace regiongate

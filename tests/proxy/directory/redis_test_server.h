@@ -27,14 +27,19 @@ namespace regiongate::testing {
 
 class RedisTestServer {
  public:
-  explicit RedisTestServer(bool cluster_node = false);
+  enum class Listen { kTcp, kUnixSocket };
+  // kUnixSocket: a standalone server on a socket in its own directory (no
+  // TCP port at all); authority() is then "unix:/path".
+  explicit RedisTestServer(bool cluster_node = false, Listen listen = Listen::kTcp);
   ~RedisTestServer();  // SIGKILL if still running, and the data directory removed
 
   bool ok() const { return process_ != nullptr; }
   const std::string& error() const { return error_; }
   int port() const { return port_; }
   pid_t pid() const { return process_ ? process_->pid() : -1; }
-  std::string authority() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string authority() const {
+    return socket_.empty() ? "127.0.0.1:" + std::to_string(port_) : "unix:" + socket_;
+  }
 
   // redis-cli against this server; the result's exit code and output.
   ProcessResult cli(const std::vector<std::string>& args, double timeout_seconds = 20) const;
@@ -54,6 +59,7 @@ class RedisTestServer {
 
   bool cluster_node_;
   std::string dir_;
+  std::string socket_;  // kUnixSocket: its path
   int port_ = 0;
   int bus_port_ = 0;
   std::unique_ptr<BackgroundProcess> process_;

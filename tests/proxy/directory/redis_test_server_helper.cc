@@ -19,13 +19,14 @@ constexpr auto kStartDeadline = std::chrono::seconds(20);
 
 }  // namespace
 
-RedisTestServer::RedisTestServer(bool cluster_node) : cluster_node_(cluster_node) {
+RedisTestServer::RedisTestServer(bool cluster_node, Listen listen) : cluster_node_(cluster_node) {
   char tmpl[] = "/tmp/regiongate-redis-XXXXXX";
   if (!mkdtemp(tmpl)) {
     error_ = "mkdtemp failed";
     return;
   }
   dir_ = tmpl;
+  if (listen == Listen::kUnixSocket) socket_ = dir_ + "/redis.sock";
   start(std::chrono::steady_clock::now() + kStartDeadline);
 }
 
@@ -38,6 +39,23 @@ RedisTestServer::~RedisTestServer() {
 }
 
 bool RedisTestServer::start(std::chrono::steady_clock::time_point deadline) {
+  if (!socket_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(socket_, ec);  // a killed server leaves it behind
+    process_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
+        kRedisServer, "--port", "0", "--unixsocket", socket_, "--unixsocketperm", "700", "--save",
+        "", "--appendonly", "no", "--dir", dir_, "--protected-mode", "no", "--daemonize", "no"});
+    const pid_t pid = process_->pid();
+    if (wait_until([&] { return cli({"PING"}, 2).out == "PONG\n"; },
+                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()),
+                   std::chrono::milliseconds(20)) &&
+        kill(pid, 0) == 0) {
+      return true;
+    }
+    error_ = "redis-server did not answer on " + socket_ + ": " + process_->output();
+    process_.reset();
+    return false;
+  }
   const bool fixed_port = port_ != 0;  // a restart keeps its port
   while (std::chrono::steady_clock::now() < deadline) {
     if (!fixed_port) port_ = choose_unassigned_port();
@@ -86,7 +104,9 @@ bool RedisTestServer::restart() {
 
 ProcessResult RedisTestServer::cli(const std::vector<std::string>& args,
                                    double timeout_seconds) const {
-  std::vector<std::string> argv = {kRedisCli, "-h", "127.0.0.1", "-p", std::to_string(port_)};
+  std::vector<std::string> argv =
+      socket_.empty() ? std::vector<std::string>{kRedisCli, "-h", "127.0.0.1", "-p", std::to_string(port_)}
+                      : std::vector<std::string>{kRedisCli, "-s", socket_};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(argv, timeout_seconds);
 }
