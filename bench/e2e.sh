@@ -13,8 +13,10 @@
 #     the admin listener scraped every second, the audit log), regiongate-audit-all
 #     (an audit record of every decision), regiongate-nolog (no access log),
 #     regiongate-tokens (a verified RS256 bearer token on every request, forwarded),
-#     regiongate-tokens-edge (the same, not forwarded);
-#     default: all but regiongate-audit-all.
+#     regiongate-tokens-edge (the same, not forwarded), regiongate-redis (the
+#     account directory in a local redis-server, the worker's cache answering),
+#     regiongate-redis-nocache (a Redis round trip on every request);
+#     default: direct, nghttpx, regiongate, regiongate-observed, regiongate-nolog.
 #   --quick: 3 rounds of 50k requests (about 15 s); default 5 rounds of 200k.
 #   --runs-out FILE: also keep every measured run (one JSON line each).
 #   --baseline PATH: another regiongate build (the previous commit, say) as
@@ -69,7 +71,7 @@ STREAMS=10
 RUNS_OUT=""
 CPUS=auto
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
@@ -260,6 +262,9 @@ has "$TARGETS" regiongate && rg_target regiongate "$REGIONGATE"
 has "$TARGETS" regiongate-observed && rg_target regiongate-observed "$REGIONGATE" observed
 has "$TARGETS" regiongate-audit-all && rg_target regiongate-audit-all "$REGIONGATE" audit-all
 has "$TARGETS" regiongate-nolog && rg_target regiongate-nolog "$REGIONGATE" nolog
+for profile in redis redis-nocache; do
+  has "$TARGETS" "regiongate-$profile" && rg_target "regiongate-$profile" "$REGIONGATE" "$profile"
+done
 for profile in tokens tokens-edge; do
   if has "$TARGETS" "regiongate-$profile"; then
     rg_target "regiongate-$profile" "$REGIONGATE" "$profile"

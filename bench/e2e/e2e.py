@@ -323,7 +323,7 @@ def report(runs_file):
             print(json.dumps(row))
     sys.stdout.flush()
     print("")
-    hdr = (f"{'target':<24}{'mode':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
+    hdr = (f"{'target':<26}{'mode':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
            f"{'cpu us/req':>11} | {'rps/dir':>8}{'p99/dir':>8} | {'rps/ngx':>8}{'p99/ngx':>8}"
            f"{'cpu/ngx':>8}")
     print(hdr)
@@ -332,7 +332,7 @@ def report(runs_file):
     for (target, mode), row in result.items():
         d = result.get(("direct", mode), {})
         x = result.get(("nghttpx", mode), {})
-        line = (f"{target:<24}{mode:<10}{row['rps'] or 0:>9}{fmt(row['p50_ms'], 9, 3)}"
+        line = (f"{target:<26}{mode:<10}{row['rps'] or 0:>9}{fmt(row['p50_ms'], 9, 3)}"
                 f"{fmt(row['p99_ms'], 9, 3)}{fmt(row['p999_ms'], 10, 3)}"
                 f"{fmt(row['cpu_us_per_req'], 11, 2)} | "
                 f"{ratio(row['rps'], d.get('rps')):>8}{ratio(row['p99_ms'], d.get('p99_ms')):>8} | "

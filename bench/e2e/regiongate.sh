@@ -29,7 +29,10 @@ rg_supported() {
 # bearer tokens: an RS256 key, the account country from the token's claim
 # (rg_bearer DIR prints the token every request sends: one phone's, so the
 # worker's cache answers all but the first); "tokens-edge" does not forward
-# the token to the data centre (tokens.forward: false).
+# the token to the data centre (tokens.forward: false). "redis" has the
+# account directory in a redis-server on a Unix socket (rg_redis), the
+# worker's cache answering all but the first lookup; "redis-nocache" asks
+# Redis on every request (cache: {entries: 0}).
 rg_write_config() {
   local dir=$1 origin_port=$2 tls=$3 cert=$4 key=$5 profile=${6:-plain}
   mkdir -p "$dir"
@@ -67,8 +70,12 @@ identity:
   order: [$([[ $profile == tokens* ]] && echo "token, ")directory, geoip]
   account_header: x-account-id
   trusted_proxies: []
-directory:
-  file: accounts.csv
+$(if [[ $profile == redis* ]]; then
+    printf 'directory:\n  redis:\n    nodes: ["unix:%s/redis.sock"]\n' "$dir"
+    [[ $profile == redis-nocache ]] && printf '    cache: {entries: 0}\n'
+  else
+    printf 'directory:\n  file: accounts.csv\n'
+  fi)
 geoip:
   database: demo.mmdb
   country_paths: [country.iso_code, registered_country.iso_code]
@@ -123,6 +130,24 @@ open(f"{d}/bearer", "w").write(f"{head}.{body}.{b(sig)}")
 PY
 }
 
+# rg_redis DIR BIN: a redis-server on DIR/redis.sock (no TCP port), on the
+# load generator's CPU, holding DIR/accounts.csv loaded by BIN's
+# `accounts load`.
+rg_redis() {
+  local dir=$1 bin=$2 i
+  command -v redis-server >/dev/null || die "redis-server not found (scripts/install-deps.sh installs it)"
+  start_bg RG_REDIS_PID "$dir/redis.log" "$CPU_LOAD" redis-server --port 0 \
+    --unixsocket "$dir/redis.sock" --unixsocketperm 700 --save "" --appendonly no --dir "$dir"
+  for ((i = 0; i < 200; i++)); do
+    [[ $(redis-cli -s "$dir/redis.sock" ping 2>/dev/null) == PONG ]] && break
+    kill -0 "$RG_REDIS_PID" 2>/dev/null || die "redis-server did not start ($(cat "$dir/redis.log"))"
+    sleep 0.05  # polling a condition (the server answering), with a bound
+  done
+  [[ $(redis-cli -s "$dir/redis.sock" ping 2>/dev/null) == PONG ]] || die "redis-server does not answer on $dir/redis.sock"
+  "$bin" accounts load "$dir/accounts.csv" --redis "unix:$dir/redis.sock" >/dev/null ||
+    die "accounts load into redis failed"
+}
+
 # rg_start NAME BIN ORIGIN_PORT CERT KEY [PROFILE]: starts `regiongate serve` on
 # CPU_PROXY, its files in $TMP/NAME (NAME: regiongate, or baseline for the
 # build it is compared with). Sets RG_PID, RG_PORT and RG_TLS_PORT (""
@@ -132,6 +157,10 @@ PY
 # from /proc, when it listens on one port only).
 rg_start() {
   local name=$1 bin=$2 origin_port=$3 cert=$4 key=$5 profile=${6:-plain} dir="$TMP/$1" attempt tls
+  if [[ $profile == redis* ]]; then
+    rg_write_config "$dir" "$origin_port" - "$cert" "$key" "$profile"  # accounts.csv
+    rg_redis "$dir" "$bin"
+  fi
   for attempt in tls cleartext; do
     tls=$attempt
     [[ $attempt == cleartext ]] && tls=-
