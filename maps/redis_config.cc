@@ -1,6 +1,7 @@
 #include "maps/redis_config.h"
 
 #include <charconv>
+#include <fstream>
 
 #include "maps/datacenter.h"
 #include "maps/ip_network.h"
@@ -20,7 +21,23 @@ constexpr KeySpec kRedisKeys[] = {
     {"max_redirects", YamlKind::kScalar, false},
     {"slot_refresh_interval", YamlKind::kScalar, false},
     {"cache", YamlKind::kMap, false},
+    {"auth", YamlKind::kMap, false},
+    {"db", YamlKind::kScalar, false},
 };
+constexpr KeySpec kAuthKeys[] = {{"username", YamlKind::kScalar, false},
+                                 {"password_file", YamlKind::kScalar, true}};
+
+void read_password(const YAML::Node& node, const std::string& path, YamlContext& ctx,
+                   RedisDirectoryConfig& c) {
+  auto file = read_string(node, path, ctx);
+  if (!file) return;
+  std::string error;
+  if (auto password = read_password_file(resolve_relative(ctx.file(), *file), &error)) {
+    c.password = std::move(*password);
+  } else {
+    ctx.error(node, path, error);
+  }
+}
 constexpr KeySpec kReconnectKeys[] = {{"min", YamlKind::kScalar, false},
                                       {"max", YamlKind::kScalar, false}};
 constexpr KeySpec kCacheKeys[] = {{"entries", YamlKind::kScalar, false},
@@ -79,6 +96,19 @@ std::optional<RedisNodeAddress> parse_redis_node(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> read_password_file(const std::string& path, std::string* error) {
+  constexpr std::size_t kMaxPassword = 4096;
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  std::getline(in, line);  // nothing when unreadable
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty() || line.size() > kMaxPassword) {
+    *error = "'" + path + "': cannot read a password (1 to 4096 bytes) from its first line";
+    return std::nullopt;
+  }
+  return line;
+}
+
 std::optional<RedisNodeAddress> parse_redis_socket(std::string_view text) {
   constexpr std::string_view kScheme = "unix:";
   // sockaddr_un's sun_path is 108 bytes on Linux, with the terminating NUL.
@@ -123,6 +153,13 @@ RedisDirectoryConfig read_redis_directory_config(const YAML::Node& node, std::st
                 "unix:" + n.socket_path);
     }
   }
+  if (const YAML::Node& a = node["auth"]; a && check_map(a, kAuthKeys, key_path(path, "auth"), ctx)) {
+    const std::string at = key_path(path, "auth");
+    if (a["username"]) c.username = read_string(a["username"], key_path(at, "username"), ctx).value_or("");
+    read_password(a["password_file"], key_path(at, "password_file"), ctx, c);
+  }
+  read_count(node, "db", path, ctx, 0, 1023, c.db);
+  if (c.cluster && c.db != 0) ctx.error(node["db"], key_path(path, "db"), "a Redis Cluster has only db 0");
   if (!c.cluster && c.nodes.size() > 1) {
     ctx.error(node["nodes"], key_path(path, "nodes"),
               "one node without cluster: true (a standalone Redis has no seeds to choose from)");

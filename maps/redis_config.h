@@ -15,6 +15,8 @@
 //       max_pending: 4096         # lookups in flight per worker
 //       max_redirects: 5
 //       cache: {entries: 100000, ttl: 60s, negative_ttl: 5s}
+//       auth: {username: regiongate, password_file: redis.pass}  # AUTH on connect
+//       db: 0                     # SELECT on connect (standalone only)
 //
 // Node addresses must be IP literals: hiredis resolves names with a blocking
 // getaddrinfo() on the worker's thread.
@@ -75,6 +77,12 @@ struct RedisDirectoryConfig {
   // The slot map is fetched again at most this often (on MOVED, on a lost node).
   std::chrono::milliseconds slot_refresh_interval{100};
   DirectoryCacheConfig cache;
+  // AUTH [username] password on each connection before anything else (the
+  // password read from auth.password_file when the snapshot loads); none
+  // when empty. SELECT db when not 0.
+  std::string username;
+  std::string password;
+  int db = 0;
   // A reload with an equal configuration keeps each worker's connections and cache.
   bool operator==(const RedisDirectoryConfig&) const = default;
 };
@@ -82,6 +90,10 @@ struct RedisDirectoryConfig {
 // "redis:127.0.0.1:6379", "redis-cluster:127.0.0.1:7000,127.0.0.1:7001": for
 // logs, /status and explain.
 std::string describe_redis_directory(const RedisDirectoryConfig& config);
+
+// The password on the first line of `path` (a trailing CR LF is not part
+// of it; 1 to 4096 bytes), or nullopt with *error set.
+std::optional<std::string> read_password_file(const std::string& path, std::string* error);
 
 // Reads the `redis` map found at `path` ("directory.redis"). Every error goes
 // to ctx with file:line:col; the result then holds defaults where a value

@@ -69,7 +69,36 @@ std::optional<std::vector<Account>> read_accounts(const std::string& path, const
   return accounts;
 }
 
-Connection connect_to(const RedisNodeAddress& node) {
+// AUTH and SELECT as the options say, on a new connection.
+struct Session {
+  std::string username, password;
+  int db = 0;
+};
+
+bool set_up(redisContext* c, const RedisNodeAddress& node, const Session& session) {
+  auto command = [&](const char* what, Reply reply) {
+    if (reply && reply->type != REDIS_REPLY_ERROR) return true;
+    std::cerr << "regiongate: redis " << node.authority() << ": " << what << " refused"
+              << (reply ? std::string(": ") + reply->str : std::string()) << '\n';
+    return false;
+  };
+  if (!session.password.empty()) {
+    Reply r(static_cast<redisReply*>(
+        session.username.empty()
+            ? redisCommand(c, "AUTH %b", session.password.data(), session.password.size())
+            : redisCommand(c, "AUTH %b %b", session.username.data(), session.username.size(),
+                           session.password.data(), session.password.size())));
+    if (!command("AUTH", std::move(r))) return false;
+  }
+  if (session.db != 0) {
+    if (!command("SELECT", Reply(static_cast<redisReply*>(redisCommand(c, "SELECT %d", session.db))))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Connection connect_to(const RedisNodeAddress& node, const Session& session) {
   Connection c(node.socket_path.empty()
                    ? redisConnectWithTimeout(node.host.c_str(), node.port, timeval{5, 0})
                    : redisConnectUnixWithTimeout(node.socket_path.c_str(), timeval{5, 0}));
@@ -78,6 +107,7 @@ Connection connect_to(const RedisNodeAddress& node) {
               << (c ? c->errstr : "cannot allocate a connection") << '\n';
     return nullptr;
   }
+  if (!set_up(c.get(), node, session)) return nullptr;
   return c;
 }
 
@@ -85,12 +115,13 @@ Connection connect_to(const RedisNodeAddress& node) {
 // CLUSTER SLOTS for a cluster.
 class Targets {
  public:
+  explicit Targets(Session session) : session_(std::move(session)) {}
   bool open(const RedisNodeAddress& seed, bool cluster) {
     if (!cluster) {
       owner_.assign(1, 0);
       return add(seed);
     }
-    Connection c = connect_to(seed);
+    Connection c = connect_to(seed, session_);
     if (!c) return false;
     Reply reply(static_cast<redisReply*>(redisCommand(c.get(), "CLUSTER SLOTS")));
     auto ranges = reply ? parse_cluster_slots(*reply, seed) : std::nullopt;
@@ -117,13 +148,14 @@ class Targets {
  private:
   bool add(const RedisNodeAddress& node) {
     if (index_.count(node.authority())) return true;
-    Connection c = connect_to(node);
+    Connection c = connect_to(node, session_);
     if (!c) return false;
     index_[node.authority()] = static_cast<int>(nodes_.size());
     names_.push_back(node.authority());
     nodes_.push_back(std::move(c));
     return true;
   }
+  Session session_;
   std::vector<int> owner_;
   std::map<std::string, int> index_;
   std::vector<std::string> names_;
@@ -192,7 +224,23 @@ int run_accounts_load(const AccountsLoadOptions& options) {
   auto accounts = read_accounts(options.file, text);
   if (!accounts) return 1;
 
-  Targets targets;
+  Session session;
+  session.username = options.username;
+  session.db = options.db;
+  if (options.cluster && options.db != 0) {
+    std::cerr << "regiongate: --db: a Redis Cluster has only db 0\n";
+    return 2;
+  }
+  if (!options.password_file.empty()) {
+    std::string error;
+    auto password = read_password_file(options.password_file, &error);
+    if (!password) {
+      std::cerr << "regiongate: --password-file: " << error << '\n';
+      return 2;
+    }
+    session.password = std::move(*password);
+  }
+  Targets targets(std::move(session));
   if (!targets.open(*seed, options.cluster)) return 1;
   const auto start = std::chrono::steady_clock::now();
   auto last_progress = start;

@@ -54,6 +54,10 @@ struct AccountsLoadOptions {
   bool cluster = false;
   std::string key_prefix = "acct:";
   int batch = 1000;  // SETs pipelined per node per round trip
+  // AUTH [username] password (the first line of password_file) and SELECT
+  // db on each connection, as directory.redis.auth and .db do.
+  std::string username, password_file;
+  int db = 0;
 };
 // Loads the file into Redis; 0 when every account was written, 1 on a bad
 // file (nothing written) or a Redis error, 2 on bad arguments.

@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
   load_cmd->add_option("--key-prefix", load.key_prefix, "prefix of every key")->capture_default_str();
   load_cmd->add_option("--batch", load.batch, "SETs pipelined per node per round trip")
       ->capture_default_str();
+  load_cmd->add_option("--username", load.username, "AUTH with this user (ACL)");
+  load_cmd->add_option("--password-file", load.password_file,
+                       "AUTH with the password on this file's first line");
+  load_cmd->add_option("--db", load.db, "SELECT this database (standalone only)")->capture_default_str();
 
   DemoOptions demo;
   demo.config = default_example_config();

@@ -3,7 +3,9 @@
 #include <hiredis/adapters/libev.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "util/c_boundary.h"
 
@@ -71,6 +73,26 @@ bool RedisNode::open(Link& link) {
   link.context = context;
   link.connected = false;
   link.unanswered = 0;
+  // Queued before any GET, so they are the first commands the server reads.
+  int sent = REDIS_OK;
+  if (!config_.password.empty()) {
+    sent = config_.username.empty()
+               ? redisAsyncCommand(context, on_setup, nullptr, "AUTH %b", config_.password.data(),
+                                   config_.password.size())
+               : redisAsyncCommand(context, on_setup, nullptr, "AUTH %b %b", config_.username.data(),
+                                   config_.username.size(), config_.password.data(),
+                                   config_.password.size());
+    ++link.unanswered;
+  }
+  if (sent == REDIS_OK && config_.db != 0) {
+    sent = redisAsyncCommand(context, on_setup, nullptr, "SELECT %d", config_.db);
+    ++link.unanswered;
+  }
+  if (sent != REDIS_OK) {
+    link.context = nullptr;
+    redisAsyncFree(context);
+    return false;
+  }
   return true;
 }
 
@@ -209,6 +231,21 @@ void RedisNode::on_slots(redisAsyncContext* context, void* reply, void*) noexcep
     if (link->node->destroying_) return;
     answered_link(context);
     link->node->events_.on_slots_reply(*link->node, static_cast<redisReply*>(reply));
+  });
+}
+
+void RedisNode::on_setup(redisAsyncContext* context, void* reply, void*) noexcept {
+  fail_stop("a redis AUTH/SELECT callback", [&] {
+    auto* link = static_cast<Link*>(context->data);
+    if (link->node->destroying_ || !answered_link(context)) return;
+    const auto* r = static_cast<const redisReply*>(reply);
+    if (r && r->type == REDIS_REPLY_ERROR) {
+      // Never the error text itself in full: a server may echo what it was sent.
+      std::string why = "AUTH/SELECT refused (";
+      why.append(r->str, std::min<std::size_t>(r->len, 64));
+      why += ')';
+      link->node->failed(why.c_str());
+    }
   });
 }
 

@@ -90,6 +90,8 @@ class RedisNode {
   static void on_get(redisAsyncContext* context, void* reply, void* lookup_id) noexcept;
   static void on_slots(redisAsyncContext* context, void* reply, void* unused) noexcept;
   static void on_asking(redisAsyncContext* context, void* reply, void* unused) noexcept;
+  // AUTH and SELECT, sent first on each connection: a refusal fails the node.
+  static void on_setup(redisAsyncContext* context, void* reply, void* privdata) noexcept;
   // The link a reply arrived on, when it is still that link's connection
   // (its count is updated); null for a closed connection's leftovers.
   static Link* answered_link(redisAsyncContext* context);

@@ -51,7 +51,8 @@ class RedisGatewayTest : public GatewayFixture {
   // than one), the shop falling back to GeoIP when Redis cannot answer and
   // every other service refusing, and the test's own address trusted as a
   // load balancer (x-forwarded-for says where the phone is).
-  void configure(const std::vector<std::string>& nodes, const std::string& cache) {
+  void configure(const std::vector<std::string>& nodes, const std::string& cache,
+                 const std::string& extra_redis = "") {
     std::string list;
     for (const std::string& n : nodes) list += (list.empty() ? "\"" : ", \"") + n + "\"";
     std::string config = read(dir_ / "regiongate.yaml");
@@ -59,7 +60,7 @@ class RedisGatewayTest : public GatewayFixture {
             "directory:\n  redis:\n    nodes: [" + list + "]\n    cluster: " +
                 (nodes.size() > 1 ? "true" : "false") +
                 "\n    timeout: 500ms\n    connect_timeout: 500ms\n"
-                "    reconnect: {min: 20ms, max: 100ms}\n    cache: " + cache + "\n");
+                "    reconnect: {min: 20ms, max: 100ms}\n    cache: " + cache + "\n" + extra_redis);
     replace(config, "  trusted_proxies: []\n",
             "  trusted_proxies: [127.0.0.1/32]\n"
             "  directory_unavailable:\n    default: refuse\n    services: {shop: geoip}\n");
@@ -68,10 +69,11 @@ class RedisGatewayTest : public GatewayFixture {
     std::ofstream(docroot() / "account" / "profile") << "profile\n";
   }
   // examples/accounts.csv into Redis with the real loader.
-  void load_accounts(const std::string& node, bool cluster) {
+  void load_accounts(const std::string& node, bool cluster, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {REGIONGATE_BINARY, "accounts", "load",
                                      (dir_ / "accounts.csv").string(), "--redis", node};
     if (cluster) argv.push_back("--cluster");
+    argv.insert(argv.end(), extra.begin(), extra.end());
     ProcessResult r = run_process(argv, 60);
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   }
@@ -317,6 +319,47 @@ TEST_F(RedisGatewayTest, ClusterSlotMigratedMidLoadAndANodeLost) {
   ASSERT_EQ(served.exit_code, 0) << served.err;
   EXPECT_EQ(status(served), 200) << served.out;
   EXPECT_EQ(header(served, "x-regiongate-dc"), "mumbai");
+  expect_only("mumbai");
+}
+
+TEST_F(RedisGatewayTest, APasswordProtectedRedisAndAReloadThatChangesThePassword) {
+  RedisTestServer redis(false, RedisTestServer::Listen::kUnixSocket);
+  ASSERT_TRUE(redis.ok()) << redis.error();
+  ASSERT_EQ(redis.cli({"CONFIG", "SET", "requirepass", "s3cret"}).out, "OK\n");
+  std::ofstream(dir_ / "redis.pass") << "s3cret\n";
+  // The loader authenticates too; without the password it is refused.
+  ProcessResult refused_load = run_process({REGIONGATE_BINARY, "accounts", "load",
+                                            (dir_ / "accounts.csv").string(), "--redis", redis.authority()});
+  EXPECT_EQ(refused_load.exit_code, 1);
+  EXPECT_NE(refused_load.err.find("NOAUTH"), std::string::npos) << refused_load.err;
+  ASSERT_NO_FATAL_FAILURE(load_accounts(redis.authority(), false,
+                                        {"--password-file", (dir_ / "redis.pass").string(), "--db", "3"}));
+  ASSERT_NO_FATAL_FAILURE(configure({redis.authority()}, "{entries: 0}",
+                                    "    auth: {password_file: redis.pass}\n    db: 3\n"));
+  ASSERT_NO_FATAL_FAILURE(start_origin("mumbai"));
+  ASSERT_NO_FATAL_FAILURE(start_gateway(kNow));
+  ProcessResult ok = get("/account/profile", "in-ravi");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(status(ok), 200) << ok.out;
+  EXPECT_EQ(header(ok, "x-regiongate-dc"), "mumbai");
+
+  // A wrong password after a reload: the new connections are refused, and
+  // so is every request that needs the directory. Never a guess.
+  std::ofstream(dir_ / "redis.pass") << "wrong\n";
+  ASSERT_NE(reload_and_wait("reloaded "), "");
+  ASSERT_TRUE(wait_until([&] {
+    return gateway_->output().find("AUTH/SELECT refused (WRONGPASS") != std::string::npos;
+  })) << gateway_->output();
+  ProcessResult down = get("/account/profile", "in-ravi");
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(status(down), 503) << down.out;
+  EXPECT_EQ(header(down, "x-regiongate-reason"), "account-directory-unavailable");
+  EXPECT_EQ(gateway_->output().find("s3cret"), std::string::npos);  // no secret in the log
+  EXPECT_EQ(gateway_->output().find("wrong\n"), std::string::npos);
+
+  std::ofstream(dir_ / "redis.pass") << "s3cret\n";
+  ASSERT_NE(reload_and_wait("reloaded "), "");
+  ASSERT_TRUE(wait_until([&] { return status(get("/account/profile", "in-ravi")) == 200; }));
   expect_only("mumbai");
 }
 

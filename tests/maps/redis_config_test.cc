@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 namespace regiongate {
 namespace {
 
@@ -117,6 +120,27 @@ TEST(RedisConfig, AStandaloneServerMayBeOnAUnixSocket) {
   EXPECT_NE(cluster.diags.format_all().find("a cluster's nodes are IP addresses and ports"),
             std::string::npos)
       << cluster.diags.format_all();
+}
+
+TEST(RedisConfig, AuthReadsThePasswordFileAndDbIsStandaloneOnly) {
+  const std::string file = ::testing::TempDir() + "redis-config-test.pass";
+  {
+    std::ofstream(file) << "pa ss\r\nsecond line\n";
+  }
+  Read r = read("directory:\n  redis:\n    nodes: [127.0.0.1:6379]\n    auth: {username: rg, password_file: " +
+                file + "}\n    db: 2\n");
+  ASSERT_FALSE(r.diags.has_errors()) << r.diags.format_all();
+  EXPECT_EQ(r.config.username, "rg");
+  EXPECT_EQ(r.config.password, "pa ss");  // the first line, without its CR LF
+  EXPECT_EQ(r.config.db, 2);
+  Read missing = read("directory:\n  redis:\n    nodes: [127.0.0.1:6379]\n    auth: {password_file: /nonexistent/x}\n");
+  EXPECT_NE(missing.diags.format_all().find("gw.yaml:4:27: error: directory.redis.auth.password_file: "
+                                            "'/nonexistent/x': cannot read a password"),
+            std::string::npos)
+      << missing.diags.format_all();
+  Read cluster = read("directory:\n  redis:\n    cluster: true\n    nodes: [127.0.0.1:1]\n    db: 1\n");
+  EXPECT_NE(cluster.diags.format_all().find("a Redis Cluster has only db 0"), std::string::npos);
+  std::remove(file.c_str());
 }
 
 }  // namespace
