@@ -234,6 +234,25 @@ std::optional<KeySet> KeySet::load(std::span<const TokenKeyFile> files, Diagnost
         continue;
       }
       const std::string kid = k["kid"];
+      // An identity provider's JWK Set may also publish keys for algorithms
+      // the gateway does not verify (EdDSA, P-384, RS512), for other
+      // clients: those are passed over with a warning, and tokens naming
+      // them are refused (token-unknown-kid). A malformed or weak key of a
+      // kind the gateway does verify is still an error.
+      auto pass_over = [&](const std::string& why) {
+        diags.warning(f.mark, "tokens.keys: " + f.path + ": key '" + kid + "' passed over: " + why +
+                                  "; tokens naming it are refused");
+      };
+      const std::string kty = k.contains("kty") && k["kty"].is_string() ? k["kty"].get<std::string>() : "";
+      if (kty != "RSA" && kty != "EC" && kty != "oct") {
+        pass_over("kty " + (kty.empty() ? std::string("missing") : "\"" + kty + "\"") +
+                  " (only RSA, EC and oct keys verify RS256, ES256 and HS256)");
+        continue;
+      }
+      if (kty == "EC" && !(k.contains("crv") && k["crv"] == "P-256")) {
+        pass_over("not on P-256 (ES256 needs P-256)");
+        continue;
+      }
       const std::string one = k.dump();
       cjose_err err{};
       CjoseJwk jwk(cjose_jwk_import(one.data(), one.size(), &err));
@@ -241,10 +260,21 @@ std::optional<KeySet> KeySet::load(std::span<const TokenKeyFile> files, Diagnost
         fail(f, "key '" + kid + "': " + cjose_message(err));
         continue;
       }
-      // A key that names its algorithm must name the one its type verifies.
-      if (k.contains("alg") && k["alg"] != std::string(algorithm_of(jwk.get(), &error))) {
-        fail(f, "key '" + kid + "' names alg " + k["alg"].dump() + ", not its type's");
-        continue;
+      // A key that names its algorithm must name the one its type verifies;
+      // another of its own family (RS512 for an RSA key) is passed over.
+      if (k.contains("alg")) {
+        const std::string verifies(algorithm_of(jwk.get(), &error));
+        if (!verifies.empty() && k["alg"] != verifies) {
+          const std::string alg = k["alg"].is_string() ? k["alg"].get<std::string>() : "";
+          const bool same_family = alg.size() == 5 && (alg.compare(0, 2, verifies, 0, 2) == 0 ||
+                                                       (verifies == "RS256" && alg.starts_with("PS")));
+          if (same_family) {
+            pass_over("alg " + alg + " (only " + verifies + " with this key)");
+          } else {
+            fail(f, "key '" + kid + "' names alg " + k["alg"].dump() + ", not its type's");
+          }
+          continue;
+        }
       }
       if (!set.add(kid, std::move(jwk), &error)) fail(f, error);
     }

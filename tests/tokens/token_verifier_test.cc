@@ -197,7 +197,7 @@ TEST_F(TokenTest, RotationKeepsOldAndNewKeysValidUntilTheOldIsDropped) {
             TokenStatus::kValid);
 }
 
-TEST_F(TokenTest, WeakAndForeignKeysAreLoadErrors) {
+TEST_F(TokenTest, WeakKeysAndForeignPemKeysAreLoadErrors) {
   keys_->make_key("rsa1024", "-algorithm RSA -pkeyopt rsa_keygen_bits:1024");
   keys_->make_key("p384", "-algorithm EC -pkeyopt ec_paramgen_curve:P-384");
   TestKeys::write(keys_->path("weak.json"),
@@ -222,6 +222,39 @@ TEST_F(TokenTest, WeakAndForeignKeysAreLoadErrors) {
   // Encryption keys are passed over, with a kid or without.
   EXPECT_EQ(all.find("'enc'"), std::string::npos) << all;
   EXPECT_EQ(all.find("needs a kid"), std::string::npos) << all;
+}
+
+// An identity provider's JWK Set publishes keys for other clients too: the
+// ones of algorithms the gateway does not verify are passed over with a
+// warning, and the set's other keys work.
+TEST_F(TokenTest, ForeignKeysOfAJwkSetArePassedOverWithAWarning) {
+  json rs512 = keys_->rsa_public_jwk("rs512", "rsa2.key");
+  rs512["alg"] = "RS512";
+  json ps256 = keys_->rsa_public_jwk("ps256", "rsa2.key");
+  ps256["alg"] = "PS256";
+  TestKeys::write(keys_->path("idp.json"),
+                  json{{"keys",
+                        {keys_->rsa_public_jwk("good", "rsa2.key"), rs512, ps256,
+                         {{"kty", "OKP"}, {"kid", "ed"}, {"crv", "Ed25519"}, {"x", b64url("x")}},
+                         {{"kty", "EC"}, {"kid", "p384"}, {"crv", "P-384"}, {"x", b64url("x")},
+                          {"y", b64url("y")}}}}}
+                      .dump());
+  TokenConfig c;
+  c.keys = {{keys_->path("idp.json"), "", {}}};
+  Diagnostics diags;
+  auto verifier = TokenVerifier::load(c, diags);
+  ASSERT_TRUE(verifier) << diags.format_all();
+  const std::string all = diags.format_all();
+  for (const char* kid : {"'rs512' passed over: alg RS512", "'ps256' passed over: alg PS256",
+                          "'ed' passed over: kty \"OKP\"", "'p384' passed over: not on P-256"}) {
+    EXPECT_NE(all.find(kid), std::string::npos) << kid << "\n" << all;
+  }
+  EXPECT_EQ(all.find("error"), std::string::npos) << all;
+  VerifiedToken out;
+  EXPECT_EQ(verifier->verify(keys_->sign({{"alg", "RS256"}, {"kid", "good"}}, claims(), "rsa2.key"), kNow, out),
+            TokenStatus::kValid);
+  EXPECT_EQ(verifier->verify(keys_->sign({{"alg", "RS256"}, {"kid", "rs512"}}, claims(), "rsa2.key"), kNow, out),
+            TokenStatus::kUnknownKid);
 }
 
 TEST_F(TokenTest, AKeyFileOver1MiBIsNotRead) {
