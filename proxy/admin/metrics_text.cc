@@ -123,6 +123,7 @@ void write_redis_directory(Writer& w, const MetricsInput& in) {
   static constexpr Event kEvents[] = {{"sent", &RedisDirectoryStats::lookups_sent},
                                       {"unavailable", &RedisDirectoryStats::unavailable},
                                       {"late_reply", &RedisDirectoryStats::late_replies},
+                                      {"coalesced", &RedisDirectoryStats::coalesced},
                                       {"connect", &RedisDirectoryStats::connects},
                                       {"connect_failure", &RedisDirectoryStats::connect_failures},
                                       {"reconnect", &RedisDirectoryStats::reconnects},

@@ -83,12 +83,21 @@ DirectoryResult RedisDirectory::lookup(std::string_view account_id, DirectoryWai
     return *cached;
   }
   stats_.cache_misses.add();
-  if (lookups_.size() >= config_.max_pending || by_waiter_.count(waiter)) return unavailable_now();
-  Lookup lookup{waiter, config_.key_prefix, now + config_.timeout};
-  lookup.key.append(account_id);
+  if (by_waiter_.count(waiter)) return unavailable_now();
+  std::string key = config_.key_prefix;
+  key.append(account_id);
+  if (auto joined = in_flight_.find(key); joined != in_flight_.end()) {
+    lookups_.at(joined->second).waiters.push_back(waiter);
+    by_waiter_.emplace(waiter, joined->second);
+    stats_.coalesced.add();
+    return {DirectoryStatus::kPending, kNoCountry};
+  }
+  if (lookups_.size() >= config_.max_pending) return unavailable_now();
+  Lookup lookup{{waiter}, std::move(key), now + config_.timeout};
   const std::uint64_t id = next_id_++;
   if (!send(id, lookup, route(lookup.key), false)) return unavailable_now();
-  lookups_.emplace(id, std::move(lookup));
+  auto stored = lookups_.emplace(id, std::move(lookup)).first;
+  in_flight_.emplace(stored->second.key, id);  // a view of the stored key: it never moves
   by_waiter_.emplace(waiter, id);
   deadlines_.push_back({now + config_.timeout, id});
   if (!timeout_timer_.active()) timeout_timer_.arm(seconds(config_.timeout));
@@ -104,19 +113,33 @@ bool RedisDirectory::send(std::uint64_t id, Lookup& lookup, RedisNode* node, boo
 void RedisDirectory::cancel(DirectoryWaiter* waiter) noexcept {
   auto it = by_waiter_.find(waiter);
   if (it == by_waiter_.end()) return;
-  lookups_.erase(it->second);
+  auto lookup = lookups_.find(it->second);
   by_waiter_.erase(it);
+  if (lookup == lookups_.end()) return;
+  std::vector<DirectoryWaiter*>& waiters = lookup->second.waiters;
+  std::erase(waiters, waiter);
+  if (waiters.empty()) forget(lookup);  // nobody waits: its reply will be dropped
+}
+
+void RedisDirectory::forget(std::unordered_map<std::uint64_t, Lookup>::iterator it) {
+  in_flight_.erase(it->second.key);
+  lookups_.erase(it);
 }
 
 void RedisDirectory::answer(std::uint64_t id, DirectoryResult result) {
   auto it = lookups_.find(id);
   if (it == lookups_.end()) return;
-  DirectoryWaiter* waiter = it->second.waiter;
-  by_waiter_.erase(waiter);
-  lookups_.erase(it);
-  if (result.status == DirectoryStatus::kUnavailable) stats_.unavailable.add();
-  // Last: the waiter may look up again, cancel, or destroy itself.
-  waiter->on_directory_answer(result);
+  const std::vector<DirectoryWaiter*> waiters = std::move(it->second.waiters);
+  forget(it);
+  if (result.status == DirectoryStatus::kUnavailable) stats_.unavailable.add(waiters.size());
+  // Last: each waiter may look up again, cancel, or destroy itself, and so
+  // cancel another of these (which is then no longer registered for `id`).
+  for (DirectoryWaiter* waiter : waiters) {
+    auto registered = by_waiter_.find(waiter);
+    if (registered == by_waiter_.end() || registered->second != id) continue;
+    by_waiter_.erase(registered);
+    waiter->on_directory_answer(result);
+  }
 }
 
 void RedisDirectory::fail(std::uint64_t id) {

@@ -69,7 +69,9 @@ class RedisDirectory : private RedisNodeEvents {
   // kUnavailable at once when the node is backing off, max_pending lookups
   // are in flight, or the connection is saturated: no callback either.
   // Otherwise sends GET and returns kPending: `waiter` will be answered.
-  // A waiter has at most one lookup pending at a time.
+  // A lookup of an account already being asked for joins that GET (one
+  // round trip answers every request for it). A waiter has at most one
+  // lookup pending at a time.
   DirectoryResult lookup(std::string_view account_id, DirectoryWaiter* waiter);
   // Forgets `waiter`'s pending lookup, if any: it will not be called, and
   // may be destroyed as soon as this returns.
@@ -90,7 +92,7 @@ class RedisDirectory : private RedisNodeEvents {
   static constexpr std::uint16_t kNoNode = 0xFFFF;
 
   struct Lookup {
-    DirectoryWaiter* waiter;
+    std::vector<DirectoryWaiter*> waiters;  // in the order they asked
     std::string key;  // key_prefix + account id
     Clock::time_point deadline;
     int redirects = 0;
@@ -108,6 +110,8 @@ class RedisDirectory : private RedisNodeEvents {
 
   DirectoryResult unavailable_now();
   void answer(std::uint64_t id, DirectoryResult result);
+  // Ends a lookup: no longer in flight, its GET's reply dropped when it comes.
+  void forget(std::unordered_map<std::uint64_t, struct Lookup>::iterator it);
   void fail(std::uint64_t id);
   void on_value(std::uint64_t id, RedisNode& from, const redisReply& reply);
   void on_error_reply(std::uint64_t id, RedisNode& from, std::string_view error);
@@ -139,6 +143,9 @@ class RedisDirectory : private RedisNodeEvents {
   // for a lookup that ended (answered, timed out, cancelled) finds nothing.
   std::unordered_map<std::uint64_t, Lookup> lookups_;
   std::unordered_map<DirectoryWaiter*, std::uint64_t> by_waiter_;
+  // The lookup in flight for each key (a view of its Lookup::key): the one
+  // a lookup of the same account joins.
+  std::unordered_map<std::string_view, std::uint64_t> in_flight_;
   // Every lookup has the same timeout, so creation order is deadline order:
   // one timer for the oldest. Entries of ended lookups are skipped.
   std::deque<Deadline> deadlines_;

@@ -105,6 +105,7 @@ struct RedisDirectoryStats {
   // a saturated connection) or later (timeouts, errors).
   Counter unavailable;
   Counter late_replies;  // replies for lookups that had timed out or were cancelled
+  Counter coalesced;     // lookups that joined a GET already in flight for the same account
   // Connections.
   Counter connects;          // connections established
   Counter connect_failures;  // refused, timed out (connect_timeout) or lost

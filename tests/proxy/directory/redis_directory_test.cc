@@ -134,6 +134,45 @@ TEST_F(RedisDirectoryTest, ManyLookupsPipelinedOnOneConnection) {
   EXPECT_EQ(server_.info_field({"INFO", "clients"}, "connected_clients"), "2");  // us and redis-cli
 }
 
+// A phone's app opens with several requests at once: one GET answers them all.
+TEST_F(RedisDirectoryTest, LookupsOfOneAccountJoinOneGet) {
+  set("in-asha", "IN");
+  RedisDirectory& dir = make(config());
+  ASSERT_TRUE(wait_connected(dir));
+  RecordingWaiter first, second, third;
+  auto left = std::make_unique<RecordingWaiter>();
+  ASSERT_EQ(dir.lookup("in-asha", &first).status, DirectoryStatus::kPending);
+  ASSERT_EQ(dir.lookup("in-asha", &second).status, DirectoryStatus::kPending);
+  ASSERT_EQ(dir.lookup("in-asha", left.get()).status, DirectoryStatus::kPending);
+  ASSERT_EQ(dir.lookup("in-asha", &third).status, DirectoryStatus::kPending);
+  EXPECT_EQ(dir.lookup("in-asha", &first).status, DirectoryStatus::kUnavailable);  // one each
+  EXPECT_EQ(dir.pending(), 1u);
+  EXPECT_EQ(dir.stats().coalesced.value(), 3u);
+  dir.cancel(left.get());
+  left.reset();  // gone before the answer: never touched (ASan would say so)
+  ASSERT_TRUE(runner_.run_until([&] { return dir.pending() == 0; }));
+  for (RecordingWaiter* w : {&first, &second, &third}) {
+    ASSERT_EQ(w->answers.size(), 1u);
+    EXPECT_EQ(w->answers[0].status, DirectoryStatus::kFound);
+    EXPECT_EQ(w->answers[0].country, kIndia);
+  }
+  EXPECT_EQ(server_.command_calls("get"), 1);
+  EXPECT_EQ(dir.stats().lookups_sent.value(), 1u);
+
+  // Every waiter of a GET cancelled: the GET is forgotten, its reply dropped.
+  set("cn-li", "CN");
+  RecordingWaiter a, b;
+  ASSERT_EQ(dir.lookup("cn-li", &a).status, DirectoryStatus::kPending);
+  ASSERT_EQ(dir.lookup("cn-li", &b).status, DirectoryStatus::kPending);
+  dir.cancel(&a);
+  EXPECT_EQ(dir.pending(), 1u);
+  dir.cancel(&b);
+  EXPECT_EQ(dir.pending(), 0u);
+  ASSERT_TRUE(runner_.run_until([&] { return dir.stats().late_replies.value() == 1; }));
+  EXPECT_TRUE(a.answers.empty());
+  EXPECT_TRUE(b.answers.empty());
+}
+
 TEST_F(RedisDirectoryTest, CancelledWaiterIsNeverTouched) {
   set("in-asha", "IN");
   RedisDirectory& dir = make(config());
