@@ -15,6 +15,7 @@
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/python_peers.h"
 #include "tests/proxy/directory/redis_test_server.h"
+#include "tests/tokens/token_keys.h"
 
 namespace regiongate::testing {
 namespace {
@@ -361,6 +362,49 @@ TEST_F(RedisGatewayTest, APasswordProtectedRedisAndAReloadThatChangesThePassword
   ASSERT_NE(reload_and_wait("reloaded "), "");
   ASSERT_TRUE(wait_until([&] { return status(get("/account/profile", "in-ravi")) == 200; }));
   expect_only("mumbai");
+}
+
+// The account id of a verified token, looked up in Redis (token-account):
+// the country claim wins when there is one, and the account header, which
+// any phone can set, is not consulted at all.
+TEST_F(RedisGatewayTest, ATokensAccountIsLookedUpInRedis) {
+  TestKeys keys;
+  RedisTestServer redis(false, RedisTestServer::Listen::kUnixSocket);
+  ASSERT_TRUE(redis.ok()) << redis.error();
+  ASSERT_NO_FATAL_FAILURE(load_accounts(redis.authority(), false));
+  ASSERT_NO_FATAL_FAILURE(configure({redis.authority()}, "{entries: 1000}"));
+  std::string config = read(dir_ / "regiongate.yaml");
+  replace(config, "  order: [directory, geoip]\n", "  order: [token, token-account, geoip]\n");
+  replace(config, "\nserver:", "\ntokens:\n  keys:\n    - file: " + keys.path("rsa.pem") +
+                                   "\n      kid: rsa-1\n  audience: regiongate\n\nserver:");
+  std::ofstream(dir_ / "regiongate.yaml") << config;
+  for (const char* dc : kDataCenters) start_origin(dc);
+  ASSERT_NO_FATAL_FAILURE(start_gateway(kNow));
+  auto bearer = [&](nlohmann::json claims) {
+    claims["aud"] = "regiongate";
+    claims["exp"] = 1'435'708'800 + 600;
+    return "Bearer " + keys.sign({{"alg", "RS256"}, {"kid", "rsa-1"}}, claims, "rsa.key");
+  };
+  const std::vector<std::pair<nlohmann::json, std::string>> cases = {
+      {{{"sub", "cn-li"}}, "beijing"},                       // Redis: CN
+      {{{"sub", "br-joao"}}, "sao-paulo"},                   // Redis: BR
+      {{{"sub", "cn-li"}, {"country", "IN"}}, "mumbai"},     // the claim decides
+      {{{"sub", "cn-li"}}, "beijing"},                       // the worker's cache
+  };
+  for (const auto& [claims, dc] : cases) {
+    ProcessResult r = curl({"-H", "authorization: " + bearer(claims), "-H", "x-account-id: in-ravi",
+                            "-H", "host: api.example.com"},
+                           "/shop/cart");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(status(r), 200) << claims.dump() << r.out;
+    EXPECT_EQ(header(r, "x-regiongate-dc"), dc) << claims.dump();
+  }
+  EXPECT_NE(origin_log("beijing").find("x-regiongate-country-source: token-account"), std::string::npos);
+  EXPECT_NE(origin_log("mumbai").find("x-regiongate-country-source: token"), std::string::npos);
+  // Two accounts asked for: curl's connections may land on either worker,
+  // each with its own cache, so one or two GETs per account.
+  EXPECT_GE(redis.command_calls("get"), 2);
+  EXPECT_LE(redis.command_calls("get"), 4);
 }
 
 }  // namespace
