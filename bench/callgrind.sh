@@ -13,6 +13,10 @@
 #     checks, admin listener, the audit log too; audit-all: an audit record of every
 #     decision; nolog: no access log; tokens: a verified bearer token on every request).
 #   --keep DIR: keep the callgrind.out files there (for callgrind_annotate).
+#   --cache-sim: also simulate the caches (valgrind --cache-sim=yes) and print
+#     data reads, writes and their first-level and last-level misses per
+#     request (Dr, Dw, D1mr, D1mw, DLmr, DLmw): where instructions do not
+#     explain a time difference, misses may.
 # Prints one JSON line.
 set -euo pipefail
 
@@ -27,6 +31,7 @@ HIGH=5000
 CLIENTS=1
 STREAMS=1
 KEEP=""
+CACHE_SIM=no
 while (($#)); do
   case $1 in
     --profile) PROFILE=$2; shift ;;
@@ -36,6 +41,7 @@ while (($#)); do
     --streams) STREAMS=$2; shift ;;
     --regiongate) REGIONGATE=$2; shift ;;
     --keep) KEEP=$2; shift ;;
+    --cache-sim) CACHE_SIM=yes ;;
     *) echo "callgrind: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -59,7 +65,7 @@ ORIGIN_PORT=$(python3 "$PY" listen-port "$ORIGIN_PID" 10) || die "nghttpd did no
 count() {
   local n=$1 dir="$TMP/rg-$1" pid port out
   rg_write_config "$dir" "$ORIGIN_PORT" - - - "$PROFILE"
-  (cd "$dir" && exec valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
+  (cd "$dir" && exec valgrind --tool=callgrind --cache-sim="$CACHE_SIM" --callgrind-out-file="$dir/callgrind.out" \
     "$REGIONGATE" serve --config "$dir/regiongate.yaml" --now 2015-07-01T00:00:00Z) \
     >"$dir/serve.log" 2>&1 &
   pid=$!
@@ -80,12 +86,26 @@ count() {
   kill -TERM "$pid"
   wait "$pid" || true
   [[ -n $KEEP ]] && { mkdir -p "$KEEP"; cp "$dir/callgrind.out" "$KEEP/callgrind.$PROFILE.$n.out"; }
-  # Every thread's instructions (one file for all threads; its "summary:" line).
-  awk '/^summary:/ { s += $2 } END { print s }' "$dir"/callgrind.out*
+  # Every thread's counts (one file for all threads; its "events:" and
+  # "summary:" lines), as "event=total" words.
+  awk '/^events:/ { for (i = 2; i <= NF; i++) name[i] = $i }
+       /^summary:/ { for (i = 2; i <= NF; i++) s[i] += $i }
+       END { for (i in s) printf "%s=%d ", name[i], s[i]; print "" }' "$dir"/callgrind.out*
 }
 low=$(count "$LOW")
 high=$(count "$HIGH")
 awk -v low="$low" -v high="$high" -v nl="$LOW" -v nh="$HIGH" -v profile="$PROFILE" \
-  -v c="$CLIENTS" -v m="$STREAMS" 'BEGIN {
-  printf "{\"profile\": \"%s\", \"clients\": %d, \"streams\": %d, \"instructions_low\": %d, \"instructions_high\": %d, \"instructions_per_request\": %.0f}\n",
-    profile, c, m, low, high, (high - low) / (nh - nl) }'
+  -v c="$CLIENTS" -v m="$STREAMS" 'function parse(text, into,   n, i, kv, words) {
+    n = split(text, words, " ")
+    for (i = 1; i <= n; i++) { split(words[i], kv, "="); into[kv[1]] = kv[2] }
+  }
+  BEGIN {
+  parse(low, L); parse(high, H)
+  printf "{\"profile\": \"%s\", \"clients\": %d, \"streams\": %d, \"instructions_low\": %d, \"instructions_high\": %d, \"instructions_per_request\": %.0f",
+    profile, c, m, L["Ir"], H["Ir"], (H["Ir"] - L["Ir"]) / (nh - nl)
+  split("Dr Dw D1mr D1mw DLmr DLmw", extra, " ")
+  for (i = 1; i <= 6; i++) {
+    e = extra[i]
+    if (e in H) printf ", \"%s_per_request\": %.1f", e, (H[e] - L[e]) / (nh - nl)
+  }
+  print "}" }'
