@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "maps/ip_network.h"
 #include "proxy/directory/hash_slot.h"
 
 namespace regiongate {
@@ -23,6 +24,13 @@ std::optional<RedisNodeAddress> node_of(const redisReply& node, const RedisNodeA
   return out;
 }
 
+// Only an IP literal is connected to: a name ("redis-1.internal", which a
+// Redis 7 node announces with cluster-preferred-endpoint-type: hostname)
+// would make hiredis resolve it with a blocking getaddrinfo() on the
+// worker's thread, and "?" (an endpoint the node does not know) or a string
+// with a NUL byte is no address at all.
+bool connectable(const RedisNodeAddress& node) { return IpAddress::parse(node.host).has_value(); }
+
 }  // namespace
 
 std::optional<std::vector<SlotRange>> parse_cluster_slots(const redisReply& reply,
@@ -39,6 +47,9 @@ std::optional<std::vector<SlotRange>> parse_cluster_slots(const redisReply& repl
     const long long first = r.element[0]->integer, last = r.element[1]->integer;
     auto master = node_of(*r.element[2], asked);
     if (!is_slot(first) || !is_slot(last) || first > last || !master) return std::nullopt;
+    // A master that cannot be connected to leaves its slots unknown (their
+    // lookups are unavailable); the rest of the map still serves.
+    if (!connectable(*master)) continue;
     ranges.push_back({static_cast<int>(first), static_cast<int>(last), std::move(*master)});
   }
   return ranges;

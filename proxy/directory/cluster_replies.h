@@ -21,8 +21,9 @@ struct SlotRange {
 
 // The ranges of a CLUSTER SLOTS reply: [[first, last, [ip, port, id, ...],
 // replicas...], ...]. An empty ip (a node that does not know its own
-// address) means the node that answered, `asked`. Nullopt when the reply is
-// not of that shape.
+// address) means the node that answered, `asked`. A range whose master is
+// not an IP literal (a hostname, "?") is left out: its slots stay unknown.
+// Nullopt when the reply is not of that shape.
 std::optional<std::vector<SlotRange>> parse_cluster_slots(const redisReply& reply,
                                                           const RedisNodeAddress& asked);
 
