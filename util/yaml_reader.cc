@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -74,14 +73,12 @@ void YamlContext::warning(const YAML::Node& node, std::string_view path,
 }
 
 std::optional<YAML::Node> load_yaml_file(const std::string& path, Diagnostics& diags) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.error({path, 0, 0}, "cannot open file");
+  std::string text, error;
+  if (!read_regular_file(path, kYamlFile, &text, &error)) {
+    diags.error({path, 0, 0}, std::move(error));
     return std::nullopt;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_yaml_text(text.str(), path, diags);
+  return load_yaml_text(text, path, diags);
 }
 
 std::optional<YAML::Node> load_yaml_text(std::string_view text, const std::string& name,

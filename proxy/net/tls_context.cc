@@ -6,11 +6,19 @@
 #include <cstring>
 
 #include "maps/ip_network.h"
+#include "util/regular_file.h"
 
 namespace regiongate {
 namespace {
 
 constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
+// OpenSSL opens these by name, without O_NONBLOCK: each is checked first to
+// be a regular file (util/regular_file.h; a FIFO would block the thread,
+// /dev/zero is read without end) of at most 1 MiB (a certificate chain is
+// a few KB, Debian's whole CA bundle about 220 KB).
+constexpr FileKind kCertificateFile{"certificate file", 1 << 20};
+constexpr FileKind kKeyFile{"key file", 1 << 20};
+constexpr FileKind kCaFile{"CA file", 1 << 20};
 
 std::string openssl_error() {
   unsigned long code = ERR_get_error();
@@ -60,6 +68,15 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(
     SslCtxPtr ctx(new_base_context(TLS_server_method()));
     if (!ctx) {
       *error = "TLS: " + openssl_error();
+      return nullptr;
+    }
+    std::string why;
+    if (!check_regular_file(c.cert_file, kCertificateFile, &why)) {
+      *error = "cannot load certificate '" + c.cert_file + "': " + why;
+      return nullptr;
+    }
+    if (!check_regular_file(c.key_file, kKeyFile, &why)) {
+      *error = "cannot load key '" + c.key_file + "' for certificate '" + c.cert_file + "': " + why;
       return nullptr;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), c.cert_file.c_str()) != 1) {
@@ -121,6 +138,10 @@ std::unique_ptr<ClientTlsContext> ClientTlsContext::create(const std::string& ca
   out->verify_ = verify;
   if (verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    if (std::string why; !ca_file.empty() && !check_regular_file(ca_file, kCaFile, &why)) {
+      *error = "cannot load CA file '" + ca_file + "': " + why;
+      return nullptr;
+    }
     int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
                              : SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
     if (ok != 1) {
