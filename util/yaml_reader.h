@@ -57,6 +57,14 @@ inline constexpr FileKind kYamlFile{"YAML file", 4u << 20};
 // returns nullopt.
 std::optional<YAML::Node> load_yaml_file(const std::string& path, Diagnostics& diags);
 // The same for text already in memory, named `name` in diagnostics.
+//
+// Every scalar of the document (keys too) must be well-formed UTF-8: each
+// one that is not is an error at its line and column, and the document is
+// still returned, so that the readers report the rest (the diagnostics hold
+// errors: nothing built from it is used). Nesting deeper than yaml-cpp's
+// limit (500 levels) is an error at the innermost collection open there,
+// and aliases that would expand the document to more than two nodes a byte
+// of text an error of the file: neither is returned.
 std::optional<YAML::Node> load_yaml_text(std::string_view text, const std::string& name,
                                          Diagnostics& diags);
 
