@@ -41,6 +41,14 @@ int select_h2(SSL*, const unsigned char** out, unsigned char* outlen, const unsi
   return SSL_TLSEXT_ERR_OK;
 }
 
+// An encrypted key would have OpenSSL ask for its pass phrase on the
+// terminal, blocking the thread (a reload's) until someone types: refused,
+// and noted in *asked so that the error can say why.
+int refuse_pass_phrase(char*, int, int, void* asked) noexcept {
+  if (asked) *static_cast<bool*>(asked) = true;
+  return -1;
+}
+
 SSL_CTX* new_base_context(const SSL_METHOD* method) {
   SSL_CTX* ctx = SSL_CTX_new(method);
   if (!ctx) return nullptr;
@@ -83,10 +91,18 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(
       *error = "cannot load certificate '" + c.cert_file + "': " + openssl_error();
       return nullptr;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx.get(), c.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    bool asked_for_pass_phrase = false;
+    SSL_CTX_set_default_passwd_cb(ctx.get(), refuse_pass_phrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &asked_for_pass_phrase);
+    const int loaded = SSL_CTX_use_PrivateKey_file(ctx.get(), c.key_file.c_str(), SSL_FILETYPE_PEM);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), nullptr);
+    if (loaded != 1) {
       // OpenSSL 3 also fails here on a key that does not match the certificate.
-      *error = "cannot load key '" + c.key_file + "' for certificate '" + c.cert_file +
-               "': " + openssl_error();
+      *error = "cannot load key '" + c.key_file + "' for certificate '" + c.cert_file + "': " +
+               (asked_for_pass_phrase ? "the key is encrypted (give it unencrypted, readable only "
+                                        "by regiongate's user)"
+                                      : openssl_error());
+      ERR_clear_error();
       return nullptr;
     }
     if (SSL_CTX_check_private_key(ctx.get()) != 1) {
