@@ -1,16 +1,13 @@
 #include "maps/file_directory.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <climits>
 #include <cstring>
-#include <system_error>
+#include <optional>
 
 #include "maps/directory_line.h"
 
@@ -24,6 +21,8 @@ constexpr std::uint64_t kTagMask = ~std::uint64_t{0} << 48;
 constexpr std::uint64_t kMatchMask = ~kOffsetMask;
 constexpr std::size_t kMinCapacity = 16;
 constexpr std::size_t kHugePageSize = 2 << 20;
+// A file that says it is empty (as files of /proc do) may hold more.
+constexpr std::size_t kMinReadBuffer = 1 << 16;
 static_assert(FileAccountDirectory::kMaxIdLength <= 0xff, "the length has 8 bits in a slot");
 
 // --- After wyhash (final version 4, Wang Yi, public domain), for short keys.
@@ -151,8 +150,8 @@ void FileAccountDirectory::Unmap::operator()(void* p) const { ::munmap(p, bytes)
 // when they leave it.
 class FileAccountDirectoryBuilder {
  public:
-  FileAccountDirectoryBuilder(const std::string& path, Diagnostics& diags)
-      : path_(path), diags_(diags), dir_(new FileAccountDirectory) {}
+  FileAccountDirectoryBuilder(const std::string& path, Diagnostics& diags, std::uint64_t max_bytes)
+      : path_(path), max_bytes_(max_bytes), diags_(diags), dir_(new FileAccountDirectory) {}
 
   std::shared_ptr<const FileAccountDirectory> build();
 
@@ -203,6 +202,7 @@ class FileAccountDirectoryBuilder {
   }
 
   const std::string& path_;
+  const std::uint64_t max_bytes_;
   Diagnostics& diags_;
   std::shared_ptr<FileAccountDirectory> dir_;
   std::unique_ptr<char[], FileAccountDirectory::Unmap> buffer_;  // the file, then the arena
@@ -242,42 +242,30 @@ bool FileAccountDirectoryBuilder::fail(std::string message) {
 }
 
 bool FileAccountDirectoryBuilder::read_file() {
-  auto system_error = [&](const char* what) {
-    return fail(std::string(what) +
-                " account directory: " + std::error_code(errno, std::generic_category()).message());
-  };
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return system_error("cannot open");
-  struct stat st {};
-  std::size_t capacity = 1 << 16;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    capacity = std::max(capacity, static_cast<std::size_t>(st.st_size) + 1);
-  }
+  std::string error;
+  std::optional<RegularFile> file =
+      RegularFile::open(path_, {FileAccountDirectory::kFile.name, max_bytes_}, &error);
+  if (!file) return fail(std::move(error));
+  // One byte more than the file holds, so that a file that grew since it
+  // was opened is seen to, up to one byte more than allowed.
+  const std::uint64_t limit = max_bytes_ + 1;
+  std::size_t capacity = static_cast<std::size_t>(
+      std::min(limit, std::max<std::uint64_t>(file->size() + 1, kMinReadBuffer)));
   // read(), not mmap of the file: a file rewritten in place during a reload
   // then gives a bad load, never a SIGBUS in a serving process.
-  bool ok = true;
   buffer_ = map_zeroed<char>(capacity);
-  while (ok) {
-    if (size_ == capacity) {  // the file grew, or is not a regular file
-      capacity *= 2;
-      auto bigger = map_zeroed<char>(capacity);
-      if (bigger) std::memcpy(bigger.get(), buffer_.get(), size_);
-      buffer_ = std::move(bigger);
-    }
-    if (!buffer_) {
-      ok = fail("out of memory reading account directory");
-      break;
-    }
-    ssize_t n = ::read(fd, buffer_.get() + size_, std::min<std::size_t>(capacity - size_, 1 << 30));
-    if (n == 0) break;
-    if (n > 0) {
-      size_ += static_cast<std::size_t>(n);
-    } else if (errno != EINTR) {
-      ok = system_error("cannot read");
-    }
+  for (;;) {
+    if (!buffer_) return fail("out of memory reading the account directory file");
+    std::optional<std::size_t> n = file->read(buffer_.get() + size_, capacity - size_, &error);
+    if (!n) return fail(std::move(error));
+    size_ += *n;
+    if (size_ < capacity) return true;  // the end of the file
+    if (capacity >= limit) return fail(file->grew_message());
+    capacity = static_cast<std::size_t>(std::min(limit, std::uint64_t{capacity} * 2));
+    auto bigger = map_zeroed<char>(capacity);
+    if (bigger) std::memcpy(bigger.get(), buffer_.get(), size_);
+    buffer_ = std::move(bigger);
   }
-  ::close(fd);
-  return ok;
 }
 
 bool FileAccountDirectoryBuilder::allocate_table(std::size_t capacity) {
@@ -370,8 +358,9 @@ bool FileAccountDirectoryBuilder::finish() {
 }
 
 std::shared_ptr<const FileAccountDirectory> FileAccountDirectory::load(const std::string& path,
-                                                                       Diagnostics& diags) {
-  return FileAccountDirectoryBuilder(path, diags).build();
+                                                                       Diagnostics& diags,
+                                                                       std::uint64_t max_bytes) {
+  return FileAccountDirectoryBuilder(path, diags, max_bytes).build();
 }
 
 DirectoryResult FileAccountDirectory::find(std::string_view account_id) const {

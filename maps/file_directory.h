@@ -18,16 +18,24 @@
 #include "maps/account_directory.h"
 #include "maps/directory_line.h"
 #include "util/diagnostics.h"
+#include "util/regular_file.h"
 
 namespace regiongate {
 
 class FileAccountDirectory final : public AccountDirectory {
  public:
-  // Loads the whole file. On any error returns nullptr and records every
-  // error (up to a cap, then a count of the rest) in `diags`. Runs on the
-  // reload thread; the result is immutable, so any thread may call find().
-  static std::shared_ptr<const FileAccountDirectory> load(const std::string& path,
-                                                          Diagnostics& diags);
+  // The most a directory file may hold: 1 GiB, about 60 million accounts
+  // of 16-byte lines (10 million are about 160 MB); loading one takes about
+  // as much memory again for the table. Past that, the directory belongs on
+  // Redis (docs/directory.md).
+  static constexpr FileKind kFile{"account directory file", std::uint64_t{1} << 30};
+
+  // Loads the whole file: a regular file (util/regular_file.h) of at most
+  // `max_bytes`. On any error returns nullptr and records every error (up to
+  // a cap, then a count of the rest) in `diags`. Runs on the reload thread;
+  // the result is immutable, so any thread may call find().
+  static std::shared_ptr<const FileAccountDirectory> load(
+      const std::string& path, Diagnostics& diags, std::uint64_t max_bytes = kFile.max_bytes);
 
   DirectoryResult find(std::string_view account_id) const override;
   std::size_t size() const override { return count_; }

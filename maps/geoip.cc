@@ -244,6 +244,12 @@ std::shared_ptr<const GeoipDatabase> GeoipDatabase::open(const GeoipOptions& opt
     array.push_back(nullptr);
   }
 
+  // libmaxminddb opens the path itself, without O_NONBLOCK: a FIFO would
+  // block it, and a device or a directory fail in ways that do not say so.
+  if (std::string why; !check_regular_file(options.path, kFile, &why)) {
+    *error = open_error(options.path, why);
+    return nullptr;
+  }
   int status = MMDB_open(options.path.c_str(), MMDB_MODE_MMAP, &impl->mmdb);
   if (status != MMDB_SUCCESS) {
     // libmaxminddb frees what it allocated on failure: no MMDB_close here.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "maps/country.h"
+#include "util/regular_file.h"
 
 namespace regiongate {
 
@@ -48,9 +49,15 @@ const char* geoip_status_name(GeoipStatus status);
 
 class GeoipDatabase {
  public:
+  // What the database file may be: a regular file (util/regular_file.h) of
+  // at most 2 GiB. MaxMind's largest databases are a few hundred MB, and the
+  // file is mapped, not read, so the bound only refuses what cannot be one.
+  static constexpr FileKind kFile{"GeoIP database", std::uint64_t{2} << 30};
+
   // Opens and probes the database. On failure returns nullptr and sets *error
   // to a message that names the path ("cannot open GeoIP database 'x': ...").
-  // Never crashes on a missing, truncated or corrupt file. The probe reads every
+  // Never crashes on a missing, truncated or corrupt file, nor blocks on a
+  // FIFO, nor maps a device or a directory. The probe reads every
   // search-tree node and decodes a sample of records, so call it off the hot
   // path (about 50 ms for a 50 MB database of 4.5 million nodes).
   static std::shared_ptr<const GeoipDatabase> open(const GeoipOptions& options, std::string* error);

@@ -1,21 +1,20 @@
 #include "tokens/key_set.h"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <nlohmann/json.hpp>
-#include <system_error>
+
+#include "util/regular_file.h"
 
 namespace regiongate {
 namespace {
 
-constexpr std::size_t kMaxKeyFileBytes = 1 << 20;
+// A key file: a regular file (util/regular_file.h) of at most 1 MiB; a
+// JWK Set of many keys is a few tens of KB.
+constexpr FileKind kKeyFile{"key file", 1 << 20};
 constexpr std::size_t kMinRsaBits = 2048;
 constexpr std::size_t kMinHmacBits = 256;  // RFC 7518 §3.2: no shorter than the hash
 
@@ -27,55 +26,6 @@ struct BioFree {
 struct PkeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
-struct FdClose {
-  int fd;
-  ~FdClose() { ::close(fd); }
-};
-
-std::string errno_text(const char* what) {
-  return std::string(what) + ": " + std::error_code(errno, std::generic_category()).message();
-}
-
-// A key file, read whole: a regular file of at most kMaxKeyFileBytes. The
-// checks are on the open descriptor, so a file swapped for a FIFO or a
-// device between a check and the read cannot block the reload thread.
-bool read_key_file(const std::string& path, std::string* out, std::string* error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    *error = errno_text("cannot open the key file");
-    return false;
-  }
-  FdClose closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    *error = errno_text("cannot read the key file");
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    *error = "the key file is not a regular file";
-    return false;
-  }
-  // One byte more than allowed: a file that grew since fstat is caught too.
-  std::string text(kMaxKeyFileBytes + 1, '\0');
-  std::size_t size = 0;
-  while (size < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
-    if (n == 0) break;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *error = errno_text("cannot read the key file");
-      return false;
-    }
-    size += static_cast<std::size_t>(n);
-  }
-  if (size > kMaxKeyFileBytes) {
-    *error = "the key file is larger than 1 MiB";
-    return false;
-  }
-  text.resize(size);
-  *out = std::move(text);
-  return true;
-}
 
 std::string cjose_message(const cjose_err& err) {
   return err.message ? std::string(err.message) : std::string("unknown error");
@@ -207,7 +157,7 @@ std::optional<KeySet> KeySet::load(std::span<const TokenKeyFile> files, Diagnost
   };
   for (const TokenKeyFile& f : files) {
     std::string text, error;
-    if (!read_key_file(f.path, &text, &error)) {
+    if (!read_regular_file(f.path, kKeyFile, &text, &error)) {
       fail(f, error);
       continue;
     }

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "util/utf8.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -12,34 +14,6 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-// The length of the well-formed UTF-8 sequence at s[i] (Unicode Table 3-7),
-// or 0 when there is none.
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char b = at(0);
-  std::size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b >= 0xC2 && b <= 0xDF) {
-    n = 2;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    n = 3;
-    if (b == 0xE0) lo = 0xA0;
-    if (b == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    n = 4;
-    if (b == 0xF0) lo = 0x90;
-    if (b == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  if (at(1) < lo || at(1) > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if (at(k) < 0x80 || at(k) > 0xBF) return 0;
-  }
-  return n;
-}
 
 // Whether every byte of `s` goes into a JSON string as it is: printable
 // ASCII other than '"' and '\\'. Eight bytes at a time (SWAR: a byte of
@@ -107,7 +81,7 @@ char* write_json_string(char* out, std::string_view value) {
   for (std::size_t i = 0; i < value.size();) {
     const auto c = static_cast<unsigned char>(value[i]);
     if (c >= 0x80) {
-      if (std::size_t n = utf8_length(value, i)) {
+      if (std::size_t n = utf8_sequence_length(value, i)) {
         put(value.substr(i, n));
         i += n;
       } else {

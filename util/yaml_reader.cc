@@ -1,12 +1,15 @@
 #include "util/yaml_reader.h"
 
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+
 #include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <set>
 #include <sstream>
+
+#include "util/utf8.h"
 
 namespace regiongate {
 namespace {
@@ -43,17 +46,162 @@ std::string with_path(std::string_view path, std::string_view message) {
   return out;
 }
 
-std::optional<YAML::Node> load_with(const std::string& name, Diagnostics& diags,
-                                    const std::function<YAML::Node()>& load) {
+// The start of the innermost collection open when yaml-cpp gave up on
+// nesting too deep: DeepRecursion's own mark is where yaml-cpp's scanner had
+// read to (the end of a flow collection, or nothing at the end of the
+// text), not where the nesting went too deep.
+class DepthFinder : public YAML::EventHandler {
+ public:
+  // The mark, or a null one when the events do not reach the limit again.
+  static YAML::Mark innermost_at_limit(const std::string& text) {
+    DepthFinder finder;
+    std::istringstream in(text);
+    try {
+      YAML::Parser parser(in);
+      parser.HandleNextDocument(finder);
+    } catch (const YAML::DeepRecursion&) {
+      if (!finder.open_.empty()) return finder.open_.back();
+    } catch (const YAML::Exception&) {
+    }
+    return YAML::Mark::null_mark();
+  }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    open_.push_back(mark);
+  }
+  void OnSequenceEnd() override { open_.pop_back(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    open_.push_back(mark);
+  }
+  void OnMapEnd() override { open_.pop_back(); }
+
+ private:
+  std::vector<YAML::Mark> open_;
+};
+
+SourceMark source_mark(const std::string& name, const YAML::Mark& m) {
+  if (m.is_null()) return {name, 0, 0};
+  return {name, m.line + 1, m.column + 1};
+}
+
+std::optional<YAML::Node> parse(const std::string& text, const std::string& name,
+                                Diagnostics& diags) {
   try {
-    return load();
+    return YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's message for it is "bad file".
+    YAML::Mark at = DepthFinder::innermost_at_limit(text);
+    diags.error(source_mark(name, at.is_null() ? e.mark : at),
+                "YAML nested too deeply (yaml-cpp reads " + std::to_string(e.depth()) +
+                    " levels of lists and maps at most)");
   } catch (const YAML::ParserException& e) {
-    diags.error({name, e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg);
+    diags.error(source_mark(name, e.mark), "YAML syntax: " + e.msg);
   } catch (const YAML::Exception& e) {
     diags.error({name, 0, 0}, std::string("YAML: ") + e.what());
   }
   return std::nullopt;
 }
+
+// Every scalar of a document, keys too, is well-formed UTF-8; each that is
+// not is an error at its place, named by its key path. Aliases are walked
+// where they appear (yaml-cpp shares the node they name), within a budget
+// of nodes that text without aliases cannot reach, so that a document of
+// aliases of aliases cannot make the walk (or a reader) exponential.
+class Utf8Check {
+ public:
+  static constexpr int kMaxReported = 20;
+
+  Utf8Check(const std::string& name, std::size_t text_size, Diagnostics& diags)
+      : name_(name), budget_(2 * text_size + 64), diags_(diags) {}
+
+  // False when the aliases expand past the budget (reported).
+  bool run(const YAML::Node& root) {
+    walk(root);
+    if (bad_ > kMaxReported) {
+      diags_.error({name_, 0, 0}, "... and " + std::to_string(bad_ - kMaxReported) +
+                                      " more values that are not UTF-8");
+    }
+    if (budget_ == 0) {
+      diags_.error({name_, 0, 0},
+                   "YAML aliases expand the document to more than two nodes a byte of its text");
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  // One step of the key path to the node being walked: a key or an index.
+  struct Step {
+    const std::string* key;  // null for an index
+    std::size_t index;
+  };
+
+  void walk(const YAML::Node& node) {
+    if (budget_ == 0) return;
+    --budget_;
+    switch (node.Type()) {
+      case YAML::NodeType::Scalar:
+        check(node);
+        return;
+      case YAML::NodeType::Sequence: {
+        std::size_t i = 0;
+        for (const YAML::Node& item : node) {
+          path_.push_back({nullptr, i++});
+          walk(item);
+          path_.pop_back();
+        }
+        return;
+      }
+      case YAML::NodeType::Map:
+        for (const auto& item : node) {
+          path_.push_back({item.first.IsScalar() ? &item.first.Scalar() : &kComplexKey, 0});
+          walk(item.first);
+          walk(item.second);
+          path_.pop_back();
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  void check(const YAML::Node& scalar) {
+    const std::string& value = scalar.Scalar();
+    const std::size_t at = find_invalid_utf8(value);
+    if (at == std::string::npos) return;
+    // Reached again through an alias: reported where it is written, once.
+    const YAML::Mark mark = scalar.Mark();
+    if (!reported_.insert({mark.line, mark.column}).second || ++bad_ > kMaxReported) return;
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    const auto byte = static_cast<unsigned char>(value[at]);
+    std::string path;
+    for (const Step& step : path_) {
+      path = step.key ? key_path(path, *step.key) : index_path(path, step.index);
+    }
+    std::string message = path.empty() ? std::string() : path + ": ";
+    message += "not UTF-8: byte " + std::to_string(at + 1) + " of the value is 0x";
+    message += kHex[byte >> 4];
+    message += kHex[byte & 15];
+    message += " (YAML text is UTF-8)";
+    diags_.error(source_mark(name_, mark), std::move(message));
+  }
+
+  inline static const std::string kComplexKey = "?";
+  const std::string& name_;
+  std::size_t budget_;
+  Diagnostics& diags_;
+  std::vector<Step> path_;
+  std::set<std::pair<int, int>> reported_;  // the line and column of each bad scalar
+  int bad_ = 0;
+};
 
 }  // namespace
 
@@ -74,24 +222,23 @@ void YamlContext::warning(const YAML::Node& node, std::string_view path,
 }
 
 std::optional<YAML::Node> load_yaml_file(const std::string& path, Diagnostics& diags) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.error({path, 0, 0}, "cannot open file");
+  std::string text, error;
+  if (!read_regular_file(path, kYamlFile, &text, &error)) {
+    diags.error({path, 0, 0}, std::move(error));
     return std::nullopt;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_yaml_text(text.str(), path, diags);
+  return load_yaml_text(text, path, diags);
 }
 
 std::optional<YAML::Node> load_yaml_text(std::string_view text, const std::string& name,
                                          Diagnostics& diags) {
-  std::string copy(text);
-  auto node = load_with(name, diags, [&] { return YAML::Load(copy); });
-  if (node && node->IsNull()) {
+  auto node = parse(std::string(text), name, diags);
+  if (!node) return std::nullopt;
+  if (node->IsNull()) {
     diags.error({name, 0, 0}, "the file is empty");
     return std::nullopt;
   }
+  if (!Utf8Check(name, text.size(), diags).run(*node)) return std::nullopt;
   return node;
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "util/diagnostics.h"
+#include "util/regular_file.h"
 #include "util/rfc3339.h"
 
 namespace regiongate {
@@ -42,10 +43,28 @@ class YamlContext {
   Diagnostics& diags_;
 };
 
-// Loads a YAML file. On a missing file or a syntax error, records a diagnostic
-// naming the file (and line and column for syntax errors) and returns nullopt.
+// What a YAML file of configuration (the configuration, the policy, the
+// data centres) may be: a regular file of at most 4 MiB. A policy of the
+// 10,000 rules the policy reader allows is about 1.2 MB. yaml-cpp takes 2
+// to 5 s and 250 MB to 1 GB for a file at the bound (the more nodes a byte,
+// the more); a 50 MB policy took 20 s and 3.4 GB before it was refused for
+// its rules.
+inline constexpr FileKind kYamlFile{"YAML file", 4u << 20};
+
+// Loads a YAML file (util/regular_file.h: a regular file of kYamlFile's
+// size at most). On a file that cannot be read or a syntax error, records a
+// diagnostic naming the file (and line and column for syntax errors) and
+// returns nullopt.
 std::optional<YAML::Node> load_yaml_file(const std::string& path, Diagnostics& diags);
 // The same for text already in memory, named `name` in diagnostics.
+//
+// Every scalar of the document (keys too) must be well-formed UTF-8: each
+// one that is not is an error at its line and column, and the document is
+// still returned, so that the readers report the rest (the diagnostics hold
+// errors: nothing built from it is used). Nesting deeper than yaml-cpp's
+// limit (500 levels) is an error at the innermost collection open there,
+// and aliases that would expand the document to more than two nodes a byte
+// of text an error of the file: neither is returned.
 std::optional<YAML::Node> load_yaml_text(std::string_view text, const std::string& name,
                                          Diagnostics& diags);
 

@@ -1,13 +1,17 @@
 #include "proxy/config/server_config.h"
 
 #include <charconv>
-#include <fstream>
 
 #include "maps/datacenter.h"
 #include "maps/ip_network.h"
+#include "util/regular_file.h"
 
 namespace regiongate {
 namespace {
+
+// The access log's account hash key: a regular file (util/regular_file.h)
+// of a secret of at least 16 bytes, at most 1 MiB.
+constexpr FileKind kHashKeyFile{"key file", 1 << 20};
 
 constexpr KeySpec kServerKeys[] = {
     {"workers", YamlKind::kScalar, false},   {"listen", YamlKind::kSequence, false},
@@ -157,11 +161,9 @@ AccessLogSettings read_access_log(const YAML::Node& node, YamlContext& ctx) {
     }
     log.hash_key_file = resolve_relative(
         ctx.file(), read_string(node["account_hash_key"], path + ".account_hash_key", ctx).value_or(""));
-    std::ifstream in(log.hash_key_file, std::ios::binary);
-    log.hash_key.assign(std::istreambuf_iterator<char>(in), {});
-    if (!in && !in.eof()) {
+    if (std::string why; !read_regular_file(log.hash_key_file, kHashKeyFile, &log.hash_key, &why)) {
       ctx.error(node["account_hash_key"], path + ".account_hash_key",
-                "cannot read '" + log.hash_key_file + "'");
+                "cannot read '" + log.hash_key_file + "': " + why);
     } else if (log.hash_key.size() < 16) {
       ctx.error(node["account_hash_key"], path + ".account_hash_key",
                 "'" + log.hash_key_file + "' holds " + std::to_string(log.hash_key.size()) +

@@ -6,11 +6,19 @@
 #include <cstring>
 
 #include "maps/ip_network.h"
+#include "util/regular_file.h"
 
 namespace regiongate {
 namespace {
 
 constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
+// OpenSSL opens these by name, without O_NONBLOCK: each is checked first to
+// be a regular file (util/regular_file.h; a FIFO would block the thread,
+// /dev/zero is read without end) of at most 1 MiB (a certificate chain is
+// a few KB, Debian's whole CA bundle about 220 KB).
+constexpr FileKind kCertificateFile{"certificate file", 1 << 20};
+constexpr FileKind kKeyFile{"key file", 1 << 20};
+constexpr FileKind kCaFile{"CA file", 1 << 20};
 
 std::string openssl_error() {
   unsigned long code = ERR_get_error();
@@ -31,6 +39,14 @@ int select_h2(SSL*, const unsigned char** out, unsigned char* outlen, const unsi
   }
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
+}
+
+// An encrypted key would have OpenSSL ask for its pass phrase on the
+// terminal, blocking the thread (a reload's) until someone types: refused,
+// and noted in *asked so that the error can say why.
+int refuse_pass_phrase(char*, int, int, void* asked) noexcept {
+  if (asked) *static_cast<bool*>(asked) = true;
+  return -1;
 }
 
 SSL_CTX* new_base_context(const SSL_METHOD* method) {
@@ -62,14 +78,31 @@ std::unique_ptr<ServerTlsContext> ServerTlsContext::create(
       *error = "TLS: " + openssl_error();
       return nullptr;
     }
+    std::string why;
+    if (!check_regular_file(c.cert_file, kCertificateFile, &why)) {
+      *error = "cannot load certificate '" + c.cert_file + "': " + why;
+      return nullptr;
+    }
+    if (!check_regular_file(c.key_file, kKeyFile, &why)) {
+      *error = "cannot load key '" + c.key_file + "' for certificate '" + c.cert_file + "': " + why;
+      return nullptr;
+    }
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), c.cert_file.c_str()) != 1) {
       *error = "cannot load certificate '" + c.cert_file + "': " + openssl_error();
       return nullptr;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx.get(), c.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    bool asked_for_pass_phrase = false;
+    SSL_CTX_set_default_passwd_cb(ctx.get(), refuse_pass_phrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &asked_for_pass_phrase);
+    const int loaded = SSL_CTX_use_PrivateKey_file(ctx.get(), c.key_file.c_str(), SSL_FILETYPE_PEM);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), nullptr);
+    if (loaded != 1) {
       // OpenSSL 3 also fails here on a key that does not match the certificate.
-      *error = "cannot load key '" + c.key_file + "' for certificate '" + c.cert_file +
-               "': " + openssl_error();
+      *error = "cannot load key '" + c.key_file + "' for certificate '" + c.cert_file + "': " +
+               (asked_for_pass_phrase ? "the key is encrypted (give it unencrypted, readable only "
+                                        "by regiongate's user)"
+                                      : openssl_error());
+      ERR_clear_error();
       return nullptr;
     }
     if (SSL_CTX_check_private_key(ctx.get()) != 1) {
@@ -121,6 +154,10 @@ std::unique_ptr<ClientTlsContext> ClientTlsContext::create(const std::string& ca
   out->verify_ = verify;
   if (verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    if (std::string why; !ca_file.empty() && !check_regular_file(ca_file, kCaFile, &why)) {
+      *error = "cannot load CA file '" + ca_file + "': " + why;
+      return nullptr;
+    }
     int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
                              : SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
     if (ok != 1) {

@@ -158,7 +158,9 @@ TEST(PlanCommand, ShowsTheMigrationScheduleAsATableAndAsJson) {
 TEST(CheckCommand, AMissingFileIsAnError) {
   ProcessResult r = run_process({kBinary, "check", "--config", "/nonexistent/regiongate.yaml"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("/nonexistent/regiongate.yaml: error: cannot open file"), std::string::npos)
+  EXPECT_NE(r.err.find("/nonexistent/regiongate.yaml: error: cannot open the YAML file: No such "
+                       "file or directory"),
+            std::string::npos)
       << r.err;
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -103,6 +104,63 @@ TEST_F(ReloadTest, ABrokenEditIsRejectedWholeAndTheRunningSnapshotKeepsServing) 
   EXPECT_NE(line.find("snapshot 2:"), std::string::npos) << line;
   EXPECT_EQ(asha_shop_dc(), "oregon");
   EXPECT_EQ(gateway_->stop(SIGTERM), 0);
+}
+
+// Hostile files on reload (a FIFO renamed over the policy, /dev/zero over
+// the account directory, a policy over its size bound, a deny reason that is
+// not UTF-8): each is rejected at once (reload_and_wait's deadline is 10 s;
+// a FIFO blocked the reload thread for good), named with its path and what
+// is wrong, counted, and the running snapshot keeps serving.
+TEST_F(ReloadTest, HostileFilesAreRejectedAndTheRunningSnapshotKeepsServing) {
+  namespace fs = std::filesystem;
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_normalising_origin("oregon"));
+  ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
+  EXPECT_EQ(asha_shop_dc(), "singapore");
+  const fs::path policy = dir_ / "policy.yaml";
+  const std::string good_policy = text_of("policy.yaml");
+  auto rejected_with = [&](const std::string& message) {
+    const std::size_t seen = gateway_->output().size();
+    std::string line = reload_and_wait("reload rejected");
+    EXPECT_NE(line.find("snapshot 1 keeps serving"), std::string::npos) << line;
+    EXPECT_NE(gateway_->output().find(message, seen), std::string::npos) << gateway_->output();
+    EXPECT_EQ(asha_shop_dc(), "singapore");
+  };
+
+  const fs::path fifo = dir_ / "policy.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  fs::rename(fifo, policy);
+  rejected_with(policy.string() + ": error: the YAML file is not a regular file (a FIFO)");
+  fs::remove(policy);
+  std::ofstream(policy) << good_policy;
+
+  const fs::path accounts = dir_ / "accounts.csv";
+  fs::rename(accounts, dir_ / "accounts.csv.good");
+  fs::create_symlink("/dev/zero", accounts);
+  rejected_with(accounts.string() +
+                ": error: the account directory file is not a regular file (a character device)");
+  fs::remove(accounts);
+  fs::rename(dir_ / "accounts.csv.good", accounts);
+
+  std::ofstream(policy, std::ios::app) << "# " << std::string(5 << 20, '.') << "\n";
+  rejected_with(policy.string() + ": error: the YAML file is " +
+                std::to_string(fs::file_size(policy)) + " bytes, more than the 4 MiB allowed");
+  std::ofstream(policy) << good_policy;
+
+  ASSERT_NO_FATAL_FAILURE(edit("policy.yaml", kSgUs,
+                               "    from: 2014-10-31\n    until: 2015-06-01\n    deny: \"\xff\""));
+  rejected_with(policy.string() + ":55:11: error: rules[2].deny: not UTF-8");
+
+  nlohmann::json m = metrics();
+  EXPECT_EQ(metric_value(m, "regiongate_reloads_total", {{"outcome", "rejected"}}), 4) << m.dump();
+  EXPECT_EQ(metric_value(m, "regiongate_snapshot_version"), 1) << m.dump();
+  // Mended, with an edit: the next reload is snapshot 2 and it applies.
+  std::ofstream(policy) << good_policy;
+  ASSERT_NO_FATAL_FAILURE(edit("policy.yaml", kSgUs, kUsOnly));
+  std::string line = reload_and_wait("reloaded ");
+  EXPECT_NE(line.find("snapshot 2:"), std::string::npos) << line;
+  EXPECT_EQ(asha_shop_dc(), "oregon");
+  EXPECT_EQ(gateway_->stop(SIGTERM), 0) << gateway_->output();
 }
 
 // A download open across the reload goes on; new requests see the new

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -258,6 +259,46 @@ TEST_F(TlsTest, ACertificateThatDoesNotLoadRejectsTheReload) {
   line = reload_and_wait("reloaded ");
   EXPECT_NE(line.find("snapshot 2:"), std::string::npos) << line;
   EXPECT_EQ(new_handshake_trusting(certs_->ca()), 0);
+  EXPECT_EQ(gateway_->stop(SIGTERM), 0) << gateway_->output();
+}
+
+// Files that are not what they should be: each rejects the reload at once,
+// says what is wrong, and the running certificates keep serving. A FIFO
+// would block OpenSSL's open, and an encrypted key have OpenSSL ask for its
+// pass phrase on the terminal of a gateway started from one; either would
+// stop the reload thread for good (reload_and_wait's deadline is 10 s).
+TEST_F(TlsTest, AFifoOrAnEncryptedKeyRejectsTheReloadWithoutWaiting) {
+  install(api_);
+  ASSERT_NO_FATAL_FAILURE(start_origin("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_tls_gateway_with({live_files()}));
+
+  const std::string fifo = (dir_ / "fifo.pem").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::filesystem::rename(fifo, live_files().cert);
+  std::string line = reload_and_wait("reload rejected");
+  EXPECT_NE(line.find("snapshot 1 keeps serving"), std::string::npos) << line;
+  EXPECT_NE(gateway_->output().find("cannot load certificate '" + live_files().cert +
+                                    "': the certificate file is not a regular file (a FIFO)"),
+            std::string::npos)
+      << gateway_->output();
+  EXPECT_EQ(new_handshake_trusting(certs_->ca()), 0);
+
+  rename_over(api_.cert, live_files().cert);
+  const std::string encrypted = (dir_ / "encrypted.key").string();
+  ProcessResult made = run_process({"/usr/bin/openssl", "pkey", "-in", api_.key, "-aes256",
+                                    "-passout", "pass:secret", "-out", encrypted});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  rename_over(encrypted, live_files().key);
+  line = reload_and_wait("reload rejected");
+  EXPECT_NE(gateway_->output().find("cannot load key '" + live_files().key + "' for certificate '" +
+                                    live_files().cert + "': the key is encrypted"),
+            std::string::npos)
+      << gateway_->output();
+  EXPECT_EQ(new_handshake_trusting(certs_->ca()), 0);
+
+  install(api_);
+  line = reload_and_wait("reloaded ");
+  EXPECT_NE(line.find("snapshot 2:"), std::string::npos) << line;
   EXPECT_EQ(gateway_->stop(SIGTERM), 0) << gateway_->output();
 }
 

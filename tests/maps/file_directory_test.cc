@@ -272,35 +272,62 @@ TEST(FileDirectoryTest, MissingFileNamesThePath) {
   EXPECT_EQ(FileAccountDirectory::load(path, diags), nullptr);
   ASSERT_EQ(diags.error_count(), 1);
   EXPECT_EQ(diags.all()[0].format(),
-            path + ": error: cannot open account directory: No such file or directory");
+            path + ": error: cannot open the account directory file: No such file or directory");
 }
 
-TEST(FileDirectoryTest, DirectoryInsteadOfFile) {
-  Diagnostics diags;
-  EXPECT_EQ(FileAccountDirectory::load(testing::TempDir(), diags), nullptr);
-  ASSERT_EQ(diags.error_count(), 1);
-  EXPECT_NE(diags.all()[0].format().find("cannot read account directory"), std::string::npos)
-      << diags.format_all();
-}
-
-// Not a regular file: no size up front, so the read buffer has to grow.
-TEST(FileDirectoryTest, ReadsFromAPipe) {
-  const std::string path =
+// Only regular files: a directory is not read as an empty directory, and
+// neither a device (/dev/zero would be read without end) nor a FIFO (an
+// open would wait for a writer; the test harness's timeout is the
+// deadline) is opened at all.
+TEST(FileDirectoryTest, WhatIsNotARegularFileIsRefusedAndNamed) {
+  const std::string fifo =
       testing::TempDir() + "regiongate_accounts_fifo_" + std::to_string(::getpid());
-  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
-  constexpr int kRows = 30000;  // ~400 KB, several times the first buffer
-  std::thread writer([&] {
-    std::ofstream out(path, std::ios::binary);
-    for (int i = 0; i < kRows; ++i) out << "pipe-" << i << (i % 2 ? ",IN\n" : ",BR\n");
-  });
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::pair<std::string, std::string> cases[] = {
+      {testing::TempDir(), "the account directory file is a directory"},
+      {"/dev/zero", "the account directory file is not a regular file (a character device)"},
+      {fifo, "the account directory file is not a regular file (a FIFO)"},
+  };
+  for (const auto& [path, why] : cases) {
+    Diagnostics diags;
+    EXPECT_EQ(FileAccountDirectory::load(path, diags), nullptr) << path;
+    ASSERT_EQ(diags.error_count(), 1) << path;
+    EXPECT_EQ(diags.all()[0].format(), path + ": error: " + why);
+  }
+  std::remove(fifo.c_str());
+}
+
+TEST(FileDirectoryTest, AFileOverTheBoundIsRefusedBeforeItIsRead) {
+  TempFile file("a,IN\nb,US\n");  // 10 bytes
   Diagnostics diags;
-  auto dir = FileAccountDirectory::load(path, diags);
-  writer.join();
-  std::remove(path.c_str());
-  ASSERT_NE(dir, nullptr) << diags.format_all();
-  EXPECT_EQ(dir->size(), static_cast<std::size_t>(kRows));
-  EXPECT_TRUE(same(found("BR"), dir->find("pipe-0")));
-  EXPECT_TRUE(same(found("IN"), dir->find("pipe-29999")));
+  EXPECT_EQ(FileAccountDirectory::load(file.path(), diags, 9), nullptr);
+  ASSERT_EQ(diags.error_count(), 1);
+  EXPECT_EQ(diags.all()[0].format(),
+            file.path() + ": error: the account directory file is 10 bytes, more than the 9 bytes "
+                          "allowed");
+  Diagnostics at_bound;
+  auto dir = FileAccountDirectory::load(file.path(), at_bound, 10);
+  ASSERT_NE(dir, nullptr) << at_bound.format_all();
+  EXPECT_EQ(dir->size(), 2u);
+  EXPECT_EQ(FileAccountDirectory::kFile.max_bytes, std::uint64_t{1} << 30);
+}
+
+// A file that says it is empty and holds more (as /proc's do) is read past
+// its stat size and held to the bound as it is read: a file that grows
+// after it was opened cannot take more memory than a file may hold.
+TEST(FileDirectoryTest, AFileIsHeldToTheBoundWhileItIsRead) {
+  Diagnostics small;
+  EXPECT_EQ(FileAccountDirectory::load("/proc/self/status", small, 64), nullptr);
+  ASSERT_EQ(small.error_count(), 1) << small.format_all();
+  EXPECT_EQ(small.all()[0].format(),
+            "/proc/self/status: error: the account directory file grew past the 64 bytes allowed "
+            "while it was read");
+  // Within the bound it is read whole (and its lines are not accounts).
+  Diagnostics read;
+  EXPECT_EQ(FileAccountDirectory::load("/proc/self/status", read), nullptr);
+  EXPECT_NE(read.format_all().find("/proc/self/status:1: error: "), std::string::npos)
+      << read.format_all();
+  EXPECT_EQ(read.format_all().find("grew past"), std::string::npos) << read.format_all();
 }
 
 TEST(FileDirectoryTest, CommentHeavyFileShrinksTable) {

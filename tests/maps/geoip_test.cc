@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -341,7 +342,25 @@ TEST_F(GeoipBadFiles, MissingFile) {
   EXPECT_NE(error.find("No such file or directory"), std::string::npos) << error;
 }
 
-TEST_F(GeoipBadFiles, DirectoryInsteadOfFile) { expect_open_fails(dir_.string()); }
+// libmaxminddb opens the path itself and would wait on a FIFO for a writer
+// (the test harness's timeout is the deadline), and fail on a device or a
+// directory with "No such device" or "Invalid argument": each is named first.
+TEST_F(GeoipBadFiles, WhatIsNotARegularFileIsNamed) {
+  const std::string fifo = (dir_ / "fifo.mmdb").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::pair<std::string, std::string> cases[] = {
+      {dir_.string(), "the GeoIP database is a directory"},
+      {"/dev/zero", "the GeoIP database is not a regular file (a character device)"},
+      {fifo, "the GeoIP database is not a regular file (a FIFO)"},
+  };
+  for (const auto& [path, why] : cases) {
+    GeoipOptions options;
+    options.path = path;
+    std::string error;
+    EXPECT_EQ(GeoipDatabase::open(options, &error), nullptr) << path;
+    EXPECT_EQ(error, "cannot open GeoIP database '" + path + "': " + why);
+  }
+}
 
 TEST_F(GeoipBadFiles, EmptyFile) { expect_open_fails(write("empty.mmdb", "")); }
 

@@ -100,6 +100,27 @@ TEST(Validation, YamlSyntaxErrorsHaveLineAndColumn) {
   EXPECT_NE(p.errors().find("YAML syntax"), std::string::npos) << p.errors();
 }
 
+// What the policy says is printed by explain, plan and the 451 body: a deny
+// reason, a note or a city that is not UTF-8 is an error at its place (and
+// the rest of the policy is still checked).
+TEST(Validation, TextThatIsNotUtf8IsAnErrorAtItsPlace) {
+  auto p = compile_policy(policy("  - {id: a, accounts: CN, deny: \"caf\xe9 ferm\xe9\"}\n"
+                                 "  - id: b\n    note: \"\xff\"\n    accounts: IN\n"
+                                 "    allow: [SG]\n"
+                                 "  - {id: c, accounts: ZZ, allow: [SG]}\n"),
+                          "x: {country: SG, city: \"Singap\xf6re\", latitude: 1, longitude: 2, "
+                          "endpoints: [\"127.0.0.1:1\"]}\n");
+  EXPECT_ERROR(p, "policy.yaml:6:33:", "rules[0].deny: not UTF-8: byte 4 of the value is 0xE9");
+  EXPECT_ERROR(p, "policy.yaml:8:11:", "rules[1].note: not UTF-8: byte 1 of the value is 0xFF");
+  EXPECT_ERROR(p, "datacenters.yaml:1:24:", "x.city: not UTF-8: byte 7 of the value is 0xF6");
+  EXPECT_ERROR(p, "policy.yaml:11:23:", "'ZZ' is neither");
+  // The same text in UTF-8 is fine.
+  auto good = compile_policy(
+      policy("  - {id: a, accounts: CN, deny: \"caf\xc3\xa9 ferm\xc3\xa9\"}\n"
+             "  - {id: r, accounts: [IN, SG], allow: [SG]}\n"));
+  EXPECT_FALSE(good.diags.has_errors()) << good.errors();
+}
+
 TEST(Validation, DuplicateKeysAreErrors) {
   auto p = compile_policy(policy("  - {id: a, accounts: CN, accounts: IN, allow: [SG]}\n"));
   EXPECT_ERROR(p, "policy.yaml:6:27:", "duplicate key");

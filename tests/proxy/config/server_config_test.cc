@@ -2,6 +2,10 @@
 #include "tests/proxy/config/read_server_config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 
 namespace regiongate {
 namespace {
@@ -141,12 +145,23 @@ server:
   EXPECT_NE(all.find(":3:33: error: server.access_log.path: 'full', 'without-query' or 'off', not 'some'"),
             std::string::npos) << all;
   EXPECT_NE(all.find("account: hash needs account_hash_key"), std::string::npos) << all;
-  Read short_key = read(R"(
-server:
-  access_log: {file: '-', account: hash, account_hash_key: /dev/null}
-)");
-  EXPECT_NE(short_key.diags.format_all().find("'/dev/null' holds 0 bytes: a key needs at least 16"),
+  const std::string key_file = ::testing::TempDir() + "regiongate-short-key-" +
+                               std::to_string(::getpid());
+  std::ofstream(key_file) << "short";
+  Read short_key = read("server:\n  access_log: {file: '-', account: hash, account_hash_key: " +
+                        key_file + "}\n");
+  std::remove(key_file.c_str());
+  EXPECT_NE(short_key.diags.format_all().find("'" + key_file + "' holds 5 bytes: a key needs at least 16"),
             std::string::npos) << short_key.diags.format_all();
+  // Only a regular file: /dev/zero would be read without end, a FIFO waited on.
+  Read device = read(R"(
+server:
+  access_log: {file: '-', account: hash, account_hash_key: /dev/zero}
+)");
+  EXPECT_NE(device.diags.format_all().find(
+                ":3:60: error: server.access_log.account_hash_key: cannot read '/dev/zero': the "
+                "key file is not a regular file (a character device)"),
+            std::string::npos) << device.diags.format_all();
 }
 
 // What only a restart can apply is named; what a reload may change is not.
