@@ -1,15 +1,12 @@
 #include "proxy/client/client_session.h"
 
 #include <chrono>
-#include <cstring>
 
 #include "proxy/http2/callbacks.h"
 
 namespace regiongate {
 namespace {
 
-constexpr char kPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-constexpr std::size_t kPrefaceLength = sizeof(kPreface) - 1;
 constexpr std::size_t kMaxRequestHeaders = 256;
 
 // The answer to a client that speaks HTTP/1: its Content-Length counted
@@ -92,21 +89,38 @@ void ClientSession::on_ready() {
   send_settings(settings, std::size(settings), h2.connection_window_size);
 }
 
-bool ClientSession::may_send() const { return preface_checked_ == kPrefaceLength; }
+bool ClientSession::may_send() const {
+  return preface_.verdict() == ClientPreface::Verdict::kPreface ||
+         preface_.verdict() == ClientPreface::Verdict::kNotHttp;
+}
 
+// The client preface is checked here, before nghttp2 (which would only
+// fail): an HTTP/1 client gets an answer it can read, anything else a
+// GOAWAY (RFC 9113 3.4).
 bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
-  if (preface_checked_ == kPrefaceLength) return true;
-  // Check the client preface ourselves, so that an HTTP/1 client gets an
-  // answer it can read instead of a silent close.
-  std::size_t n = std::min(len, kPrefaceLength - preface_checked_);
-  if (std::memcmp(data, kPreface + preface_checked_, n) == 0) {
-    preface_checked_ += n;
-    if (preface_checked_ == kPrefaceLength) handshake_timer_.stop();
-    return true;
+  if (preface_.decided()) return preface_.verdict() == ClientPreface::Verdict::kPreface;
+  switch (preface_.feed(data, len)) {
+    case ClientPreface::Verdict::kPrefix:
+      return true;
+    case ClientPreface::Verdict::kPreface:
+      handshake_timer_.stop();
+      return true;
+    case ClientPreface::Verdict::kUndecided:
+      return false;
+    case ClientPreface::Verdict::kHttp1Request:
+      handshake_timer_.stop();
+      write_raw_and_close(http1_refusal());
+      host_.metrics().http1_refused.add();
+      schedule_flush();
+      return false;
+    case ClientPreface::Verdict::kNotHttp:
+      // Our SETTINGS (the server preface) and the GOAWAY go out (may_send).
+      handshake_timer_.stop();
+      host_.metrics().client_connection_errors.at("not-http2").add();
+      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+      schedule_flush();
+      return false;
   }
-  write_raw_and_close(http1_refusal());
-  host_.metrics().http1_refused.add();
-  schedule_flush();
   return false;
 }
 

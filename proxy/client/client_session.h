@@ -19,6 +19,7 @@
 #include "maps/ip_network.h"
 #include "policy/snapshot.h"
 #include "proxy/client/client_host.h"
+#include "proxy/client/client_preface.h"
 #include "proxy/client/proxied_request.h"
 #include "proxy/http2/h2_connection.h"
 #include "proxy/http2/header_list.h"
@@ -90,7 +91,7 @@ class ClientSession final : public H2Connection {
   Timer idle_timer_;
   Timer handshake_timer_;  // until the client preface is complete (slow or silent clients)
   double idle_since_ = 0;  // ev_now() when the last stream closed (or the connection opened)
-  std::size_t preface_checked_ = 0;  // bytes of the client preface verified so far
+  ClientPreface preface_;  // the client's first bytes, until they are decided
 };
 
 }  // namespace regiongate

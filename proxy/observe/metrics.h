@@ -107,6 +107,11 @@ struct WorkerMetrics {
   Gauge connections_open;
   Gauge streams_open;
   Counter http1_refused;
+  // Client connections the gateway ended with GOAWAY for a protocol error
+  // it detects itself (nghttp2 counts its own nowhere), by reason:
+  // "not-http2" (first bytes neither the preface nor an HTTP/1.x request
+  // line).
+  LabelledCounters client_connection_errors;
   Counter handshake_timeouts;  // connections closed for no client preface in time
   Counter accept_pauses;       // accept failed for want of file descriptors (or memory)
   Counter header_limit_resets;
