@@ -162,6 +162,20 @@ void ClientSession::on_idle_timeout() {
   schedule_flush();
 }
 
+// RFC 9113 5.1.1: a HEADERS frame on an id below one the client already
+// used, which it never used (it skipped it), is a connection error. Caught
+// here, from the frame header: nghttp2 ignores such a frame before
+// on_begin_headers would be called. (An id it did use is nghttp2's: see
+// docs/rfc9113.md.) Even ids are nghttp2's too (a connection error).
+int ClientSession::on_begin_frame(const nghttp2_frame_hd* hd) {
+  if (hd->type != NGHTTP2_HEADERS || (hd->stream_id & 1) == 0) return 0;
+  if (stream_ids_.on_headers(hd->stream_id) != PeerStreamIds::Use::kSkipped) return 0;
+  host_.metrics().client_connection_errors.at("stream-id-went-back").add();
+  // nghttp2 then ignores everything after (its state becomes "ignore all").
+  nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+  return 0;
+}
+
 int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   ProxiedRequest* r =

@@ -23,6 +23,7 @@
 #include "proxy/client/proxied_request.h"
 #include "proxy/http2/h2_connection.h"
 #include "proxy/http2/header_list.h"
+#include "proxy/http2/peer_stream_ids.h"
 #include "proxy/http2/stream_set.h"
 #include "proxy/net/event_loop.h"
 
@@ -61,6 +62,7 @@ class ClientSession final : public H2Connection {
   std::vector<nghttp2_nv>& nv_scratch() { return nv_scratch_; }
 
   // nghttp2 callbacks (called through the static table; never throw).
+  int on_begin_frame(const nghttp2_frame_hd* hd);
   int on_begin_headers(const nghttp2_frame* frame);
   int on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name, nghttp2_rcbuf* value);
   int on_frame_recv(const nghttp2_frame* frame);
@@ -92,6 +94,7 @@ class ClientSession final : public H2Connection {
   Timer handshake_timer_;  // until the client preface is complete (slow or silent clients)
   double idle_since_ = 0;  // ev_now() when the last stream closed (or the connection opened)
   ClientPreface preface_;  // the client's first bytes, until they are decided
+  PeerStreamIds stream_ids_;  // the ids the client used, for on_begin_frame
 };
 
 }  // namespace regiongate

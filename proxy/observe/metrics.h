@@ -110,7 +110,7 @@ struct WorkerMetrics {
   // Client connections the gateway ended with GOAWAY for a protocol error
   // it detects itself (nghttp2 counts its own nowhere), by reason:
   // "not-http2" (first bytes neither the preface nor an HTTP/1.x request
-  // line).
+  // line), "stream-id-went-back" (HEADERS on an id below one used, never used).
   LabelledCounters client_connection_errors;
   Counter handshake_timeouts;  // connections closed for no client preface in time
   Counter accept_pauses;       // accept failed for want of file descriptors (or memory)

@@ -67,5 +67,73 @@ TEST_F(Rfc9113Test, FirstBytesThatAreNeitherThePrefaceNorHttp1GetGoawayProtocolE
   EXPECT_NO_FATAL_FAILURE(witness.expect_still_served());
 }
 
+// RFC 9113 5.1.1: a new stream's id must be above every id the client used.
+// nghttp2 1.52 ignores a HEADERS frame on an id the client skipped (the
+// connection answered a PING after it, and the stream, before this test
+// was written); the gateway catches it from the frame header.
+TEST_F(Rfc9113Test, AHeadersFrameOnAnIdTheClientSkippedIsAConnectionError) {
+  Witness witness(port_, dir_);
+  ASSERT_TRUE(witness.started()) << witness.output();
+  const nlohmann::json wait3 = {{"wait_for", {{"type", "HEADERS"}, {"stream", 3}}}};
+  // 3, then 1 (never used, and closed by the use of 3).
+  nlohmann::json r = frames(then(preface_steps(), {get_step(3), wait3, get_step(1)}));
+  const nlohmann::json* goaway = find_frame(r, "GOAWAY");
+  ASSERT_TRUE(goaway) << r.dump();
+  EXPECT_EQ((*goaway)["error"], "PROTOCOL_ERROR") << r.dump();
+  EXPECT_EQ((*goaway)["last_stream"], 3) << r.dump();
+  EXPECT_FALSE(find_frame(r, "HEADERS", 1)) << r.dump();
+  EXPECT_EQ(r["end"], "closed") << r.dump();
+  // 1, 7, then 5 (skipped between them).
+  r = frames(then(preface_steps(), {get_step(1), get_step(7), get_step(5)}));
+  goaway = find_frame(r, "GOAWAY");
+  ASSERT_TRUE(goaway) << r.dump();
+  EXPECT_EQ((*goaway)["error"], "PROTOCOL_ERROR") << r.dump();
+  EXPECT_EQ((*goaway)["last_stream"], 7) << r.dump();
+  EXPECT_FALSE(find_frame(r, "HEADERS", 5)) << r.dump();
+
+  nlohmann::json m = metrics();
+  EXPECT_EQ(metric_value(m, "regiongate_client_connection_errors_total",
+                         {{"reason", "stream-id-went-back"}}),
+            2)
+      << m.dump();
+  EXPECT_NO_FATAL_FAILURE(witness.expect_still_served());
+}
+
+// What must not be taken for it: trailers (a HEADERS frame on an id used
+// before) on a stream the gateway has reset meanwhile (here for a
+// connection-specific header, RFC 9113 8.2.2) are ignored (5.1), and the
+// connection goes on.
+TEST_F(Rfc9113Test, TrailersOnAStreamTheGatewayResetAreIgnored) {
+  nlohmann::json bad = get_step(1, "/shop/cart", false);
+  bad["headers"].push_back({"connection", "keep-alive"});
+  nlohmann::json r = frames(
+      then(preface_steps(),
+           {bad, {{"data", "body"}, {"stream", 1}},
+            {{"headers", header_list({{"x-checksum", "1"}})}, {"stream", 1}, {"end_stream", true}},
+            get_step(3), {{"wait_for", {{"type", "HEADERS"}, {"stream", 3}}}}}),
+      "ping-ack");
+  const nlohmann::json* rst = find_frame(r, "RST_STREAM", 1);
+  ASSERT_TRUE(rst) << r.dump();
+  EXPECT_EQ((*rst)["error"], "PROTOCOL_ERROR") << r.dump();
+  EXPECT_EQ((*find_frame(r, "HEADERS", 3))["headers"][":status"], "200") << r.dump();
+  EXPECT_FALSE(find_frame(r, "GOAWAY")) << r.dump();
+  EXPECT_EQ(r["end"], "ping-ack") << r.dump();
+}
+
+// A HEADERS frame on an id the client used and closed (its request ended,
+// and so did the response): nghttp2 answers STREAM_CLOSED (5.1) while it
+// remembers the stream, that is among the last max_concurrent_streams
+// (128) streams closed.
+TEST_F(Rfc9113Test, AHeadersFrameOnAStreamTheClientClosedIsStreamClosed) {
+  nlohmann::json r = frames(then(preface_steps(),
+                                 {get_step(1), {{"wait_for", {{"type", "DATA"}, {"stream", 1}}}},
+                                  get_step(3), {{"wait_for", {{"type", "DATA"}, {"stream", 3}}}},
+                                  get_step(1)}));
+  const nlohmann::json* goaway = find_frame(r, "GOAWAY");
+  ASSERT_TRUE(goaway) << r.dump();
+  EXPECT_EQ((*goaway)["error"], "STREAM_CLOSED") << r.dump();
+  EXPECT_EQ((*goaway)["last_stream"], 3) << r.dump();
+}
+
 }  // namespace
 }  // namespace regiongate::testing
