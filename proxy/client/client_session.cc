@@ -124,10 +124,27 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
   return false;
 }
 
-void ClientSession::on_closed(const std::string& why) {
+void ClientSession::on_closing(const std::string&) {
   idle_timer_.stop();
   handshake_timer_.stop();
   drop_requests();
+}
+
+H2Connection::Linger ClientSession::linger() const {
+  const TimeoutSettings& t = host_.config().reloadable.timeouts;
+  return {seconds(t.linger), t.linger_bytes};
+}
+
+void ClientSession::on_closed(const std::string& why) {
+  const char* end = nullptr;
+  switch (close_end()) {
+    case CloseEnd::kAtOnce: break;
+    case CloseEnd::kPeerClosed: end = "peer-closed"; break;
+    case CloseEnd::kTimeout: end = "timeout"; break;
+    case CloseEnd::kBytes: end = "bytes"; break;
+    case CloseEnd::kError: end = "error"; break;
+  }
+  if (end) host_.metrics().lingering_closes.at(end).add();
   host_.session_closed(this, why);
 }
 

@@ -73,7 +73,10 @@ class ClientSession final : public H2Connection {
   bool on_raw_input(const std::uint8_t* data, std::size_t len) override;
   void on_ready() override;
   bool may_send() const override;
+  void on_closing(const std::string& why) override;
   void on_closed(const std::string& why) override;
+  // timeouts.linger and timeouts.linger_bytes, as reloaded.
+  Linger linger() const override;
   void on_idle_timeout();
   void on_handshake_timeout();
   ProxiedRequest* request_of(std::int32_t stream_id) const;

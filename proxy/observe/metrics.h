@@ -113,6 +113,10 @@ struct WorkerMetrics {
   // line), "stream-id-went-back" (HEADERS on an id below one used, never used).
   LabelledCounters client_connection_errors;
   Counter handshake_timeouts;  // connections closed for no client preface in time
+  // Graceful closes of client connections (h2_connection.h), by how they
+  // ended: "peer-closed", "timeout" (timeouts.linger), "bytes"
+  // (timeouts.linger_bytes), "error" (the socket failed meanwhile).
+  LabelledCounters lingering_closes;
   Counter accept_pauses;       // accept failed for want of file descriptors (or memory)
   Counter header_limit_resets;
 

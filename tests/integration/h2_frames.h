@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,11 +18,13 @@ namespace regiongate::testing {
 // Runs h2_frames.py against 127.0.0.1:`port` with `steps` (a list of its
 // steps), then reading as `read` says ("close": until the server closes;
 // "ping-ack": until a PING is answered), over TLS when `tls` is {CA file,
-// server name}. Its exit status is checked (a test failure and {} when it
-// is not 0). Returns its {"frames": [...], "end": ...}.
+// server name}, with `options` (the script's other keys: "rcvbuf",
+// "send_while_reading"). Its exit status is checked (a test failure and {}
+// when it is not 0). Returns its {"frames": [...], "end": ...}.
 nlohmann::json run_frames(const std::string& port, const nlohmann::json& steps,
                           const std::string& read, const std::filesystem::path& dir,
-                          const std::vector<std::string>& tls = {});
+                          const std::vector<std::string>& tls = {},
+                          const nlohmann::json& options = nlohmann::json::object());
 
 // The client preface and an empty SETTINGS frame.
 nlohmann::json preface_steps();
@@ -29,8 +32,9 @@ nlohmann::json preface_steps();
 nlohmann::json header_list(const std::vector<std::pair<std::string, std::string>>& pairs);
 // A GET of `path` for in-asha on `stream`, ending it (END_STREAM) unless `end` is false.
 nlohmann::json get_step(int stream, const std::string& path = "/shop/cart", bool end = true);
-// `steps` with `more` appended.
-nlohmann::json then(nlohmann::json steps, const nlohmann::json& more);
+// `steps` with `more` appended, each element one step (a list, not a json:
+// nlohmann::json{one} would copy `one` rather than make a list of it).
+nlohmann::json then(nlohmann::json steps, std::initializer_list<nlohmann::json> more);
 
 // The first frame of `type` (on `stream`, when >= 0) in a run's result; null when none.
 const nlohmann::json* find_frame(const nlohmann::json& result, const std::string& type,

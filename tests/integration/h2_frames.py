@@ -7,7 +7,14 @@ Huffman, so every name and value goes out byte for byte.
 
 Usage: h2_frames.py PORT SCRIPT.json [--tls CA_FILE SERVER_NAME]
 
-SCRIPT.json: {"steps": [STEP, ...], "read": "close" | "ping-ack"}. A STEP:
+SCRIPT.json: {"steps": [STEP, ...], "read": "close" | "ping-ack", "rcvbuf": BYTES,
+"send_while_reading": B}. rcvbuf sets the socket's SO_RCVBUF before it
+connects (a small one fills quickly); send_while_reading sends a PING after
+every read of the last phase (a client that keeps talking after a GOAWAY);
+"after_fin": "send-until-reset" goes on after the server's FIN, without
+closing, sending a PING every 20 ms until a send fails (the server closed
+its socket: it had lingered "reset_after" seconds since the FIN).
+A STEP:
   {"preface": true}                     the client connection preface
   {"settings": [[id, value], ...]}      SETTINGS ({"settings_ack": true}: an ACK)
   {"headers": [[name, value], ...], "stream": N, "end_stream": B, "end_headers": B}
@@ -23,6 +30,10 @@ SCRIPT.json: {"steps": [STEP, ...], "read": "close" | "ping-ack"}. A STEP:
   {"wait_for": {"type": "HEADERS", "stream": N}}   reads until such a frame comes
   {"pause": true}       prints "paused" and waits (15 s at most) for SIGUSR1
   {"flood": BYTES}      sends PING frames, about BYTES of them, without reading
+  {"fill": BYTES}       reads nothing until at least BYTES wait in the socket's
+                        receive queue (FIONREAD) and the count has stayed the
+                        same for 100 ms: the receive window is closed, and what
+                        the server writes from then on waits in its own socket
 end_stream defaults to false, end_headers to true. Names and values are
 latin-1 text (any byte can be sent).
 
@@ -41,12 +52,14 @@ Exit status 0 when the script ran, whatever the server did with it; 1 when
 it could not (no connection, the deadline of a wait_for or a pause).
 """
 
+import fcntl
 import json
 import signal
 import socket
 import ssl
 import struct
 import sys
+import termios
 import time
 
 import h2.errors
@@ -129,8 +142,12 @@ def step_bytes(step):
 
 
 class Connection:
-    def __init__(self, port, tls):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    def __init__(self, port, tls, rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(10)
+        self.sock.connect(("127.0.0.1", port))
         if tls:
             context = ssl.create_default_context(cafile=tls[0])
             context.set_alpn_protocols(["h2"])
@@ -149,6 +166,10 @@ class Connection:
         except OSError as error:
             if self.send_error is None:
                 self.send_error = str(error)
+
+    def queued(self):
+        """Bytes in the kernel's receive queue, not yet read."""
+        return int.from_bytes(fcntl.ioctl(self.sock.fileno(), termios.FIONREAD, b"\0" * 4), "little")
 
     def receive(self, deadline):
         """Reads once; False when the connection ended (self.end says how)."""
@@ -235,7 +256,7 @@ def main():
     tls = sys.argv[4:6] if sys.argv[3:4] == ["--tls"] else None
     # Blocked from the start, so a SIGUSR1 sent once "paused" is printed waits for sigtimedwait.
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
-    conn = Connection(port, tls)
+    conn = Connection(port, tls, script.get("rcvbuf"))
     deadline = time.monotonic() + 15
     for step in script["steps"]:
         if "wait_for" in step:
@@ -252,6 +273,16 @@ def main():
                 print(json.dumps({"failed": "no SIGUSR1"}))
                 return 1
             deadline = time.monotonic() + 15
+        elif "fill" in step:
+            last, same = -1, 0
+            while same < 5:
+                if time.monotonic() > deadline:
+                    print(json.dumps({"failed": "fill: %d bytes queued" % conn.queued()}))
+                    return 1
+                time.sleep(0.02)  # polls the kernel's count: nothing can notify us of it
+                now = conn.queued()
+                same = same + 1 if now == last and now >= step["fill"] else 0
+                last = now
         elif "flood" in step:
             ping = frame(6, 0, 0, b"floodfld")
             conn.send(ping * max(1, step["flood"] // len(ping)))
@@ -267,9 +298,19 @@ def main():
         else:
             conn.end = "ping-ack"
     else:
+        ping = frame(6, 0, 0, b"talking!")
         while conn.receive(read_deadline):
-            pass
-    print(json.dumps({"frames": conn.frames, "end": conn.end, "send_error": conn.send_error}))
+            if script.get("send_while_reading"):
+                conn.send(ping)
+    result = {"frames": conn.frames, "end": conn.end, "send_error": conn.send_error}
+    if script.get("after_fin") == "send-until-reset" and conn.end == "closed":
+        fin, ping = time.monotonic(), frame(6, 0, 0, b"still?!!")
+        conn.send_error = None
+        while conn.send_error is None and time.monotonic() < fin + 10:
+            conn.send(ping)
+            time.sleep(0.02)  # paces the PINGs
+        result["reset_after"] = round(time.monotonic() - fin, 3) if conn.send_error else None
+    print(json.dumps(result))
     return 0
 
 

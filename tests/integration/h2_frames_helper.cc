@@ -22,10 +22,14 @@ std::vector<std::string> argv_for(const std::string& port, const std::filesystem
 }
 
 std::filesystem::path write_script(const std::filesystem::path& dir, const nlohmann::json& steps,
-                                   const std::string& read) {
+                                   const std::string& read,
+                                   const nlohmann::json& options = nlohmann::json::object()) {
   static int n = 0;
   std::filesystem::path file = dir / ("frames-" + std::to_string(++n) + ".json");
-  std::ofstream(file) << nlohmann::json{{"steps", steps}, {"read", read}}.dump();
+  nlohmann::json script = options;
+  script["steps"] = steps;
+  script["read"] = read;
+  std::ofstream(file) << script.dump();
   return file;
 }
 
@@ -47,8 +51,8 @@ nlohmann::json last_json_line(const std::string& text) {
 
 nlohmann::json run_frames(const std::string& port, const nlohmann::json& steps,
                           const std::string& read, const std::filesystem::path& dir,
-                          const std::vector<std::string>& tls) {
-  ProcessResult r = run_process(argv_for(port, write_script(dir, steps, read), tls), 30);
+                          const std::vector<std::string>& tls, const nlohmann::json& options) {
+  ProcessResult r = run_process(argv_for(port, write_script(dir, steps, read, options), tls), 30);
   EXPECT_EQ(r.exit_code, 0) << steps.dump() << "\n" << r.out << r.err;
   nlohmann::json out = last_json_line(r.out);
   if (r.exit_code != 0 || !out.is_object()) return nlohmann::json::object();
@@ -75,7 +79,7 @@ nlohmann::json get_step(int stream, const std::string& path, bool end) {
                                    {"x-account-id", "in-asha"}})}};
 }
 
-nlohmann::json then(nlohmann::json steps, const nlohmann::json& more) {
+nlohmann::json then(nlohmann::json steps, std::initializer_list<nlohmann::json> more) {
   for (const nlohmann::json& s : more) steps.push_back(s);
   return steps;
 }
