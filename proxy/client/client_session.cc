@@ -185,12 +185,47 @@ void ClientSession::on_idle_timeout() {
 // on_begin_headers would be called. (An id it did use is nghttp2's: see
 // docs/rfc9113.md.) Even ids are nghttp2's too (a connection error).
 int ClientSession::on_begin_frame(const nghttp2_frame_hd* hd) {
+  if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK)) {
+    note_windows_before_settings();
+    return 0;
+  }
   if (hd->type != NGHTTP2_HEADERS || (hd->stream_id & 1) == 0) return 0;
   if (stream_ids_.on_headers(hd->stream_id) != PeerStreamIds::Use::kSkipped) return 0;
   host_.metrics().client_connection_errors.at("stream-id-went-back").add();
   // nghttp2 then ignores everything after (its state becomes "ignore all").
   nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
   return 0;
+}
+
+void ClientSession::note_windows_before_settings() {
+  initial_window_before_ =
+      nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
+  largest_window_before_.reset();
+  requests_.for_each([&](const ProxiedRequest& r) {
+    const std::int64_t w = nghttp2_session_get_stream_remote_window_size(session_, r.stream_id());
+    if (!largest_window_before_ || w > *largest_window_before_) largest_window_before_ = w;
+  });
+}
+
+// A change of SETTINGS_INITIAL_WINDOW_SIZE moves every stream's window by
+// the difference; past 2^31-1 it is a connection error. nghttp2 has applied
+// the SETTINGS by now (a stream it could not move is reset): the windows
+// noted at the frame's header say whether one went past. nghttp2 keeps the
+// last value of a setting that a frame repeats, as this does.
+void ClientSession::check_initial_window(const nghttp2_settings& settings) {
+  if (!largest_window_before_) return;
+  constexpr std::int64_t kMaxWindow = 0x7fffffff;
+  for (std::size_t i = 0; i < settings.niv; ++i) {
+    if (settings.iv[i].settings_id != NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE) continue;
+    const std::int64_t moved = *largest_window_before_ +
+                               static_cast<std::int64_t>(settings.iv[i].value) -
+                               initial_window_before_;
+    if (moved > kMaxWindow) {
+      host_.metrics().client_connection_errors.at("initial-window-overflow").add();
+      nghttp2_session_terminate_session(session_, NGHTTP2_FLOW_CONTROL_ERROR);
+      return;
+    }
+  }
 }
 
 int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
@@ -225,7 +260,12 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
 }
 
 int ClientSession::on_frame_recv(const nghttp2_frame* frame) {
-  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
+    if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+      check_initial_window(frame->settings);
+    }
+    return 0;
+  }
   ProxiedRequest* r = request_of(frame->hd.stream_id);
   if (!r) return 0;
   const bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;

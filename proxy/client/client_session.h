@@ -12,6 +12,7 @@
 // the connection (STYLE 8).
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,11 @@ class ClientSession final : public H2Connection {
   // timeouts.linger and timeouts.linger_bytes, as reloaded.
   Linger linger() const override;
   void on_idle_timeout();
+  // RFC 9113 6.9.2 (nghttp2 1.52 resets the stream instead): the open
+  // streams' largest send window before a SETTINGS frame is applied, and
+  // the check of its SETTINGS_INITIAL_WINDOW_SIZE against it after.
+  void note_windows_before_settings();
+  void check_initial_window(const nghttp2_settings& settings);
   void on_handshake_timeout();
   ProxiedRequest* request_of(std::int32_t stream_id) const;
   // Every open request: nghttp2_session_del does not close them for us. Each
@@ -98,6 +104,10 @@ class ClientSession final : public H2Connection {
   double idle_since_ = 0;  // ev_now() when the last stream closed (or the connection opened)
   ClientPreface preface_;  // the client's first bytes, until they are decided
   PeerStreamIds stream_ids_;  // the ids the client used, for on_begin_frame
+  // Noted at a SETTINGS frame's header: the client's SETTINGS_INITIAL_WINDOW_SIZE
+  // and the largest send window of an open stream then (none: no stream).
+  std::int64_t initial_window_before_ = 65535;
+  std::optional<std::int64_t> largest_window_before_;
 };
 
 }  // namespace regiongate

@@ -28,7 +28,7 @@ A STEP:
   {"frame": {"type": T, "flags": F, "stream": N, "payload": "hex"}}
   {"raw": "latin-1 bytes"}  or  {"hex": "16030100"}
   {"wait_for": {"type": "HEADERS", "stream": N}}   reads until such a frame comes
-  {"pause": true}       prints "paused" and waits (15 s at most) for SIGUSR1
+  {"pause": true}       prints "paused" and waits (60 s at most) for SIGUSR1
   {"flood": BYTES}      sends PING frames, about BYTES of them, without reading
   {"fill": BYTES}       reads nothing until at least BYTES wait in the socket's
                         receive queue (FIONREAD) and the count has stayed the
@@ -37,7 +37,8 @@ A STEP:
 end_stream defaults to false, end_headers to true. Names and values are
 latin-1 text (any byte can be sent).
 
-After the steps it reads until the server closes the connection (10 s at
+The server's SETTINGS are acknowledged as they are read. After the steps
+it reads until the server closes the connection (10 s at
 most); with "read": "ping-ack" it sends a PING instead and reads until its
 ACK comes, which shows the connection is still up.
 
@@ -207,6 +208,8 @@ class Connection:
                 self.finish_block()
             return
         f = {"type": TYPES.get(kind, str(kind)), "flags": flags, "stream": stream}
+        if kind == 4 and not flags & ACK:
+            self.send(frame(4, ACK, 0))  # as every client does
         if kind == 7:
             f["last_stream"] = int.from_bytes(payload[:4], "big") & 0x7FFFFFFF
             f["error"] = error_name(int.from_bytes(payload[4:8], "big"))
@@ -269,7 +272,7 @@ def main():
                     return 1
         elif "pause" in step:
             print("paused", flush=True)
-            if signal.sigtimedwait([signal.SIGUSR1], 15) is None:
+            if signal.sigtimedwait([signal.SIGUSR1], 60) is None:
                 print(json.dumps({"failed": "no SIGUSR1"}))
                 return 1
             deadline = time.monotonic() + 15
