@@ -132,7 +132,8 @@ void H2Connection::closing_io() {
 }
 
 bool H2Connection::discard_input() {
-  while (!peer_eof_) {
+  // Bounded per event, as reading is: a level-triggered watcher comes back.
+  for (int round = 0; !peer_eof_ && round < 16; ++round) {
     std::size_t n = 0;
     Transport::Io r = transport_->discard(&n);
     if (r == Transport::Io::kAgain) return true;
@@ -150,7 +151,7 @@ bool H2Connection::discard_input() {
       return false;
     }
   }
-  if (phase_ == Phase::kLingering) {
+  if (peer_eof_ && phase_ == Phase::kLingering) {
     end_close(CloseEnd::kPeerClosed);
     return false;
   }
