@@ -89,11 +89,6 @@ void ClientSession::on_ready() {
   send_settings(settings, std::size(settings), h2.connection_window_size);
 }
 
-bool ClientSession::may_send() const {
-  return preface_.verdict() == ClientPreface::Verdict::kPreface ||
-         preface_.verdict() == ClientPreface::Verdict::kNotHttp;
-}
-
 // The client preface is checked here, before nghttp2 (which would only
 // fail): an HTTP/1 client gets an answer it can read, anything else a
 // GOAWAY (RFC 9113 3.4).
@@ -104,6 +99,7 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
       return true;
     case ClientPreface::Verdict::kPreface:
       handshake_timer_.stop();
+      may_send_ = true;
       return true;
     case ClientPreface::Verdict::kUndecided:
       return false;
@@ -114,8 +110,9 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
       schedule_flush();
       return false;
     case ClientPreface::Verdict::kNotHttp:
-      // Our SETTINGS (the server preface) and the GOAWAY go out (may_send).
+      // Our SETTINGS (the server preface) and the GOAWAY go out.
       handshake_timer_.stop();
+      may_send_ = true;
       host_.metrics().client_connection_errors.at("not-http2").add();
       nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
       schedule_flush();

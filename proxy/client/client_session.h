@@ -73,7 +73,9 @@ class ClientSession final : public H2Connection {
  private:
   bool on_raw_input(const std::uint8_t* data, std::size_t len) override;
   void on_ready() override;
-  bool may_send() const override;
+  // Once the client's first bytes are decided: the preface (HTTP/2), or
+  // neither it nor HTTP/1 (our SETTINGS and a GOAWAY).
+  bool may_send() const override { return may_send_; }
   void on_closing(const std::string& why) override;
   void on_closed(const std::string& why) override;
   // timeouts.linger and timeouts.linger_bytes, as reloaded.
@@ -103,6 +105,7 @@ class ClientSession final : public H2Connection {
   Timer handshake_timer_;  // until the client preface is complete (slow or silent clients)
   double idle_since_ = 0;  // ev_now() when the last stream closed (or the connection opened)
   ClientPreface preface_;  // the client's first bytes, until they are decided
+  bool may_send_ = false;
   PeerStreamIds stream_ids_;  // the ids the client used, for on_begin_frame
   // Noted at a SETTINGS frame's header: the client's SETTINGS_INITIAL_WINDOW_SIZE
   // and the largest send window of an open stream then (none: no stream).

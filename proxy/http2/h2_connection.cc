@@ -244,7 +244,9 @@ bool H2Connection::do_read() {
   return true;
 }
 
-bool H2Connection::gather() {
+// Both inlined: do_write calls them on every flush of every connection (a
+// call each cost about 190 instructions a request, callgrind).
+[[gnu::always_inline]] inline bool H2Connection::gather() {
   while (session_ && !raw_close_after_write_ && may_send() && write_buf_.size() < kWriteSoftLimit) {
     const std::uint8_t* data = nullptr;
     ssize_t n = nghttp2_session_mem_send(session_, &data);
@@ -258,7 +260,7 @@ bool H2Connection::gather() {
   return true;
 }
 
-bool H2Connection::write_out() {
+[[gnu::always_inline]] inline bool H2Connection::write_out() {
   while (write_begin_ != write_buf_.size()) {
     std::size_t n = 0;
     Transport::Io r = transport_->write(
