@@ -227,6 +227,23 @@ void write_connections(Writer& w, const MetricsInput& in) {
   w.single("regiongate_http1_refused_total", "counter",
            "Connections that spoke HTTP/1 and were answered that HTTP/2 is required.",
            total([](const WorkerMetrics& m) { return m.http1_refused.value(); }));
+  w.family("regiongate_client_connection_errors_total", "counter",
+           "Client connections ended with GOAWAY for a protocol error the gateway detects itself "
+           "(beyond nghttp2's own checks), by reason.");
+  for (const auto& [key, v] : sum_labelled(in.workers, [](const WorkerMetrics& m) -> const LabelledCounters& {
+         return m.client_connection_errors;
+       })) {
+    w.sample("regiongate_client_connection_errors_total", {"reason"}, {key}, v);
+  }
+  w.family("regiongate_lingering_closes_total", "counter",
+           "Client connections the gateway ended gracefully (its last frames flushed, then "
+           "the client's bytes read and dropped until it closed), by how that ended: "
+           "peer-closed, timeout (timeouts.linger), bytes (timeouts.linger_bytes), error.");
+  for (const auto& [key, v] : sum_labelled(in.workers, [](const WorkerMetrics& m) -> const LabelledCounters& {
+         return m.lingering_closes;
+       })) {
+    w.sample("regiongate_lingering_closes_total", {"end"}, {key}, v);
+  }
   w.single("regiongate_handshake_timeouts_total", "counter",
            "Client connections closed because no TLS handshake and HTTP/2 preface came within "
            "timeouts.handshake.",

@@ -1,15 +1,12 @@
 #include "proxy/client/client_session.h"
 
 #include <chrono>
-#include <cstring>
 
 #include "proxy/http2/callbacks.h"
 
 namespace regiongate {
 namespace {
 
-constexpr char kPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-constexpr std::size_t kPrefaceLength = sizeof(kPreface) - 1;
 constexpr std::size_t kMaxRequestHeaders = 256;
 
 // The answer to a client that speaks HTTP/1: its Content-Length counted
@@ -92,28 +89,59 @@ void ClientSession::on_ready() {
   send_settings(settings, std::size(settings), h2.connection_window_size);
 }
 
-bool ClientSession::may_send() const { return preface_checked_ == kPrefaceLength; }
-
+// The client preface is checked here, before nghttp2 (which would only
+// fail): an HTTP/1 client gets an answer it can read, anything else a
+// GOAWAY (RFC 9113 3.4).
 bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
-  if (preface_checked_ == kPrefaceLength) return true;
-  // Check the client preface ourselves, so that an HTTP/1 client gets an
-  // answer it can read instead of a silent close.
-  std::size_t n = std::min(len, kPrefaceLength - preface_checked_);
-  if (std::memcmp(data, kPreface + preface_checked_, n) == 0) {
-    preface_checked_ += n;
-    if (preface_checked_ == kPrefaceLength) handshake_timer_.stop();
-    return true;
+  if (preface_.decided()) return preface_.verdict() == ClientPreface::Verdict::kPreface;
+  switch (preface_.feed(data, len)) {
+    case ClientPreface::Verdict::kPrefix:
+      return true;
+    case ClientPreface::Verdict::kPreface:
+      handshake_timer_.stop();
+      may_send_ = true;
+      return true;
+    case ClientPreface::Verdict::kUndecided:
+      return false;
+    case ClientPreface::Verdict::kHttp1Request:
+      handshake_timer_.stop();
+      write_raw_and_close(http1_refusal());
+      host_.metrics().http1_refused.add();
+      schedule_flush();
+      return false;
+    case ClientPreface::Verdict::kNotHttp:
+      // Our SETTINGS (the server preface) and the GOAWAY go out.
+      handshake_timer_.stop();
+      may_send_ = true;
+      host_.metrics().client_connection_errors.at("not-http2").add();
+      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+      schedule_flush();
+      return false;
   }
-  write_raw_and_close(http1_refusal());
-  host_.metrics().http1_refused.add();
-  schedule_flush();
   return false;
 }
 
-void ClientSession::on_closed(const std::string& why) {
+void ClientSession::on_closing(const std::string&) {
   idle_timer_.stop();
   handshake_timer_.stop();
   drop_requests();
+}
+
+H2Connection::Linger ClientSession::linger() const {
+  const TimeoutSettings& t = host_.config().reloadable.timeouts;
+  return {seconds(t.linger), t.linger_bytes};
+}
+
+void ClientSession::on_closed(const std::string& why) {
+  const char* end = nullptr;
+  switch (close_end()) {
+    case CloseEnd::kAtOnce: break;
+    case CloseEnd::kPeerClosed: end = "peer-closed"; break;
+    case CloseEnd::kTimeout: end = "timeout"; break;
+    case CloseEnd::kBytes: end = "bytes"; break;
+    case CloseEnd::kError: end = "error"; break;
+  }
+  if (end) host_.metrics().lingering_closes.at(end).add();
   host_.session_closed(this, why);
 }
 
@@ -148,6 +176,55 @@ void ClientSession::on_idle_timeout() {
   schedule_flush();
 }
 
+// RFC 9113 5.1.1: a HEADERS frame on an id below one the client already
+// used, which it never used (it skipped it), is a connection error. Caught
+// here, from the frame header: nghttp2 ignores such a frame before
+// on_begin_headers would be called. (An id it did use is nghttp2's: see
+// docs/rfc9113.md.) Even ids are nghttp2's too (a connection error).
+int ClientSession::on_begin_frame(const nghttp2_frame_hd* hd) {
+  if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK)) {
+    note_windows_before_settings();
+    return 0;
+  }
+  if (hd->type != NGHTTP2_HEADERS || (hd->stream_id & 1) == 0) return 0;
+  if (stream_ids_.on_headers(hd->stream_id) != PeerStreamIds::Use::kSkipped) return 0;
+  host_.metrics().client_connection_errors.at("stream-id-went-back").add();
+  // nghttp2 then ignores everything after (its state becomes "ignore all").
+  nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+  return 0;
+}
+
+void ClientSession::note_windows_before_settings() {
+  initial_window_before_ =
+      nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
+  largest_window_before_.reset();
+  requests_.for_each([&](const ProxiedRequest& r) {
+    const std::int64_t w = nghttp2_session_get_stream_remote_window_size(session_, r.stream_id());
+    if (!largest_window_before_ || w > *largest_window_before_) largest_window_before_ = w;
+  });
+}
+
+// A change of SETTINGS_INITIAL_WINDOW_SIZE moves every stream's window by
+// the difference; past 2^31-1 it is a connection error. nghttp2 has applied
+// the SETTINGS by now (a stream it could not move is reset): the windows
+// noted at the frame's header say whether one went past. nghttp2 keeps the
+// last value of a setting that a frame repeats, as this does.
+void ClientSession::check_initial_window(const nghttp2_settings& settings) {
+  if (!largest_window_before_) return;
+  constexpr std::int64_t kMaxWindow = 0x7fffffff;
+  for (std::size_t i = 0; i < settings.niv; ++i) {
+    if (settings.iv[i].settings_id != NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE) continue;
+    const std::int64_t moved = *largest_window_before_ +
+                               static_cast<std::int64_t>(settings.iv[i].value) -
+                               initial_window_before_;
+    if (moved > kMaxWindow) {
+      host_.metrics().client_connection_errors.at("initial-window-overflow").add();
+      nghttp2_session_terminate_session(session_, NGHTTP2_FLOW_CONTROL_ERROR);
+      return;
+    }
+  }
+}
+
 int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   ProxiedRequest* r =
@@ -180,7 +257,12 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
 }
 
 int ClientSession::on_frame_recv(const nghttp2_frame* frame) {
-  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
+    if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+      check_initial_window(frame->settings);
+    }
+    return 0;
+  }
   ProxiedRequest* r = request_of(frame->hd.stream_id);
   if (!r) return 0;
   const bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;

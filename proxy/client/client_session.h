@@ -12,6 +12,7 @@
 // the connection (STYLE 8).
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,11 @@
 #include "maps/ip_network.h"
 #include "policy/snapshot.h"
 #include "proxy/client/client_host.h"
+#include "proxy/client/client_preface.h"
 #include "proxy/client/proxied_request.h"
 #include "proxy/http2/h2_connection.h"
 #include "proxy/http2/header_list.h"
+#include "proxy/http2/peer_stream_ids.h"
 #include "proxy/http2/stream_set.h"
 #include "proxy/net/event_loop.h"
 
@@ -60,6 +63,7 @@ class ClientSession final : public H2Connection {
   std::vector<nghttp2_nv>& nv_scratch() { return nv_scratch_; }
 
   // nghttp2 callbacks (called through the static table; never throw).
+  int on_begin_frame(const nghttp2_frame_hd* hd);
   int on_begin_headers(const nghttp2_frame* frame);
   int on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name, nghttp2_rcbuf* value);
   int on_frame_recv(const nghttp2_frame* frame);
@@ -69,9 +73,19 @@ class ClientSession final : public H2Connection {
  private:
   bool on_raw_input(const std::uint8_t* data, std::size_t len) override;
   void on_ready() override;
-  bool may_send() const override;
+  // Once the client's first bytes are decided: the preface (HTTP/2), or
+  // neither it nor HTTP/1 (our SETTINGS and a GOAWAY).
+  bool may_send() const override { return may_send_; }
+  void on_closing(const std::string& why) override;
   void on_closed(const std::string& why) override;
+  // timeouts.linger and timeouts.linger_bytes, as reloaded.
+  Linger linger() const override;
   void on_idle_timeout();
+  // RFC 9113 6.9.2 (nghttp2 1.52 resets the stream instead): the open
+  // streams' largest send window before a SETTINGS frame is applied, and
+  // the check of its SETTINGS_INITIAL_WINDOW_SIZE against it after.
+  void note_windows_before_settings();
+  void check_initial_window(const nghttp2_settings& settings);
   void on_handshake_timeout();
   ProxiedRequest* request_of(std::int32_t stream_id) const;
   // Every open request: nghttp2_session_del does not close them for us. Each
@@ -90,7 +104,13 @@ class ClientSession final : public H2Connection {
   Timer idle_timer_;
   Timer handshake_timer_;  // until the client preface is complete (slow or silent clients)
   double idle_since_ = 0;  // ev_now() when the last stream closed (or the connection opened)
-  std::size_t preface_checked_ = 0;  // bytes of the client preface verified so far
+  ClientPreface preface_;  // the client's first bytes, until they are decided
+  bool may_send_ = false;
+  PeerStreamIds stream_ids_;  // the ids the client used, for on_begin_frame
+  // Noted at a SETTINGS frame's header: the client's SETTINGS_INITIAL_WINDOW_SIZE
+  // and the largest send window of an open stream then (none: no stream).
+  std::int64_t initial_window_before_ = 65535;
+  std::optional<std::int64_t> largest_window_before_;
 };
 
 }  // namespace regiongate

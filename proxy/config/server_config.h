@@ -48,6 +48,12 @@ struct TimeoutSettings {
   Milliseconds idle{120000};             // client connection with no stream
   Milliseconds origin_idle{60000};       // pooled origin connection with no stream
   Milliseconds drain{10000};             // on SIGTERM: in-flight requests get this long
+  // A client connection the gateway ends (after its GOAWAY, or the HTTP/1
+  // refusal) is closed gracefully: what the client still sends is read and
+  // dropped for at most this long and this many bytes, until it closes
+  // (0: at once, with a RST if anything is unread).
+  Milliseconds linger{2000};
+  std::uint32_t linger_bytes = 1 << 20;
 };
 
 struct OriginSettings {

@@ -24,7 +24,9 @@ auto guarded(F&& f, decltype(f()) on_exception = NGHTTP2_ERR_CALLBACK_FAILURE) n
 }
 
 // Session: a class with on_begin_headers, on_header, on_frame_recv,
-// on_data_chunk and on_stream_close (see ClientSession, OriginSession).
+// on_data_chunk and on_stream_close (see ClientSession, OriginSession), and
+// optionally on_begin_frame (called for every frame header received: only
+// a session that needs it pays for it).
 template <typename Session>
 nghttp2_session_callbacks* session_callbacks() {
   static nghttp2_session_callbacks* cbs = [] {
@@ -52,6 +54,12 @@ nghttp2_session_callbacks* session_callbacks() {
         c, [](nghttp2_session*, std::int32_t id, std::uint32_t code, void* u) noexcept {
           return guarded([&] { return static_cast<Session*>(u)->on_stream_close(id, code); });
         });
+    if constexpr (requires(Session& s, const nghttp2_frame_hd* h) { s.on_begin_frame(h); }) {
+      nghttp2_session_callbacks_set_on_begin_frame_callback(
+          c, [](nghttp2_session*, const nghttp2_frame_hd* h, void* u) noexcept {
+            return guarded([&] { return static_cast<Session*>(u)->on_begin_frame(h); });
+          });
+    }
     return c;
   }();
   return cbs;

@@ -65,6 +65,11 @@ class OwnedStreamSet {
   }
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
+  // Calls f(const T&) for each item; f must not change the set.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const std::unique_ptr<T>& item : items_) f(*item);
+  }
   std::vector<std::unique_ptr<T>> take() {
     std::vector<std::unique_ptr<T>> out;
     out.swap(items_);

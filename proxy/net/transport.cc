@@ -2,6 +2,7 @@
 
 #include <ev.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -108,6 +109,47 @@ Transport::Io Transport::write(const std::uint8_t* buf, std::size_t len, std::si
   }
   if (errno == EAGAIN || errno == EWOULDBLOCK) {
     wants_ = EV_WRITE;
+    return Io::kAgain;
+  }
+  error_ = std::strerror(errno);
+  return Io::kError;
+}
+
+Transport::Io Transport::shutdown_write() {
+  if (ssl_ && !close_notify_sent_ && handshake_done_) {
+    ERR_clear_error();
+    int ret = SSL_shutdown(ssl_);
+    // 0: the alert is written (the peer's is not awaited); 1: both are done.
+    if (ret < 0) {
+      if (SSL_get_error(ssl_, ret) == SSL_ERROR_WANT_WRITE) {
+        wants_ = EV_WRITE;
+        return Io::kAgain;
+      }
+      ERR_clear_error();  // TLS failed before: no alert, the FIN alone
+    }
+  }
+  close_notify_sent_ = true;
+  if (::shutdown(fd_, SHUT_WR) != 0 && errno != ENOTCONN) {
+    error_ = std::strerror(errno);
+    return Io::kError;
+  }
+  return Io::kOk;
+}
+
+Transport::Io Transport::discard(std::size_t* n) {
+  *n = 0;
+  ssize_t ret;
+  do {
+    // TCP with MSG_TRUNC drops up to `len` queued bytes without copying them (Linux).
+    ret = ::recv(fd_, nullptr, 1 << 20, MSG_TRUNC | MSG_DONTWAIT);
+  } while (ret < 0 && errno == EINTR);
+  if (ret > 0) {
+    *n = static_cast<std::size_t>(ret);
+    return Io::kOk;
+  }
+  if (ret == 0) return Io::kClosed;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    wants_ = EV_READ;
     return Io::kAgain;
   }
   error_ = std::strerror(errno);

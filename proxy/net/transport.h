@@ -41,6 +41,14 @@ class Transport {
   // kOk with *n bytes taken (maybe fewer than len); kAgain: none now.
   Io write(const std::uint8_t* buf, std::size_t len, std::size_t* n);
 
+  // The end of a graceful close. shutdown_write(): TLS close_notify (when
+  // the handshake is done and TLS has not failed), then the TCP FIN;
+  // kAgain until the alert is written. discard(): reads what the peer
+  // still sends and drops it without copying or decrypting it (*n bytes;
+  // kClosed at its FIN). Nothing is read or written through TLS after them.
+  Io shutdown_write();
+  Io discard(std::size_t* n);
+
   // What the last kAgain waits for: EV_READ and/or EV_WRITE.
   int wants() const { return wants_; }
   // The last error, for logs ("connection reset by peer", an OpenSSL reason).
@@ -53,6 +61,7 @@ class Transport {
   SSL* ssl_;
   std::shared_ptr<const ServerTlsContext> accepted_by_;  // until the handshake is done
   bool handshake_done_ = false;
+  bool close_notify_sent_ = false;
   int wants_ = 0;
   std::string error_;
 };

@@ -143,7 +143,18 @@ struct WorkerMetrics {
   Gauge connections_open;
   Gauge streams_open;
   Counter http1_refused;
+  // Client connections the gateway ended with GOAWAY for a protocol error
+  // it detects itself (nghttp2 counts its own nowhere), by reason:
+  // "not-http2" (first bytes neither the preface nor an HTTP/1.x request
+  // line), "stream-id-went-back" (HEADERS on an id below one used, never
+  // used), "initial-window-overflow" (SETTINGS_INITIAL_WINDOW_SIZE taking a
+  // stream's window past 2^31-1).
+  LabelledCounters client_connection_errors;
   Counter handshake_timeouts;  // connections closed for no client preface in time
+  // Graceful closes of client connections (h2_connection.h), by how they
+  // ended: "peer-closed", "timeout" (timeouts.linger), "bytes"
+  // (timeouts.linger_bytes), "error" (the socket failed meanwhile).
+  LabelledCounters lingering_closes;
   Counter accept_pauses;       // accept failed for want of file descriptors (or memory)
   Counter header_limit_resets;
 

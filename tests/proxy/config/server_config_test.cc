@@ -22,6 +22,24 @@ TEST(ServerConfig, DefaultsWithoutASection) {
   EXPECT_EQ(r.config.reloadable.timeouts.connect, Milliseconds(2000));
 }
 
+// The lingering close of a client connection the gateway ends: bounded in
+// time and bytes by default, off with 0s.
+TEST(ServerConfig, LingeringCloseBounds) {
+  Read defaults = read("server: {workers: 1}\n");
+  EXPECT_EQ(defaults.config.reloadable.timeouts.linger, Milliseconds(2000));
+  EXPECT_EQ(defaults.config.reloadable.timeouts.linger_bytes, 1u << 20);
+  Read set = read("server:\n  timeouts: {linger: 0s, linger_bytes: 4096}\n");
+  ASSERT_FALSE(set.diags.has_errors()) << set.diags.format_all();
+  EXPECT_EQ(set.config.reloadable.timeouts.linger, Milliseconds(0));
+  EXPECT_EQ(set.config.reloadable.timeouts.linger_bytes, 4096u);
+  Read bad = read("server:\n  timeouts: {linger: -1s, linger_bytes: 2000000000}\n");
+  std::string all = bad.diags.format_all();
+  EXPECT_NE(all.find("server.timeouts.linger:"), std::string::npos) << all;
+  EXPECT_NE(all.find("server.timeouts.linger_bytes: must be between 0 and 1073741824"),
+            std::string::npos)
+      << all;
+}
+
 TEST(ServerConfig, TheAdminListenerIsOffUnlessConfiguredAndLoopbackByDefault) {
   EXPECT_FALSE(read("server: {workers: 1}\n").config.startup.admin.enabled);
   Read defaults = read("server:\n  admin: {}\n");
