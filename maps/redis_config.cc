@@ -1,10 +1,10 @@
 #include "maps/redis_config.h"
 
 #include <charconv>
-#include <fstream>
 
 #include "maps/datacenter.h"
 #include "maps/ip_network.h"
+#include "util/regular_file.h"
 
 namespace regiongate {
 namespace {
@@ -98,9 +98,15 @@ std::optional<RedisNodeAddress> parse_redis_node(std::string_view text) {
 
 std::optional<std::string> read_password_file(const std::string& path, std::string* error) {
   constexpr std::size_t kMaxPassword = 4096;
-  std::ifstream in(path, std::ios::binary);
-  std::string line;
-  std::getline(in, line);  // nothing when unreadable
+  // A regular file only (a FIFO or /dev/zero would block or never end), of
+  // at most 64 KiB: the password is its first line.
+  static constexpr FileKind kPasswordFile{"password file", 64 << 10};
+  std::string text;
+  if (!read_regular_file(path, kPasswordFile, &text, error)) {
+    *error = "'" + path + "': " + *error;
+    return std::nullopt;
+  }
+  std::string line = text.substr(0, text.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.empty() || line.size() > kMaxPassword) {
     *error = "'" + path + "': cannot read a password (1 to 4096 bytes) from its first line";

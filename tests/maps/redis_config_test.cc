@@ -135,9 +135,14 @@ TEST(RedisConfig, AuthReadsThePasswordFileAndDbIsStandaloneOnly) {
   EXPECT_EQ(r.config.db, 2);
   Read missing = read("directory:\n  redis:\n    nodes: [127.0.0.1:6379]\n    auth: {password_file: /nonexistent/x}\n");
   EXPECT_NE(missing.diags.format_all().find("gw.yaml:4:27: error: directory.redis.auth.password_file: "
-                                            "'/nonexistent/x': cannot read a password"),
+                                            "'/nonexistent/x': cannot open the password file"),
             std::string::npos)
       << missing.diags.format_all();
+  // Never a device or a FIFO: /dev/zero would read without end.
+  Read zero = read("directory:\n  redis:\n    nodes: [127.0.0.1:6379]\n    auth: {password_file: /dev/zero}\n");
+  EXPECT_NE(zero.diags.format_all().find("'/dev/zero': the password file is not a regular file"),
+            std::string::npos)
+      << zero.diags.format_all();
   Read cluster = read("directory:\n  redis:\n    cluster: true\n    nodes: [127.0.0.1:1]\n    db: 1\n");
   EXPECT_NE(cluster.diags.format_all().find("a Redis Cluster has only db 0"), std::string::npos);
   std::remove(file.c_str());
