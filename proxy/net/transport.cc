@@ -46,6 +46,21 @@ Transport::Io Transport::tls_result(int ret) {
   }
 }
 
+// What a read(2) or recv(2) on the socket returned, as an Io.
+Transport::Io Transport::read_result(ssize_t ret, std::size_t* n) {
+  if (ret > 0) {
+    *n = static_cast<std::size_t>(ret);
+    return Io::kOk;
+  }
+  if (ret == 0) return Io::kClosed;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    wants_ = EV_READ;
+    return Io::kAgain;
+  }
+  error_ = std::strerror(errno);
+  return Io::kError;
+}
+
 Transport::Io Transport::handshake() {
   if (handshake_done()) return Io::kOk;
   ERR_clear_error();
@@ -75,17 +90,7 @@ Transport::Io Transport::read(std::uint8_t* buf, std::size_t cap, std::size_t* n
   do {
     ret = ::read(fd_, buf, cap);
   } while (ret < 0 && errno == EINTR);
-  if (ret > 0) {
-    *n = static_cast<std::size_t>(ret);
-    return Io::kOk;
-  }
-  if (ret == 0) return Io::kClosed;
-  if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    wants_ = EV_READ;
-    return Io::kAgain;
-  }
-  error_ = std::strerror(errno);
-  return Io::kError;
+  return read_result(ret, n);
 }
 
 Transport::Io Transport::write(const std::uint8_t* buf, std::size_t len, std::size_t* n) {
@@ -143,17 +148,7 @@ Transport::Io Transport::discard(std::size_t* n) {
     // TCP with MSG_TRUNC drops up to `len` queued bytes without copying them (Linux).
     ret = ::recv(fd_, nullptr, 1 << 20, MSG_TRUNC | MSG_DONTWAIT);
   } while (ret < 0 && errno == EINTR);
-  if (ret > 0) {
-    *n = static_cast<std::size_t>(ret);
-    return Io::kOk;
-  }
-  if (ret == 0) return Io::kClosed;
-  if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    wants_ = EV_READ;
-    return Io::kAgain;
-  }
-  error_ = std::strerror(errno);
-  return Io::kError;
+  return read_result(ret, n);
 }
 
 }  // namespace regiongate

@@ -55,6 +55,7 @@ class Transport {
   const std::string& error() const { return error_; }
 
  private:
+  Io read_result(ssize_t ret, std::size_t* n);
   Io tls_result(int ret);
 
   int fd_;
