@@ -12,6 +12,7 @@
 
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/python_peers.h"
+#include "tests/integration/text_file.h"
 
 namespace regiongate::testing {
 namespace {
@@ -43,13 +44,7 @@ class AdminTest : public GatewayFixture {
     return r["received"];
   }
   void edit(const std::string& file, const std::string& from, const std::string& to) {
-    std::ifstream in(dir_ / file);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    in.close();
-    auto at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    text.replace(at, from.size(), to);
-    std::ofstream(dir_ / file) << text;
+    edit_text(dir_ / file, from, to);
   }
 };
 

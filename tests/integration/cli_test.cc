@@ -10,6 +10,7 @@
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/ports.h"
 #include "tests/integration/run_process.h"
+#include "tests/integration/text_file.h"
 
 namespace regiongate::testing {
 namespace {
@@ -61,12 +62,7 @@ class BrokenCopy : public ::testing::Test {
 
   // Replaces the first `from` in examples/policy.yaml's copy with `to`.
   void edit_policy(const std::string& from, const std::string& to) {
-    std::ifstream in(dir_ / "policy.yaml");
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    auto at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    text.replace(at, from.size(), to);
-    std::ofstream(dir_ / "policy.yaml") << text;
+    edit_text(dir_ / "policy.yaml", from, to);
   }
 
   std::filesystem::path dir_;
@@ -107,10 +103,7 @@ TEST_F(BrokenCopy, NonCanonicalServicePathsAreErrors) {
   edit_policy("        path: /shop\n", "        path: /x/../shop\n");
   edit_policy("        path: /cloud\n", "        path: \"/cloud%2fphotos\"\n");
   std::string config = (dir_ / "regiongate.yaml").string();
-  std::ifstream in(config);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  text.replace(text.find("doubled_slashes: merge"), 22, "doubled_slashes: twice");
-  std::ofstream(config) << text;
+  edit_text(config, "doubled_slashes: merge", "doubled_slashes: twice");
   ProcessResult r = run_process({kBinary, "check", "--config", config});
   EXPECT_EQ(r.exit_code, 1);
   std::string policy = (dir_ / "policy.yaml").string();
@@ -375,8 +368,7 @@ TEST(DemoCommand, RunsTheTourThroughTheGateway) {
   std::filesystem::copy(REGIONGATE_SOURCE_DIR "/examples", dir,
                         std::filesystem::copy_options::recursive);
   set_server_section(dir / "regiongate.yaml", "server:\n  listen:\n    - address: 127.0.0.1:0\n");
-  std::ifstream in(dir / "datacenters.yaml");
-  const std::string example((std::istreambuf_iterator<char>(in)), {});
+  const std::string example = read_text(dir / "datacenters.yaml");
   ProcessResult r;
   for (int attempt = 0; attempt < 10; ++attempt) {
     std::string dcs = example;

@@ -14,6 +14,7 @@
 
 #include "tests/integration/run_process.h"
 #include "tests/integration/test_certs.h"
+#include "tests/integration/text_file.h"
 
 namespace regiongate::testing {
 namespace {
@@ -35,17 +36,10 @@ class HostileConfig : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::string text_of(const std::string& file) {
-    std::ifstream in(dir_ / file, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
+  std::string text_of(const std::string& file) { return read_text(dir_ / file); }
   // Replaces the first `from` in the copied `file` with `to`.
   void edit(const std::string& file, const std::string& from, const std::string& to) {
-    std::string text = text_of(file);
-    auto at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    text.replace(at, from.size(), to);
-    std::ofstream(dir_ / file, std::ios::binary) << text;
+    edit_text(dir_ / file, from, to);
   }
   // A FIFO nobody writes to, in the copy; its path.
   std::string fifo(const std::string& name) {

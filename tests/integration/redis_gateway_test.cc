@@ -10,10 +10,10 @@
 
 #include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/python_peers.h"
+#include "tests/integration/text_file.h"
 #include "tests/proxy/directory/redis_test_server.h"
 #include "tests/tokens/token_keys.h"
 
@@ -40,8 +40,7 @@ Statuses h2load_statuses(const std::string& out) {
 
 // Not exited (an exited child stays a zombie until it is waited for).
 bool still_running(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text("/proc/" + std::to_string(pid) + "/stat");
   const auto paren = text.rfind(')');
   return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] != 'Z';
 }
@@ -56,16 +55,16 @@ class RedisGatewayTest : public GatewayFixture {
                  const std::string& extra_redis = "") {
     std::string list;
     for (const std::string& n : nodes) list += (list.empty() ? "\"" : ", \"") + n + "\"";
-    std::string config = read(dir_ / "regiongate.yaml");
-    replace(config, "directory:\n  file: accounts.csv\n",
+    std::string config = read_text(dir_ / "regiongate.yaml");
+    replace_first(config, "directory:\n  file: accounts.csv\n",
             "directory:\n  redis:\n    nodes: [" + list + "]\n    cluster: " +
                 (nodes.size() > 1 ? "true" : "false") +
                 "\n    timeout: 500ms\n    connect_timeout: 500ms\n"
                 "    reconnect: {min: 20ms, max: 100ms}\n    cache: " + cache + "\n" + extra_redis);
-    replace(config, "  trusted_proxies: []\n",
+    replace_first(config, "  trusted_proxies: []\n",
             "  trusted_proxies: [127.0.0.1/32]\n"
             "  directory_unavailable:\n    default: refuse\n    services: {shop: geoip}\n");
-    std::ofstream(dir_ / "regiongate.yaml") << config;
+    write_text(dir_ / "regiongate.yaml", config);
     std::filesystem::create_directories(docroot() / "account");
     std::ofstream(docroot() / "account" / "profile") << "profile\n";
   }
@@ -117,17 +116,6 @@ class RedisGatewayTest : public GatewayFixture {
         EXPECT_EQ(requests_seen_by(dc), 0) << dc << " received a request";
       }
     }
-  }
-  static std::string read(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-  static void replace(std::string& text, const std::string& from, const std::string& to) {
-    auto at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    text.replace(at, from.size(), to);
   }
 };
 
@@ -373,11 +361,11 @@ TEST_F(RedisGatewayTest, ATokensAccountIsLookedUpInRedis) {
   ASSERT_TRUE(redis.ok()) << redis.error();
   ASSERT_NO_FATAL_FAILURE(load_accounts(redis.authority(), false));
   ASSERT_NO_FATAL_FAILURE(configure({redis.authority()}, "{entries: 1000}"));
-  std::string config = read(dir_ / "regiongate.yaml");
-  replace(config, "  order: [directory, geoip]\n", "  order: [token, token-account, geoip]\n");
-  replace(config, "\nserver:", "\ntokens:\n  keys:\n    - file: " + keys.path("rsa.pem") +
+  std::string config = read_text(dir_ / "regiongate.yaml");
+  replace_first(config, "  order: [directory, geoip]\n", "  order: [token, token-account, geoip]\n");
+  replace_first(config, "\nserver:", "\ntokens:\n  keys:\n    - file: " + keys.path("rsa.pem") +
                                    "\n      kid: rsa-1\n  audience: regiongate\n\nserver:");
-  std::ofstream(dir_ / "regiongate.yaml") << config;
+  write_text(dir_ / "regiongate.yaml", config);
   for (const char* dc : kDataCenters) start_origin(dc);
   ASSERT_NO_FATAL_FAILURE(start_gateway(kNow));
   auto bearer = [&](nlohmann::json claims) {

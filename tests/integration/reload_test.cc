@@ -17,6 +17,7 @@
 
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/python_peers.h"
+#include "tests/integration/text_file.h"
 #include "util/rfc3339.h"
 
 namespace regiongate::testing {
@@ -25,23 +26,13 @@ namespace {
 class ReloadTest : public GatewayFixture {
  protected:
   // The copied `file`'s text.
-  std::string text_of(const std::string& file) {
-    std::ifstream in(dir_ / file);
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
+  std::string text_of(const std::string& file) { return read_text(dir_ / file); }
   // Replaces the first `from` in the copied `file` with `to`, in place.
   void edit(const std::string& file, const std::string& from, const std::string& to) {
-    std::string text = text_of(file);
-    auto at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    text.replace(at, from.size(), to);
-    std::ofstream(dir_ / file) << text;
+    edit_text(dir_ / file, from, to);
   }
   // The gateway's memory mappings (/proc/PID/maps): which files it maps.
-  std::string gateway_maps() {
-    std::ifstream in("/proc/" + std::to_string(gateway_->pid()) + "/maps");
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
+  std::string gateway_maps() { return read_text("/proc/" + std::to_string(gateway_->pid()) + "/maps"); }
   // Where Asha's shop request goes now (or "refused: " and the reason).
   std::string asha_shop_dc() { return shop_dc({"-H", "x-account-id: in-asha"}); }
   // The same for a shop request sent with curl's `args`.

@@ -6,10 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/python_peers.h"
+#include "tests/integration/text_file.h"
 #include "tests/tokens/token_keys.h"
 
 namespace regiongate::testing {
@@ -26,31 +26,20 @@ class TokenGatewayTest : public GatewayFixture {
   // The example, with cloud and messaging opt-in and tokens verified.
   void configure(const std::string& anonymous = "refuse", const std::string& order = "",
                  const std::string& forward = "true") {
-    std::string policy = read(dir_ / "policy.yaml");
-    replace(policy, "  cloud:\n    match:\n", "  cloud:\n    consent: cloud-backup\n    match:\n");
-    replace(policy, "  messaging:\n    match:\n", "  messaging:\n    consent: messaging\n    match:\n");
-    std::ofstream(dir_ / "policy.yaml") << policy;
-    std::string config = read(dir_ / "regiongate.yaml");
-    replace(config, "identity:\n  order: [directory, geoip]\n",
+    std::string policy = read_text(dir_ / "policy.yaml");
+    replace_first(policy, "  cloud:\n    match:\n", "  cloud:\n    consent: cloud-backup\n    match:\n");
+    replace_first(policy, "  messaging:\n    match:\n", "  messaging:\n    consent: messaging\n    match:\n");
+    write_text(dir_ / "policy.yaml", policy);
+    std::string config = read_text(dir_ / "regiongate.yaml");
+    replace_first(config, "identity:\n  order: [directory, geoip]\n",
             "identity:\n  order: [" + (order.empty() ? "token, token-account, directory, geoip" : order) +
                 "]\n");
-    replace(config, "\nserver:", "\ntokens:\n  keys:\n    - file: " + keys_->path("jwks.json") +
+    replace_first(config, "\nserver:", "\ntokens:\n  keys:\n    - file: " + keys_->path("jwks.json") +
                                      "\n    - file: " + keys_->path("rsa.pem") +
                                      "\n      kid: rsa-1\n  issuers: [https://id.example.com]\n"
                                      "  audience: regiongate\n  anonymous: " + anonymous +
                                      "\n  forward: " + forward + "\n\nserver:");
-    std::ofstream(dir_ / "regiongate.yaml") << config;
-  }
-  static std::string read(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-  static void replace(std::string& text, const std::string& from, const std::string& to) {
-    auto at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    text.replace(at, from.size(), to);
+    write_text(dir_ / "regiongate.yaml", config);
   }
 
   static std::string token(const nlohmann::json& extra = {}, const std::string& kid = "rsa-1",
