@@ -12,6 +12,8 @@
 #   --targets: of direct, nghttpx, regiongate, regiongate-observed (health checks,
 #     the admin listener scraped every second, the audit log), regiongate-audit-all
 #     (an audit record of every decision), regiongate-nolog (no access log),
+#     regiongate-devnull (the access log formatted and written to /dev/null:
+#     the log's cost without the kernel's copy into the page cache),
 #     regiongate-tokens (a verified RS256 bearer token on every request, forwarded),
 #     regiongate-tokens-edge (the same, not forwarded), regiongate-redis (the
 #     account directory in a local redis-server, the worker's cache answering),
@@ -43,7 +45,11 @@
 #   req/s from h2load's summary, the proxy's CPU per request from
 #   /proc/PID/stat (utime+stime of the proxy and its children, in clock ticks)
 #   across the measured run, divided by the requests. cpu_sched_us_per_req is
-#   the same from /proc/PID/task/*/schedstat (ns resolution).
+#   the same from /proc/PID/task/*/schedstat (ns resolution). Each run also
+#   records the machine's CPU steal and how busy all CPUs were (/proc/stat),
+#   and every other regiongate target is compared with plain regiongate
+#   round by round (the median and range of the per-round ratios), besides
+#   the ratio of the medians.
 # CPU per request depends strongly on the workload: with -m 10 a proxy
 # batches many frames per read/write (nghttpx about 5 us/request here); with
 # --streams 1 and everything on one core (--cpus 0,0) nghttpx spends about
@@ -262,6 +268,7 @@ has "$TARGETS" regiongate && rg_target regiongate "$REGIONGATE"
 has "$TARGETS" regiongate-observed && rg_target regiongate-observed "$REGIONGATE" observed
 has "$TARGETS" regiongate-audit-all && rg_target regiongate-audit-all "$REGIONGATE" audit-all
 has "$TARGETS" regiongate-nolog && rg_target regiongate-nolog "$REGIONGATE" nolog
+has "$TARGETS" regiongate-devnull && rg_target regiongate-devnull "$REGIONGATE" devnull
 for profile in redis redis-nocache; do
   has "$TARGETS" "regiongate-$profile" && rg_target "regiongate-$profile" "$REGIONGATE" "$profile"
 done

@@ -180,7 +180,17 @@ def cpu(root):
                 by_thread[name] = by_thread.get(name, 0) + t_ns
         except OSError:
             pass
-    print(ticks, ns, ";".join(f"{k}:{v}" for k, v in sorted(by_thread.items())) or "-")
+    print(ticks, ns, machine_sample(), ";".join(f"{k}:{v}" for k, v in sorted(by_thread.items())) or "-")
+
+
+def machine_sample():
+    """All CPUs' busy, stolen and total ticks so far ("busy:steal:total",
+    from /proc/stat): how much else ran, and how much the hypervisor took,
+    during a run."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = v + [0] * (8 - len(v))
+    return f"{user + nice + system + irq + softirq}:{steal}:{sum(v)}"
 
 
 def busy(seconds):
@@ -243,15 +253,21 @@ def run(target, mode, rnd, n, summary_file, log_file, cpu0, cpu1, clk_tck):
     rec = {"target": target, "mode": mode, "round": rnd, "requests": n,
            "rps": s.get("rps"),
            "p50_ms": None, "p99_ms": None, "p999_ms": None, "cpu_us_per_req": None,
-           "cpu_sched_us_per_req": None,
+           "cpu_sched_us_per_req": None, "steal_pct": None, "busy_pct": None,
            "ok_2xx": s.get("status_2xx", 0), "logged": len(elapsed)}
     for key, q in (("p50_ms", 0.50), ("p99_ms", 0.99), ("p999_ms", 0.999)):
         v = percentile(elapsed, q)
         rec[key] = None if v is None else round(v / 1000.0, 4)
     if cpu0 != "-" and cpu1 != "-":
-        t0, ns0, threads0 = cpu0.split(",", 2)
-        t1, ns1, threads1 = cpu1.split(",", 2)
+        t0, ns0, machine0, threads0 = cpu0.split(",", 3)
+        t1, ns1, machine1, threads1 = cpu1.split(",", 3)
         done = max(1, s.get("status_2xx", 0))
+        # Of all the machine's CPU time during the run: stolen by the
+        # hypervisor, and busy (the proxy, h2load and the origin, and
+        # anything else that ran: more than they explain is other work).
+        (b0, st0, all0), (b1, st1, all1) = ([int(x) for x in m.split(":")] for m in (machine0, machine1))
+        rec["steal_pct"] = round(100.0 * (st1 - st0) / max(1, all1 - all0), 1)
+        rec["busy_pct"] = round(100.0 * (b1 - b0) / max(1, all1 - all0), 1)
         rec["cpu_us_per_req"] = round((int(t1) - int(t0)) * 1e6 / int(clk_tck) / done, 3)
         rec["cpu_sched_us_per_req"] = round((int(ns1) - int(ns0)) / 1e3 / done, 3)
         # Per thread name: the worker's share, and what a log writer adds.
@@ -308,8 +324,8 @@ def report(runs_file):
                 continue
             row = {"target": target, "mode": mode}
             for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_req",
-                      "cpu_sched_us_per_req"):
-                row[k] = med([r[k] for r in rs])
+                      "cpu_sched_us_per_req", "steal_pct", "busy_pct"):
+                row[k] = med([r.get(k) for r in rs])
             if row["rps"] is not None:
                 row["rps"] = round(row["rps"])
             names = sorted({n for r in rs for n in (r.get("cpu_threads_us_per_req") or {})})
@@ -361,8 +377,29 @@ def report(runs_file):
                 if not base or not row:
                     continue
                 print(f"{target} / regiongate, {mode}: cpu/req {ratio(row['cpu_us_per_req'], base['cpu_us_per_req'])}, "
-                      f"p99 {ratio(row['p99_ms'], base['p99_ms'])}, req/s {ratio(row['rps'], base['rps'])}")
+                      f"p99 {ratio(row['p99_ms'], base['p99_ms'])}, req/s {ratio(row['rps'], base['rps'])}"
+                      f"{paired(groups.get(('regiongate', mode), []), groups.get((target, mode), []))}")
+    steals = [r["steal_pct"] for r in runs if r.get("steal_pct") is not None]
+    if steals:
+        busy = [r["busy_pct"] for r in runs if r.get("busy_pct") is not None]
+        print(f"\nDuring the runs: CPU steal median {med(steals)}%, most {max(steals)}% "
+              f"(above a few percent, distrust the times); all CPUs busy median {med(busy)}%, "
+              f"most {max(busy)}% (the proxy, h2load and the origin; more is other work)")
     return 0
+
+
+def paired(base_runs, runs):
+    """The ratio of the proxy's CPU per request (schedstat, all its threads), each
+    run against the plain regiongate run of the same round (they ran minutes
+    apart at most, under the same other load): its median and range say more
+    on a noisy machine than a ratio of medians."""
+    base = {r["round"]: r.get("cpu_sched_us_per_req") for r in base_runs}
+    ratios = sorted(r["cpu_sched_us_per_req"] / base[r["round"]] for r in runs
+                    if r.get("cpu_sched_us_per_req") and base.get(r["round"]))
+    if not ratios:
+        return ""
+    return (f"; paired by round: cpu/req median {med(ratios):.3f}x "
+            f"(from {ratios[0]:.3f}x to {ratios[-1]:.3f}x, {len(ratios)} rounds)")
 
 
 def main(argv):

@@ -83,7 +83,7 @@ $([[ $profile == tokens* ]] && printf 'tokens:\n  keys: [{file: rsa.pem, kid: be
 $([[ $profile == tokens-edge ]] && printf '  forward: false\n')
 server:
   workers: 1
-  access_log: $([[ $profile == nolog ]] && echo off || echo access.log)
+  access_log: $([[ $profile == nolog ]] && echo off || { [[ $profile == devnull ]] && echo /dev/null; } || echo access.log)
 YAML
     if [[ $profile == observed || $profile == audit-all ]]; then
       local records=refusals-and-abroad

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <vector>
+
 namespace regiongate {
 namespace {
 
@@ -79,6 +82,56 @@ TEST(AccessLogLine, AnyBytesGiveValidJson) {
   nlohmann::json j = line(r, s);
   EXPECT_EQ(j["path"], "/a\"b\\c\x01\xEF\xBF\xBD");
   EXPECT_EQ(j["account"], "x\ny");
+}
+
+// Fields are copied and escaped by length class (a few bytes, a word, two,
+// more): every length from empty to past the longest class comes out whole,
+// in a line after other lines (the batch a worker appends to).
+TEST(AccessLogLine, FieldsOfEveryLengthComeOutWhole) {
+  AccessLogSettings s;
+  s.path = AccessLogSettings::Path::kFull;
+  s.account = AccessLogSettings::Account::kKeep;
+  std::string batch;
+  std::vector<std::string> texts;
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string text;
+    for (std::size_t i = 0; i < n; ++i) text += static_cast<char>('a' + (i * 7 + n) % 26);
+    texts.push_back(text);
+    RequestRecord r = record();
+    r.method = r.path = r.account = r.service = r.rule = r.datacenter = r.client = texts.back();
+    r.country_source = r.reason = r.outcome = texts.back();
+    append_access_log_line(batch, "2015-01-15T00:00:00Z", r, s);
+  }
+  std::size_t start = 0;
+  for (std::size_t n = 0; n <= 40; ++n) {
+    const std::size_t end = batch.find('\n', start);
+    ASSERT_NE(end, std::string::npos) << n;
+    const nlohmann::json j = nlohmann::json::parse(batch.substr(start, end - start));
+    start = end + 1;
+    const std::string& want = texts[n];
+    for (const char* key : {"method", "path", "account", "service", "rule", "datacenter"}) {
+      EXPECT_EQ(j[key], want.empty() ? nlohmann::json() : nlohmann::json(want)) << key << " " << n;
+    }
+    for (const char* key : {"client", "country_source", "reason", "outcome"}) {
+      EXPECT_EQ(j[key], want) << key << " " << n;
+    }
+  }
+  EXPECT_EQ(start, batch.size());
+}
+
+// A line longer than the writer's room on the stack is written in place.
+TEST(AccessLogLine, AVeryLongPathIsWrittenWhole) {
+  AccessLogSettings s;
+  s.path = AccessLogSettings::Path::kFull;
+  RequestRecord r = record();
+  const std::string path = "/" + std::string(5000, 'p') + "\x01";
+  r.path = path;
+  std::string batch = "before\n";
+  append_access_log_line(batch, "2015-01-15T00:00:00Z", r, s);
+  ASSERT_EQ(batch.rfind("before\n", 0), 0u);
+  const nlohmann::json j = nlohmann::json::parse(batch.substr(7));
+  EXPECT_EQ(j["path"], "/" + std::string(5000, 'p') + "\x01");
+  EXPECT_EQ(j["status"], 200);
 }
 
 }  // namespace
