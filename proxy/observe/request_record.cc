@@ -106,7 +106,20 @@ class LineWriter {
   }
   void number(std::string_view key, std::uint64_t value) {
     raw(key);
-    p_ = std::to_chars(p_, p_ + 20, value).ptr;
+    // Most numbers of a line are below 1000 (a status, a body of no or a
+    // few bytes): written digit by digit, without to_chars' length loop.
+    if (value < 10) {
+      *p_++ = static_cast<char>('0' + value);
+    } else if (value < 100) {
+      *p_++ = static_cast<char>('0' + value / 10);
+      *p_++ = static_cast<char>('0' + value % 10);
+    } else if (value < 1000) {
+      *p_++ = static_cast<char>('0' + value / 100);
+      *p_++ = static_cast<char>('0' + value / 10 % 10);
+      *p_++ = static_cast<char>('0' + value % 10);
+    } else {
+      p_ = std::to_chars(p_, p_ + 20, value).ptr;
+    }
   }
 
  private:

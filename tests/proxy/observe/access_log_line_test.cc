@@ -119,6 +119,21 @@ TEST(AccessLogLine, FieldsOfEveryLengthComeOutWhole) {
   EXPECT_EQ(start, batch.size());
 }
 
+// Numbers are written by size class: each boundary comes out exact.
+TEST(AccessLogLine, NumbersOfEverySizeComeOutExact) {
+  for (std::uint64_t v : {0ull, 9ull, 10ull, 99ull, 100ull, 451ull, 999ull, 1000ull, 65535ull,
+                          18446744073709551615ull}) {
+    RequestRecord r = record();
+    r.bytes_in = r.bytes_out = r.duration_us = v;
+    r.status = static_cast<int>(v % 1000);
+    const nlohmann::json j = line(r, AccessLogSettings{});
+    EXPECT_EQ(j["bytes_in"].get<std::uint64_t>(), v);
+    EXPECT_EQ(j["bytes_out"].get<std::uint64_t>(), v);
+    EXPECT_EQ(j["duration_us"].get<std::uint64_t>(), v);
+    EXPECT_EQ(j["status"].get<int>(), static_cast<int>(v % 1000));
+  }
+}
+
 // A line longer than the writer's room on the stack is written in place.
 TEST(AccessLogLine, AVeryLongPathIsWrittenWhole) {
   AccessLogSettings s;
