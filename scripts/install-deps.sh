@@ -23,6 +23,8 @@ packages=(
   valgrind
   # verified tokens (JWS/JWK) and the Redis account directory, with a real Redis for its tests
   libcjose-dev libjansson-dev libhiredis-dev redis-server redis-tools
+  # the allocator (proxy/runtime/allocator.h)
+  libmimalloc-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -14,6 +14,7 @@
 #include "proxy/app/commands.h"
 #include "proxy/observe/access_log.h"
 #include "proxy/observe/audit_chain.h"
+#include "proxy/runtime/allocator.h"
 #include "proxy/runtime/gateway.h"
 #include "proxy/runtime/reload.h"
 
@@ -91,7 +92,8 @@ int run_serve(const ServeOptions& options) {
     std::cerr << "regiongate: listening on " << (l.tls ? "tls " : "cleartext ") << shown(l.host, l.port)
               << '\n';
   }
-  std::cerr << "regiongate: serving with " << gateway.worker_count() << " worker(s)\n";
+  std::cerr << "regiongate: serving with " << gateway.worker_count() << " worker(s), "
+            << allocator_name() << '\n';
 
   // SIGHUP (on this thread) and POST /reload (on the admin listener's) reload
   // one at a time; the workers go on serving meanwhile.

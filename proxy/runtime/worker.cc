@@ -13,6 +13,7 @@
 #include "proxy/net/tls_context.h"
 #include "proxy/observe/access_log.h"
 #include "proxy/observe/request_record.h"
+#include "proxy/runtime/allocator.h"
 #include "util/thread_name.h"
 
 namespace regiongate {
@@ -21,6 +22,14 @@ namespace {
 // Access log lines are gathered per worker and written in batches (STYLE 27).
 constexpr std::size_t kLogFlushBytes = 32 * 1024;
 constexpr double kLogFlushSeconds = 0.5;
+
+// Memory: a worker is quiet when its loop turned at most kQuietTurns times
+// in the last kMemoryCheckSeconds (its own timers: this check, health
+// probes, Redis pings). The first quiet check after a busy one gives back
+// the memory its allocator holds free: a walk of the heap, so once per
+// quiet spell, never under load.
+constexpr double kMemoryCheckSeconds = 1.0;
+constexpr unsigned kQuietTurns = 20;
 
 
 }  // namespace
@@ -55,6 +64,7 @@ Worker::Worker(const WorkerShared& shared, std::vector<ListenSocket> sockets)
   log_timer_.init<Worker, &Worker::on_log_flush>(loop_, this);
   wakeup_.init<Worker, &Worker::on_posted>(loop_, this);
   retire_timer_.init<Worker, &Worker::on_retire_timer>(loop_, this);
+  memory_timer_.init<Worker, &Worker::on_memory_timer>(loop_, this);
 }
 
 Worker::~Worker() {
@@ -77,6 +87,7 @@ void Worker::start() {
   thread_ = std::thread([this] {
     name_this_thread("rg-worker");
     follow_redis_directory(*snapshot_);  // connects on this thread's loop
+    memory_timer_.arm(kMemoryCheckSeconds);
     ev_run(loop_, 0);
   });
 }
@@ -272,6 +283,19 @@ void Worker::on_retire_timer() {
   retire_timer_.stop();
   std::erase_if(retired_redis_, [](const std::unique_ptr<RedisDirectory>& d) { return d->pending() == 0; });
   if (!retired_redis_.empty()) retire_timer_.arm(0.05);
+}
+
+void Worker::on_memory_timer() {
+  const unsigned turns = ev_iteration(loop_);
+  const bool quiet = turns - memory_checked_at_ <= kQuietTurns;
+  memory_checked_at_ = turns;
+  if (!quiet) {
+    busy_since_release_ = true;
+  } else if (busy_since_release_) {
+    release_free_memory();
+    busy_since_release_ = false;
+  }
+  if (!stopping_) memory_timer_.arm(kMemoryCheckSeconds);
 }
 
 void Worker::on_log_flush() {

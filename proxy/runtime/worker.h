@@ -128,6 +128,9 @@ class Worker final : public ClientHost {
   void follow_redis_directory(const Snapshot& snapshot);
   // Destroys retired directories once nothing waits in them.
   void on_retire_timer();
+  // Every kMemoryCheckSeconds: a worker that has gone quiet after work
+  // gives the memory its allocator holds free back (runtime/allocator.h).
+  void on_memory_timer();
 
   const WorkerShared& shared_;
   // The worker's own copy: its reloadable part follows publish().
@@ -163,6 +166,9 @@ class Worker final : public ClientHost {
   std::unique_ptr<RedisDirectory> redis_;
   std::vector<std::unique_ptr<RedisDirectory>> retired_redis_;
   Timer retire_timer_;
+  Timer memory_timer_;
+  unsigned memory_checked_at_ = 0;  // ev_iteration() at the last check
+  bool busy_since_release_ = false;
   std::array<std::uint32_t, kMaxDataCenters> rotation_cursor_{};
   std::thread thread_;
 };
