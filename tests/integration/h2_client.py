@@ -23,6 +23,10 @@ With --close-after-headers the client closes the connection as soon as
 every stream has its response headers (a phone that went away
 mid-download).
 
+Before it closes (unless --close-after-headers), it sends a PING and reads
+its ACK, so the gateway has read every frame it sent (a stream reset at
+once included) by the time the script exits.
+
 Exit status 0 when every stream ended (answered, reset or ended by
 GOAWAY), 1 at the 15-second deadline or on a closed connection with
 streams still open.
@@ -56,6 +60,8 @@ class Client:
         self.open_streams = set()
         self.cancel_on_response = set()
         self.deadline = time.monotonic() + 15
+        self.ping_acked = False
+        self.terminated = False
 
     def send(self, request):
         stream_id = self.conn.get_next_available_stream_id()
@@ -126,10 +132,25 @@ class Client:
             self.open_streams.discard(event.stream_id)
         elif isinstance(event, h2.events.StreamEnded):
             self.open_streams.discard(event.stream_id)
+        elif isinstance(event, h2.events.PingAckReceived):
+            self.ping_acked = True
         elif isinstance(event, h2.events.ConnectionTerminated):
             for s in self.open_streams:
                 self.by_stream[s]["reset"] = "goaway"
             self.open_streams.clear()
+            self.terminated = True
+
+    def settle(self):
+        """A PING, and its ACK read: the gateway has read everything sent
+        before it (frames are handled in order), so a stream the client
+        reset at once has reached it too before the test goes on (to stop
+        the gateway, say). True when the ACK came, or the connection had
+        ended anyway."""
+        if self.terminated:
+            return True
+        self.conn.ping(b"settled!")
+        self.sock.sendall(self.conn.data_to_send())
+        return self.pump(lambda: self.ping_acked or self.terminated) or self.terminated
 
 
 def main():
@@ -149,6 +170,8 @@ def main():
             ok = client.pump(lambda: all(r["status"] is not None or r["reset"] for r in results))
         else:
             ok = client.pump(lambda: not client.open_streams)
+    if "--close-after-headers" not in flags:
+        ok = client.settle() and ok
     client.sock.close()
     print(json.dumps(results))
     return 0 if ok else 1
