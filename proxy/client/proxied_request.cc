@@ -69,6 +69,7 @@ ProxiedRequest::ProxiedRequest(ClientSession& session, ClientHost& host, std::in
   response_headers_.reserve(16);
   held_.reserve(8);
   response_timer_.init<ProxiedRequest, &ProxiedRequest::on_response_timeout>(host.loop(), this);
+  stall_timer_.init<ProxiedRequest, &ProxiedRequest::on_stall_check>(host.loop(), this);
 }
 
 ProxiedRequest::~ProxiedRequest() {
@@ -79,7 +80,8 @@ ProxiedRequest::~ProxiedRequest() {
 }
 
 void ProxiedRequest::leave_origin() {
-  if (OriginSession* origin = this->origin()) origin->detach(*this, response_body_.clear());
+  response_body_.clear();
+  if (OriginSession* origin = this->origin()) origin->detach(*this);
 }
 
 // --- Receiving the request ------------------------------------------------
@@ -477,8 +479,30 @@ void ProxiedRequest::origin_response(bool end_stream) {
 }
 
 void ProxiedRequest::origin_body(const std::uint8_t* data, std::size_t len) {
+  if (!stall_timer_.active()) {
+    // Bytes wait for the client from now on: it has `stall` to take some.
+    last_taken_ = ev_now(host_.loop());
+    stall_timer_.arm(std::chrono::duration<double>(host_.config().reloadable.timeouts.stall).count());
+  }
   response_body_.append(data, len);
   session_.resume_response(stream_id_);
+}
+
+// Lazy: the client's reads only note the time; this runs once per `stall`
+// at most while bytes wait, never per read.
+void ProxiedRequest::on_stall_check() {
+  if (response_body_.empty()) return;  // everything was taken: the next bytes arm it again
+  const double stall = std::chrono::duration<double>(host_.config().reloadable.timeouts.stall).count();
+  const double idle = ev_now(host_.loop()) - last_taken_;
+  if (idle < stall) {
+    stall_timer_.arm(stall - idle);
+    return;
+  }
+  // Its window shut for the whole time, with bytes held for it: the client
+  // is not reading. Both streams go; the buffer is freed.
+  host_.metrics().stalled_responses.add();
+  leave_origin();
+  session_.reset_stream(stream_id_, NGHTTP2_CANCEL);
 }
 
 void ProxiedRequest::origin_body_end() {
@@ -543,6 +567,7 @@ ssize_t ProxiedRequest::read_response(std::uint8_t* buf, std::size_t len, std::u
   std::size_t n = response_body_.take(buf, len);
   bytes_out_ += n;
   if (n > 0) {
+    last_taken_ = ev_now(host_.loop());
     if (OriginSession* origin = this->origin()) origin->consume(*this, n);
   }
   if (response_body_.empty() && response_ended_) {

@@ -114,7 +114,6 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   void origin_response(bool end_stream) override;
   void origin_body(const std::uint8_t* data, std::size_t len) override;
   void origin_body_end() override;
-  std::size_t origin_response_buffered() const override { return response_body_.size(); }
   void origin_failed(const std::string& why, bool retryable) override;
   void origin_closed(std::uint32_t error_code) override;
 
@@ -142,6 +141,9 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   // request was refused for it (401).
   bool authenticate();
   void on_response_timeout();
+  // timeouts.stall: resets the stream when the client has taken none of
+  // the bytes waiting for it for that long.
+  void on_stall_check();
   // Unlinks the origin stream, if any, dropping what it had buffered.
   void leave_origin();
   void count_decision_header(std::uint8_t* seen);
@@ -210,6 +212,10 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   int status_ = 0;                 // the status sent to the client
   std::uint64_t bytes_out_ = 0;
   Timer response_timer_;  // armed when the request is sent; response headers stop it
+  // While response bytes wait for the client: when it last took some (the
+  // loop's time), checked every timeouts.stall (on_stall_check).
+  Timer stall_timer_;
+  double last_taken_ = 0;
 };
 
 }  // namespace regiongate

@@ -54,6 +54,10 @@ struct TimeoutSettings {
   // (0: at once, with a RST if anything is unread).
   Milliseconds linger{2000};
   std::uint32_t linger_bytes = 1 << 20;
+  // A response whose body the client takes nothing of for this long (its
+  // window stays shut while the gateway holds bytes for it) is reset on
+  // both sides: a reader that stalls must not hold buffers for ever.
+  Milliseconds stall{30000};
 };
 
 struct OriginSettings {

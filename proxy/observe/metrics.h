@@ -157,6 +157,7 @@ struct WorkerMetrics {
   LabelledCounters lingering_closes;
   Counter accept_pauses;       // accept failed for want of file descriptors (or memory)
   Counter header_limit_resets;
+  Counter stalled_responses;  // reset after timeouts.stall without the client taking a byte
 
   // Counts one decided request at its end. `country` and `datacenter` empty: none.
   void request_ended(std::string_view country, std::string_view datacenter, int status,

@@ -18,7 +18,7 @@ class Probe final : public OriginExchange {
     authority_ = target.endpoint.authority();
   }
   ~Probe() {
-    if (OriginSession* o = origin()) o->detach(*this, body_.clear());
+    if (OriginSession* o = origin()) o->detach(*this);
   }
   void begin(OriginPool& pool, double timeout) {
     timer_.arm(timeout);
@@ -57,13 +57,12 @@ class Probe final : public OriginExchange {
     if (OriginSession* o = origin()) o->consume(*this, len);  // read and dropped
   }
   void origin_body_end() override {}
-  std::size_t origin_response_buffered() const override { return 0; }
   void origin_failed(const std::string&, bool) override { finish(false); }
   void origin_closed(std::uint32_t) override { finish(status_ >= 200 && status_ < 400); }
 
  private:
   void on_timeout() {
-    if (OriginSession* o = origin()) o->detach(*this, 0);
+    if (OriginSession* o = origin()) o->detach(*this);
     finish(false);
   }
   void finish(bool ok) {

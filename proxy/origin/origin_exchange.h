@@ -53,9 +53,6 @@ class OriginExchange {
   virtual void origin_response(bool end_stream) = 0;
   virtual void origin_body(const std::uint8_t* data, std::size_t len) = 0;
   virtual void origin_body_end() = 0;
-  // Response bytes received and not yet taken by the client: returned to the
-  // origin connection's window when the origin stream closes.
-  virtual std::size_t origin_response_buffered() const = 0;
 
   // --- The end, once, after the session has let go of the exchange. ------
   // The origin connection failed. `retryable`: nothing of the request was

@@ -230,13 +230,10 @@ void OriginSession::let_go(OriginExchange& exchange) {
   waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &exchange), waiting_.end());
 }
 
-void OriginSession::detach(OriginExchange& exchange, std::size_t unsent) {
+void OriginSession::detach(OriginExchange& exchange) {
   const bool sent = active_.contains(&exchange);
   let_go(exchange);
   if (sent) {
-    // Nobody will take what is buffered: give its share of the connection
-    // window back, or the connection would slowly run out of window.
-    if (unsent) nghttp2_session_consume_connection(session_, unsent);
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, exchange.origin_stream_id_,
                               NGHTTP2_CANCEL);
     schedule_flush();
@@ -244,8 +241,11 @@ void OriginSession::detach(OriginExchange& exchange, std::size_t unsent) {
   }
 }
 
+// The client took n bytes of the stream's buffer: the stream's window
+// opens by as much. (Its share of the connection window came back when the
+// bytes arrived.)
 void OriginSession::consume(const OriginExchange& exchange, std::size_t n) {
-  nghttp2_session_consume(session_, exchange.origin_stream_id_, n);
+  nghttp2_session_consume_stream(session_, exchange.origin_stream_id_, n);
   schedule_flush();
 }
 
@@ -323,17 +323,20 @@ int OriginSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* dat
     return 0;
   }
   e->origin_body(data, len);
+  // The connection's window is given back as soon as bytes are buffered,
+  // and only the stream's waits for the client to take them: one client
+  // that never opens its window (a zero-window stall) then holds up its
+  // own streams, each at most one stream window, and never the connection
+  // other clients' streams share.
+  nghttp2_session_consume_connection(session_, len);
+  schedule_flush();
   return 0;
 }
 
 int OriginSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
   if (OriginExchange* e = exchange_of(stream_id)) {
-    // The stream is over: what the client has not taken yet no longer needs
-    // to hold the connection window (it stays bounded by the stream window).
-    if (std::size_t n = e->origin_response_buffered()) {
-      nghttp2_session_consume_connection(session_, n);
-      schedule_flush();
-    }
+    // What the client has not taken yet stays buffered (its connection
+    // window came back when it arrived): the client reads it on.
     let_go(*e);
     e->origin_closed(error_code);
   }

@@ -61,9 +61,9 @@ class OriginSession final : public H2Connection {
   void attach(OriginExchange& exchange);
   // The request side ends the link first (the client went away, or the
   // gateway answered itself): the origin stream, if any, is cancelled
-  // (RST_STREAM CANCEL). `unsent`: response bytes it had not taken, whose
-  // share of the connection window comes back.
-  void detach(OriginExchange& exchange, std::size_t unsent);
+  // (RST_STREAM CANCEL). Response bytes it had not taken cost the
+  // connection nothing: their window came back when they arrived.
+  void detach(OriginExchange& exchange);
   // Opens the window for `n` more bytes of the response (the client took them).
   void consume(const OriginExchange& exchange, std::size_t n);
   // More request body (or its end) is available.

@@ -97,6 +97,8 @@ class GatewayFixture : public ::testing::Test {
   std::map<std::string, int> ports_;
   std::map<std::string, std::unique_ptr<BackgroundProcess>> origins_;
   std::unique_ptr<BackgroundProcess> gateway_;
+  // Its worker threads (1: every connection shares one loop and one origin pool).
+  int workers_ = 2;
   // Run before the gateway's own command line ({"/usr/bin/prlimit", ...}).
   std::vector<std::string> gateway_prefix_;
   std::string base_;

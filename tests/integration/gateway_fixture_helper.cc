@@ -159,7 +159,7 @@ void GatewayFixture::start_tls_origin(const std::string& dc, const std::string& 
 void GatewayFixture::start_gateway(const std::string& now, const std::string& extra_server,
                                    const std::string& access_log) {
   set_server_section(dir_ / "regiongate.yaml",
-                     "server:\n  workers: 2\n  access_log: " + access_log +
+                     "server:\n  workers: " + std::to_string(workers_) + "\n  access_log: " + access_log +
                          "\n  admin: {address: \"127.0.0.1:0\"}\n"
                          "  listen:\n    - address: 127.0.0.1:0\n" + extra_server);
   std::vector<std::string> argv = {REGIONGATE_BINARY, "serve", "--config",

@@ -26,6 +26,13 @@ nlohmann::json run_frames(const std::string& port, const nlohmann::json& steps,
                           const std::vector<std::string>& tls = {},
                           const nlohmann::json& options = nlohmann::json::object());
 
+// The same in the background, for a script that holds its connection (its
+// last step {"pause": true}): running once it prints "paused"; stop it with
+// SIGUSR1 (it then reads as `read` says) or any other signal.
+std::unique_ptr<BackgroundProcess> start_frames(const std::string& port, const nlohmann::json& steps,
+                                                const std::string& read,
+                                                const std::filesystem::path& dir);
+
 // The client preface and an empty SETTINGS frame.
 nlohmann::json preface_steps();
 // Header fields in this order, as h2_frames.py takes them ([[name, value], ...]).

@@ -59,6 +59,12 @@ nlohmann::json run_frames(const std::string& port, const nlohmann::json& steps,
   return out;
 }
 
+std::unique_ptr<BackgroundProcess> start_frames(const std::string& port, const nlohmann::json& steps,
+                                                const std::string& read,
+                                                const std::filesystem::path& dir) {
+  return std::make_unique<BackgroundProcess>(argv_for(port, write_script(dir, steps, read), {}));
+}
+
 nlohmann::json preface_steps() {
   return nlohmann::json::array({{{"preface", true}}, {{"settings", nlohmann::json::array()}}});
 }

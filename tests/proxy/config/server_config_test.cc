@@ -40,6 +40,21 @@ TEST(ServerConfig, LingeringCloseBounds) {
       << all;
 }
 
+// A response the client stops reading is reset after timeouts.stall: 30 s
+// by default; it must be more than zero (a stall of 0 would reset every
+// response that waits a moment for its client).
+TEST(ServerConfig, StallTimeout) {
+  EXPECT_EQ(read("server: {workers: 1}\n").config.reloadable.timeouts.stall, Milliseconds(30000));
+  Read set = read("server:\n  timeouts: {stall: 5s}\n");
+  ASSERT_FALSE(set.diags.has_errors()) << set.diags.format_all();
+  EXPECT_EQ(set.config.reloadable.timeouts.stall, Milliseconds(5000));
+  Read bad = read("server:\n  timeouts: {stall: 0s}\n");
+  const std::string all = bad.diags.format_all();
+  EXPECT_TRUE(bad.diags.has_errors());
+  EXPECT_NE(all.find(":2:"), std::string::npos) << all;  // file:line:col
+  EXPECT_NE(all.find("server.timeouts.stall"), std::string::npos) << all;
+}
+
 TEST(ServerConfig, TheAdminListenerIsOffUnlessConfiguredAndLoopbackByDefault) {
   EXPECT_FALSE(read("server: {workers: 1}\n").config.startup.admin.enabled);
   Read defaults = read("server:\n  admin: {}\n");
