@@ -1,5 +1,6 @@
 #include "proxy/client/client_session.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "proxy/http2/callbacks.h"
@@ -42,10 +43,17 @@ ClientSession::ClientSession(ClientHost& host, std::unique_ptr<Transport> transp
   // Request bodies: the window opens as the origin takes the bytes (bounded memory).
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_max_settings(option, 32);
+  // Rapid reset: the gateway's own budget (on_frame_recv) counts and
+  // explains; nghttp2's bucket (Debian's backport, default 1,000 + 33/s)
+  // stays behind it, set no tighter.
+  const Http2Settings& h2 = host.config().reloadable.http2;
+  nghttp2_option_set_stream_reset_rate_limit(option, 2ull * h2.reset_burst, 2ull * h2.reset_rate);
   nghttp2_session_server_new2(&session_, session_callbacks<ClientSession>(), this, option);
   nghttp2_option_del(option);
   idle_timer_.init<ClientSession, &ClientSession::on_idle_timeout>(loop_, this);
   idle_since_ = ev_now(loop_);
+  reset_tokens_ = h2.reset_burst;
+  reset_tokens_at_ = idle_since_;
   idle_timer_.arm(seconds(host_.config().reloadable.timeouts.idle));
   // Nothing is sent before the client's preface (may_send), so neither a
   // GOAWAY nor the idle timeout could end a connection that never sends
@@ -256,7 +264,30 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
   return 0;
 }
 
+// A token bucket per connection: reset_burst tokens, reset_rate more a
+// second; each RST_STREAM from the client takes one. Empty: the client is
+// resetting streams as fast as it opens them (rapid reset, CVE-2023-44487),
+// making the gateway start work it throws away; the connection goes.
+void ClientSession::take_reset_token() {
+  const Http2Settings& h2 = host_.config().reloadable.http2;
+  const double now = ev_now(loop_);
+  reset_tokens_ = std::min<double>(h2.reset_burst, reset_tokens_ + (now - reset_tokens_at_) * h2.reset_rate);
+  reset_tokens_at_ = now;
+  if (reset_tokens_ >= 1) {
+    reset_tokens_ -= 1;
+    return;
+  }
+  if (rapid_reset_) return;  // said once; nghttp2 ignores what follows the GOAWAY
+  rapid_reset_ = true;
+  host_.metrics().client_connection_errors.at("rapid-reset").add();
+  nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
 int ClientSession::on_frame_recv(const nghttp2_frame* frame) {
+  if (frame->hd.type == NGHTTP2_RST_STREAM) {
+    take_reset_token();
+    return 0;
+  }
   if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
     if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
       check_initial_window(frame->settings);

@@ -109,6 +109,11 @@ class ClientSession final : public H2Connection {
   PeerStreamIds stream_ids_;  // the ids the client used, for on_begin_frame
   // Noted at a SETTINGS frame's header: the client's SETTINGS_INITIAL_WINDOW_SIZE
   // and the largest send window of an open stream then (none: no stream).
+  // The rapid-reset budget (take_reset_token).
+  void take_reset_token();
+  double reset_tokens_ = 0;
+  double reset_tokens_at_ = 0;
+  bool rapid_reset_ = false;
   std::int64_t initial_window_before_ = 65535;
   std::optional<std::int64_t> largest_window_before_;
 };

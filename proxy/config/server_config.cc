@@ -48,6 +48,8 @@ constexpr KeySpec kHttp2Keys[] = {
     {"connection_window_size", YamlKind::kScalar, false},
     {"max_header_list_size", YamlKind::kScalar, false},
     {"max_frame_size", YamlKind::kScalar, false},
+    {"reset_burst", YamlKind::kScalar, false},
+    {"reset_rate", YamlKind::kScalar, false},
 };
 constexpr KeySpec kTimeoutKeys[] = {
     {"connect", YamlKind::kScalar, false},     {"response_headers", YamlKind::kScalar, false},
@@ -239,6 +241,8 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
              c.reloadable.http2.connection_window_size);
     read_u32(h2, "max_header_list_size", p, ctx, 1024, 1 << 24, c.reloadable.http2.max_header_list_size);
     read_u32(h2, "max_frame_size", p, ctx, 1 << 14, (1 << 24) - 1, c.reloadable.http2.max_frame_size);
+    read_u32(h2, "reset_burst", p, ctx, 1, 100000, c.reloadable.http2.reset_burst);
+    read_u32(h2, "reset_rate", p, ctx, 1, 100000, c.reloadable.http2.reset_rate);
   }
   if (const YAML::Node& t = node["timeouts"]; t && check_map(t, kTimeoutKeys, "server.timeouts", ctx)) {
     const std::string p = "server.timeouts";

@@ -39,6 +39,12 @@ struct Http2Settings {
   std::uint32_t connection_window_size = 16 << 20;
   std::uint32_t max_header_list_size = 64 << 10;
   std::uint32_t max_frame_size = 16 << 10;
+  // Rapid reset (CVE-2023-44487): a client may reset this many streams at
+  // once, and this many more a second; past that its connection is closed
+  // with GOAWAY(ENHANCE_YOUR_CALM). A phone that cancels the image loads of
+  // a feed it scrolls past stays far below.
+  std::uint32_t reset_burst = 200;
+  std::uint32_t reset_rate = 33;
 };
 
 struct TimeoutSettings {

@@ -55,6 +55,22 @@ TEST(ServerConfig, StallTimeout) {
   EXPECT_NE(all.find("server.timeouts.stall"), std::string::npos) << all;
 }
 
+// The rapid-reset budget: 200 at once and 33 a second by default, each at
+// least 1.
+TEST(ServerConfig, ResetBudget) {
+  Read defaults = read("server: {workers: 1}\n");
+  EXPECT_EQ(defaults.config.reloadable.http2.reset_burst, 200u);
+  EXPECT_EQ(defaults.config.reloadable.http2.reset_rate, 33u);
+  Read set = read("server:\n  http2: {reset_burst: 50, reset_rate: 5}\n");
+  ASSERT_FALSE(set.diags.has_errors()) << set.diags.format_all();
+  EXPECT_EQ(set.config.reloadable.http2.reset_burst, 50u);
+  EXPECT_EQ(set.config.reloadable.http2.reset_rate, 5u);
+  Read bad = read("server:\n  http2: {reset_burst: 0}\n");
+  EXPECT_NE(bad.diags.format_all().find("server.http2.reset_burst: must be between 1 and 100000"),
+            std::string::npos)
+      << bad.diags.format_all();
+}
+
 TEST(ServerConfig, TheAdminListenerIsOffUnlessConfiguredAndLoopbackByDefault) {
   EXPECT_FALSE(read("server: {workers: 1}\n").config.startup.admin.enabled);
   Read defaults = read("server:\n  admin: {}\n");
