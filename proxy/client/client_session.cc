@@ -60,6 +60,7 @@ ClientSession::ClientSession(ClientHost& host, std::unique_ptr<Transport> transp
   // one: this does.
   handshake_timer_.init<ClientSession, &ClientSession::on_handshake_timeout>(loop_, this);
   handshake_timer_.arm(seconds(host_.config().reloadable.timeouts.handshake));
+  header_block_timer_.init<ClientSession, &ClientSession::on_header_block_timeout>(loop_, this);
 }
 
 ClientSession::~ClientSession() { drop_requests(); }
@@ -132,6 +133,7 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
 void ClientSession::on_closing(const std::string&) {
   idle_timer_.stop();
   handshake_timer_.stop();
+  header_block_timer_.stop();
   drop_requests();
 }
 
@@ -190,6 +192,7 @@ void ClientSession::on_idle_timeout() {
 // on_begin_headers would be called. (An id it did use is nghttp2's: see
 // docs/rfc9113.md.) Even ids are nghttp2's too (a connection error).
 int ClientSession::on_begin_frame(const nghttp2_frame_hd* hd) {
+  note_header_block(hd->type);
   if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK)) {
     note_windows_before_settings();
     return 0;
@@ -283,7 +286,32 @@ void ClientSession::take_reset_token() {
   nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
+// A header block (HEADERS, then CONTINUATIONs until END_HEADERS) blocks the
+// whole connection while it is open (RFC 9113 §6.10): no other frame may
+// come between. One the client leaves open, or dribbles byte by byte (a
+// slowloris), must end within timeouts.request_headers. The block is open
+// from its HEADERS frame's first byte until that stream's headers are
+// complete (on_frame_recv), the stream closes (a stream error), or any
+// frame other than a CONTINUATION begins (the block must have ended).
+void ClientSession::note_header_block(std::uint8_t frame_type) {
+  if (frame_type == NGHTTP2_CONTINUATION) return;
+  if (frame_type == NGHTTP2_HEADERS) {
+    if (!header_block_timer_.active()) {
+      header_block_timer_.arm(seconds(host_.config().reloadable.timeouts.request_headers));
+    }
+    return;
+  }
+  header_block_timer_.stop();
+}
+
+void ClientSession::on_header_block_timeout() {
+  host_.metrics().client_connection_errors.at("slow-headers").add();
+  nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+  schedule_flush();
+}
+
 int ClientSession::on_frame_recv(const nghttp2_frame* frame) {
+  if (frame->hd.type == NGHTTP2_HEADERS) header_block_timer_.stop();  // its block is complete
   if (frame->hd.type == NGHTTP2_RST_STREAM) {
     take_reset_token();
     return 0;
@@ -320,6 +348,7 @@ int ClientSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* dat
 }
 
 int ClientSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {
+  header_block_timer_.stop();  // a stream reset in its headers ends its block
   ProxiedRequest* r = request_of(stream_id);
   if (!r) return 0;
   nghttp2_session_set_stream_user_data(session_, stream_id, nullptr);

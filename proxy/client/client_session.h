@@ -87,6 +87,9 @@ class ClientSession final : public H2Connection {
   void note_windows_before_settings();
   void check_initial_window(const nghttp2_settings& settings);
   void on_handshake_timeout();
+  // timeouts.request_headers (note_header_block, on_header_block_timeout).
+  void note_header_block(std::uint8_t frame_type);
+  void on_header_block_timeout();
   ProxiedRequest* request_of(std::int32_t stream_id) const;
   // Every open request: nghttp2_session_del does not close them for us. Each
   // one that was decided is logged as "connection-closed".
@@ -103,6 +106,7 @@ class ClientSession final : public H2Connection {
   std::vector<nghttp2_nv> nv_scratch_;
   Timer idle_timer_;
   Timer handshake_timer_;  // until the client preface is complete (slow or silent clients)
+  Timer header_block_timer_;  // while a header block is open (slow headers)
   double idle_since_ = 0;  // ev_now() when the last stream closed (or the connection opened)
   ClientPreface preface_;  // the client's first bytes, until they are decided
   bool may_send_ = false;

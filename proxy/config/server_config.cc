@@ -56,7 +56,7 @@ constexpr KeySpec kTimeoutKeys[] = {
     {"idle", YamlKind::kScalar, false},        {"handshake", YamlKind::kScalar, false},
     {"origin_idle", YamlKind::kScalar, false}, {"drain", YamlKind::kScalar, false},
     {"linger", YamlKind::kScalar, false},      {"linger_bytes", YamlKind::kScalar, false},
-    {"stall", YamlKind::kScalar, false},
+    {"stall", YamlKind::kScalar, false},       {"request_headers", YamlKind::kScalar, false},
 };
 constexpr KeySpec kOriginKeys[] = {{"ca_file", YamlKind::kScalar, false},
                                    {"max_connections_per_endpoint", YamlKind::kScalar, false}};
@@ -255,6 +255,7 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     read_duration(t, "linger", p, ctx, c.reloadable.timeouts.linger, /*zero_allowed=*/true);
     read_u32(t, "linger_bytes", p, ctx, 0, 1 << 30, c.reloadable.timeouts.linger_bytes);
     read_duration(t, "stall", p, ctx, c.reloadable.timeouts.stall);
+    read_duration(t, "request_headers", p, ctx, c.reloadable.timeouts.request_headers);
   }
   if (const YAML::Node& o = node["origin"]; o && check_map(o, kOriginKeys, "server.origin", ctx)) {
     if (o["ca_file"]) {

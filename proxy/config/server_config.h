@@ -64,6 +64,10 @@ struct TimeoutSettings {
   // window stays shut while the gateway holds bytes for it) is reset on
   // both sides: a reader that stalls must not hold buffers for ever.
   Milliseconds stall{30000};
+  // A request's header block (HEADERS and its CONTINUATIONs) must be
+  // complete within this from its first byte: while it is open, nothing
+  // else on the connection may move (slow-header attacks).
+  Milliseconds request_headers{10000};
 };
 
 struct OriginSettings {

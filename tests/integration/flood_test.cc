@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
+#include <regex>
 #include <string>
 
 #include "tests/integration/gateway_fixture.h"
@@ -66,6 +68,35 @@ TEST_F(FloodTest, ResetsWithinTheBudgetAreServed) {
   EXPECT_FALSE(find_frame(r, "GOAWAY")) << r.dump().substr(0, 2000);
   EXPECT_EQ(r["end"], "ping-ack") << r.dump().substr(0, 2000);
   EXPECT_EQ(errors("rapid-reset"), 0);
+}
+
+// A slowloris: a HEADERS frame without END_HEADERS, and then nothing. The
+// open block holds the connection (RFC 9113 §6.10); after
+// timeouts.request_headers the connection goes.
+TEST_F(FloodTest, AHeaderBlockLeftOpenClosesTheConnection) {
+  ASSERT_NO_FATAL_FAILURE(start("  timeouts: {request_headers: 1s}\n"));
+  Witness witness(port_, dir_);
+  ASSERT_TRUE(witness.started()) << witness.output();
+  nlohmann::json open_block = get_step(1);
+  open_block["end_headers"] = false;
+  std::unique_ptr<BackgroundProcess> slow = start_frames(port_, then(preface_steps(), {open_block, {{"pause", true}}}), "close", dir_);
+  ASSERT_TRUE(slow->wait_for(std::regex("paused"))) << slow->output();
+  ASSERT_TRUE(wait_until([&] { return errors("slow-headers") == 1; }, std::chrono::seconds(10)))
+      << metrics().dump();
+  ASSERT_EQ(slow->stop(SIGUSR1, std::chrono::seconds(15)), 0) << slow->output();
+  EXPECT_NE(slow->output().find("ENHANCE_YOUR_CALM"), std::string::npos) << slow->output();
+  witness.expect_still_served();
+}
+
+// A request whose headers are complete, on a connection that then stays
+// quiet past request_headers, is not a slow header: the connection stays.
+TEST_F(FloodTest, AQuietConnectionAfterCompleteHeadersStays) {
+  ASSERT_NO_FATAL_FAILURE(start("  timeouts: {request_headers: 1s}\n"));
+  Witness quiet(port_, dir_);  // its first request answered, then quiet
+  ASSERT_TRUE(quiet.started()) << quiet.output();
+  // Twice request_headers of quiet: no slow-headers close meanwhile.
+  EXPECT_FALSE(wait_until([&] { return errors("slow-headers") > 0; }, std::chrono::seconds(2)));
+  quiet.expect_still_served();
 }
 
 }  // namespace

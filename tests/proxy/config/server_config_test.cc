@@ -55,6 +55,19 @@ TEST(ServerConfig, StallTimeout) {
   EXPECT_NE(all.find("server.timeouts.stall"), std::string::npos) << all;
 }
 
+// An open header block must be complete within timeouts.request_headers:
+// 10 s by default, more than zero.
+TEST(ServerConfig, RequestHeadersTimeout) {
+  EXPECT_EQ(read("server: {workers: 1}\n").config.reloadable.timeouts.request_headers,
+            Milliseconds(10000));
+  Read set = read("server:\n  timeouts: {request_headers: 2s}\n");
+  ASSERT_FALSE(set.diags.has_errors()) << set.diags.format_all();
+  EXPECT_EQ(set.config.reloadable.timeouts.request_headers, Milliseconds(2000));
+  Read bad = read("server:\n  timeouts: {request_headers: 0s}\n");
+  EXPECT_NE(bad.diags.format_all().find("server.timeouts.request_headers"), std::string::npos)
+      << bad.diags.format_all();
+}
+
 // The rapid-reset budget: 200 at once and 33 a second by default, each at
 // least 1.
 TEST(ServerConfig, ResetBudget) {
