@@ -248,6 +248,14 @@ void write_connections(Writer& w, const MetricsInput& in) {
            "Client connections closed because no TLS handshake and HTTP/2 preface came within "
            "timeouts.handshake.",
            total([](const WorkerMetrics& m) { return m.handshake_timeouts.value(); }));
+  w.family("regiongate_connections_refused_total", "counter",
+           "Client connections closed as soon as accepted, past server.limits: total "
+           "(connections) or per-address (connections_per_address).");
+  for (const auto& [key, v] : sum_labelled(in.workers, [](const WorkerMetrics& m) -> const LabelledCounters& {
+         return m.connections_refused;
+       })) {
+    w.sample("regiongate_connections_refused_total", {"reason"}, {key}, v);
+  }
   w.single("regiongate_accept_pauses_total", "counter",
            "Times a worker stopped accepting for 100 ms because accept failed for want of file "
            "descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).",

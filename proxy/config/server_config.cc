@@ -19,7 +19,10 @@ constexpr KeySpec kServerKeys[] = {
     {"timeouts", YamlKind::kMap, false},     {"origin", YamlKind::kMap, false},
     {"dns", YamlKind::kMap, false},          {"access_log", YamlKind::kAny, false},
     {"audit_log", YamlKind::kMap, false},   {"health", YamlKind::kMap, false},
+    {"limits", YamlKind::kMap, false},
 };
+constexpr KeySpec kLimitKeys[] = {{"connections", YamlKind::kScalar, false},
+                                  {"connections_per_address", YamlKind::kScalar, false}};
 constexpr KeySpec kAdminKeys[] = {{"address", YamlKind::kScalar, false}};
 constexpr KeySpec kHealthKeys[] = {{"path", YamlKind::kScalar, false},
                                    {"interval", YamlKind::kScalar, false},
@@ -243,6 +246,12 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     read_u32(h2, "max_frame_size", p, ctx, 1 << 14, (1 << 24) - 1, c.reloadable.http2.max_frame_size);
     read_u32(h2, "reset_burst", p, ctx, 1, 100000, c.reloadable.http2.reset_burst);
     read_u32(h2, "reset_rate", p, ctx, 1, 100000, c.reloadable.http2.reset_rate);
+  }
+  if (const YAML::Node& l = node["limits"]; l && check_map(l, kLimitKeys, "server.limits", ctx)) {
+    const std::string p = "server.limits";
+    read_u32(l, "connections", p, ctx, 1, 10000000, c.reloadable.limits.connections);
+    read_u32(l, "connections_per_address", p, ctx, 1, 10000000,
+             c.reloadable.limits.connections_per_address);
   }
   if (const YAML::Node& t = node["timeouts"]; t && check_map(t, kTimeoutKeys, "server.timeouts", ctx)) {
     const std::string p = "server.timeouts";

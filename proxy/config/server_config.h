@@ -151,8 +151,19 @@ struct StartupSettings {
   HealthSettings health;
 };
 
+// Client connections the gateway keeps at once (runtime/connection_limits.h):
+// past either cap a new connection is closed as soon as it is accepted.
+// Per address: IPv4 whole, IPv6 by its /64. Behind carrier-grade NAT
+// thousands of phones may share one IPv4 address: the default allows a
+// large one, and an operator who knows its clients may lower it.
+struct LimitSettings {
+  std::uint32_t connections = 50000;
+  std::uint32_t connections_per_address = 2000;
+};
+
 struct ReloadableSettings {
   Http2Settings http2;
+  LimitSettings limits;
   TimeoutSettings timeouts;
   OriginSettings origin;
   DnsSettings dns;

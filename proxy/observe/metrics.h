@@ -156,6 +156,8 @@ struct WorkerMetrics {
   // (timeouts.linger_bytes), "error" (the socket failed meanwhile).
   LabelledCounters lingering_closes;
   Counter accept_pauses;       // accept failed for want of file descriptors (or memory)
+  // Connections closed at once for server.limits, by reason: "total", "per-address".
+  LabelledCounters connections_refused;
   Counter header_limit_resets;
   Counter stalled_responses;  // reset after timeouts.stall without the client taking a byte
 

@@ -14,6 +14,8 @@ Gateway::Gateway(GatewaySettings settings) {
   shared_.clock = settings.clock;
   shared_.access_log = settings.access_log;
   shared_.audit_log = settings.audit_log;
+  connection_limits_ = std::make_unique<ConnectionLimits>();
+  shared_.connection_limits = connection_limits_.get();
   serving_.snapshot = shared_.snapshot;
 }
 

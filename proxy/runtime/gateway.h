@@ -11,6 +11,7 @@
 
 #include "proxy/net/tls_context.h"
 #include "proxy/origin/health_checker.h"
+#include "proxy/runtime/connection_limits.h"
 #include "proxy/runtime/listener_tls.h"
 #include "proxy/runtime/worker.h"
 #include "util/clock.h"
@@ -80,6 +81,7 @@ class Gateway {
   WorkerShared shared_;
   ListenerTls listener_tls_;  // per listener, or null; replaced by publish()
   std::unique_ptr<ClientTlsContext> origin_tls_;
+  std::unique_ptr<ConnectionLimits> connection_limits_;
   std::unique_ptr<HealthBoard> health_;           // server.health: the board and its checker
   std::unique_ptr<HealthChecker> health_checker_;
   std::vector<BoundListener> listening_;

@@ -14,6 +14,7 @@
 #include "proxy/observe/access_log.h"
 #include "proxy/observe/request_record.h"
 #include "proxy/runtime/allocator.h"
+#include "proxy/runtime/connection_limits.h"
 #include "util/thread_name.h"
 
 namespace regiongate {
@@ -186,21 +187,39 @@ void Worker::accept_from(Listener& listener) {
       }
       return;  // EAGAIN, or a transient error (ECONNABORTED)
     }
+    const IpAddress peer = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(IpAddress{});
+    if (!admitted(peer)) {
+      close(fd);  // past server.limits: at once, before any byte or TLS work
+      continue;
+    }
     set_tcp_nodelay(fd);
-    auto peer = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
     SSL* ssl = nullptr;
     if (listener.tls && !(ssl = listener.tls->new_connection(fd))) {
       close(fd);
+      if (shared_.connection_limits) shared_.connection_limits->release(peer);
       continue;
     }
     auto session = std::make_unique<ClientSession>(
-        *this, std::make_unique<Transport>(fd, ssl, listener.tls), peer.value_or(IpAddress{}));
+        *this, std::make_unique<Transport>(fd, ssl, listener.tls), peer);
     ClientSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     metrics_.connections_accepted.add();
     metrics_.connections_open.add(1);
     raw->begin();
   }
+}
+
+bool Worker::admitted(const IpAddress& peer) {
+  if (!shared_.connection_limits) return true;
+  const LimitSettings& limits = server_.reloadable.limits;
+  switch (shared_.connection_limits->admit(peer, limits.connections, limits.connections_per_address)) {
+    case ConnectionLimits::Admit::kYes: return true;
+    case ConnectionLimits::Admit::kTotal: metrics_.connections_refused.at("total").add(); return false;
+    case ConnectionLimits::Admit::kPerAddress:
+      metrics_.connections_refused.at("per-address").add();
+      return false;
+  }
+  return false;
 }
 
 void Worker::pause_accepting() {
@@ -219,6 +238,7 @@ void Worker::session_closed(ClientSession* session, const std::string&) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   metrics_.connections_open.add(-1);
+  if (shared_.connection_limits) shared_.connection_limits->release(session->peer());
   // Not here: we are inside the session's own call stack.
   closed_.bury(std::move(it->second));
   sessions_.erase(it);

@@ -35,6 +35,7 @@ class ClientSession;
 // worker exists, and never changed after they start (the snapshot is
 // replaced whole, on each worker's own thread, by reload).
 class AccessLog;
+class ConnectionLimits;
 class ClientTlsContext;
 class ServerTlsContext;
 
@@ -43,6 +44,7 @@ struct WorkerShared {
   AccessLog* access_log = nullptr;               // null or disabled: no access log
   AccessLog* audit_log = nullptr;                // null or disabled: no audit log
   HealthBoard* health = nullptr;                 // null: health checks off
+  ConnectionLimits* connection_limits = nullptr;  // every worker's connections (server.limits)
   const ClientTlsContext* origin_tls = nullptr;  // for TLS endpoints
   Clock clock = Clock::system();
   std::shared_ptr<const Snapshot> snapshot;      // the first one, until every worker has it
@@ -118,6 +120,8 @@ class Worker final : public ClientHost {
   static constexpr double kAcceptPauseSeconds = 0.1;
   void pause_accepting();
   void on_accept_pause_end();
+  // Counts a new connection from `peer` in, or refuses it (server.limits).
+  bool admitted(const IpAddress& peer);
   void on_posted();
   void on_drain_timeout();
   void end_if_drained();

@@ -268,8 +268,12 @@ TEST_F(ForwardTest, OneGibibyteUpAndDownWithBoundedMemory) {
     std::filesystem::resize_file(p, 1ull << 30);
   }
   long before = peak_rss_kib(gateway_->pid());
-  std::vector<std::string> args = {"-H", "host: api.example.com", "-H", "x-account-id: in-asha",
-                                   "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n"};
+  // The test bounds memory, not speed: on a loaded machine (the sanitizer
+  // build, a CI neighbour) a gibibyte may take longer than curl()'s 20 s, and
+  // curl's last --max-time wins (run_process stops it at 60).
+  std::vector<std::string> args = {"--max-time", "55", "-H", "host: api.example.com",
+                                   "-H", "x-account-id: in-asha", "-o", "/dev/null",
+                                   "-w", "%{http_code} %{size_download}\n"};
   ProcessResult down = curl(args, "/cloud/big");
   EXPECT_EQ(down.exit_code, 0) << down.err;
   EXPECT_NE(down.out.find("200 1073741824"), std::string::npos) << down.out << down.err;

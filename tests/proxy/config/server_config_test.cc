@@ -68,6 +68,23 @@ TEST(ServerConfig, RequestHeadersTimeout) {
       << bad.diags.format_all();
 }
 
+// Connection caps: 50,000 in all and 2,000 per address by default (phones
+// behind carrier-grade NAT share addresses), each at least 1; unknown keys
+// are errors.
+TEST(ServerConfig, ConnectionLimits) {
+  Read defaults = read("server: {workers: 1}\n");
+  EXPECT_EQ(defaults.config.reloadable.limits.connections, 50000u);
+  EXPECT_EQ(defaults.config.reloadable.limits.connections_per_address, 2000u);
+  Read set = read("server:\n  limits: {connections: 100, connections_per_address: 10}\n");
+  ASSERT_FALSE(set.diags.has_errors()) << set.diags.format_all();
+  EXPECT_EQ(set.config.reloadable.limits.connections, 100u);
+  EXPECT_EQ(set.config.reloadable.limits.connections_per_address, 10u);
+  Read bad = read("server:\n  limits: {connections: 0, per_ip: 3}\n");
+  const std::string all = bad.diags.format_all();
+  EXPECT_NE(all.find("server.limits.connections: must be between 1 and 10000000"), std::string::npos) << all;
+  EXPECT_NE(all.find("per_ip"), std::string::npos) << all;
+}
+
 // The rapid-reset budget: 200 at once and 33 a second by default, each at
 // least 1.
 TEST(ServerConfig, ResetBudget) {
