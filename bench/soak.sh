@@ -25,6 +25,8 @@
 #   slow-headers  a HEADERS frame without END_HEADERS, never finished (held 15 s)
 #   ping-flood    1 MB of PINGs, without reading the ACKs
 #   silent        a TCP connection that never sends the preface (held 15 s)
+#   hpack-bomb    300 streams, each header block 7 kB that decodes to 12 MB
+#   control-flood 2,000 each of PRIORITY, WINDOW_UPDATE and SETTINGS frames
 #   churn         h2load: 50 connections of one request each, again and again
 # Prints one JSON line per sample and a summary line; exit 1 when a good
 # client failed or memory or descriptors grew past the margins.
@@ -98,6 +100,11 @@ scripts = {
                      {"headers": get("/b")[:2], "stream": 1, "end_headers": False}, {"pause": True}],
     "ping-flood": [{"preface": True}, {"settings": []}, {"flood": 1000000}],
     "silent": [{"pause": True}],
+    "hpack-bomb": [{"preface": True}, {"settings": []}] + [
+        {"hpack_bomb": get("/b"), "stream": 2 * i + 1, "size": 4000, "refs": 3000} for i in range(300)],
+    "control-flood": [{"preface": True}, {"settings": []}] + [
+        {"repeat": f, "times": 2000} for f in ({"priority": 0, "stream": 3},
+                                               {"window_update": 1, "stream": 0}, {"settings": []})],
 }
 for name, steps in scripts.items():
     with open(f"{tmp}/{name}.json", "w") as f:
@@ -124,7 +131,8 @@ churn() {
 }
 ABUSERS=()
 if ((ABUSE)); then
-  for spec in rapid-reset:10 zero-window:15 slow-headers:15 ping-flood:10 silent:15; do
+  for spec in rapid-reset:10 zero-window:15 slow-headers:15 ping-flood:10 silent:15 \
+    hpack-bomb:10 control-flood:10; do
     abuse "${spec%%:*}" "${spec##*:}" &
     ABUSERS+=("$!")
     PIDS+=("$!")
@@ -170,14 +178,15 @@ while time.time() < deadline and steady < 3:
     time.sleep(1)
 PY
 sample "\"after\"" | tee -a "$TMP/samples.jsonl"
+curl -sf "http://127.0.0.1:$ADMIN/metrics" >"$TMP/final.metrics" || true
 [[ -n $OUT ]] && cp "$TMP/samples.jsonl" "$OUT"
 
 counts=""
-for name in rapid-reset zero-window slow-headers ping-flood silent churn; do
+for name in rapid-reset zero-window slow-headers ping-flood silent hpack-bomb control-flood churn; do
   counts+="\"$name\": $(cat "$TMP/$name.count" 2>/dev/null || echo 0), "
 done
 python3 - "$TMP/samples.jsonl" "$TMP/good.out" "$TMP/good.log" "$TMP/download.out" "$good_rc" \
-  "$download_rc" "{${counts%, }}" "$DURATION" <<'PY'
+  "$download_rc" "{${counts%, }}" "$DURATION" "$TMP/final.metrics" <<'PY'
 import json, re, sys
 samples = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 during = [s for s in samples if s["t"] != "after"]
@@ -209,7 +218,14 @@ summary = {
                 "after": after["rss_kib"]},
     "fds": {"start": fds_first, "max": max(s["fds"] for s in during), "after": after["fds"]},
     "requests": after["requests"],
+    # What the gateway closed, by reason (summed over workers).
+    "closed_by_reason": {},
 }
+for line in open(sys.argv[9]):
+    m = re.match(r'regiongate_client_connection_errors_total\{.*reason="([^"]+)".*\} (\S+)', line)
+    if m:
+        reason = m.group(1)
+        summary["closed_by_reason"][reason] = summary["closed_by_reason"].get(reason, 0) + int(float(m.group(2)))
 # Flat: the last fifth no more than 20% (and 8 MB) above the first fifth
 # after warm-up; the descriptors back within 4 of the start; the good
 # clients served (every request a 2xx, 90% of the rate they asked for).

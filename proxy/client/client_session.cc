@@ -52,8 +52,8 @@ ClientSession::ClientSession(ClientHost& host, std::unique_ptr<Transport> transp
   nghttp2_option_del(option);
   idle_timer_.init<ClientSession, &ClientSession::on_idle_timeout>(loop_, this);
   idle_since_ = ev_now(loop_);
-  reset_tokens_ = h2.reset_burst;
-  reset_tokens_at_ = idle_since_;
+  reset_budget_.fill(h2.reset_burst, idle_since_);
+  control_budget_.fill(h2.control_burst, idle_since_);
   idle_timer_.arm(seconds(host_.config().reloadable.timeouts.idle));
   // Nothing is sent before the client's preface (may_send), so neither a
   // GOAWAY nor the idle timeout could end a connection that never sends
@@ -122,9 +122,7 @@ bool ClientSession::on_raw_input(const std::uint8_t* data, std::size_t len) {
       // Our SETTINGS (the server preface) and the GOAWAY go out.
       handshake_timer_.stop();
       may_send_ = true;
-      host_.metrics().client_connection_errors.at("not-http2").add();
-      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
-      schedule_flush();
+      end_connection(NGHTTP2_PROTOCOL_ERROR, "not-http2");
       return false;
   }
   return false;
@@ -182,8 +180,7 @@ void ClientSession::on_idle_timeout() {
     close("idle before the client preface");
     return;
   }
-  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
-  schedule_flush();
+  end_connection(NGHTTP2_NO_ERROR, nullptr);
 }
 
 // RFC 9113 5.1.1: a HEADERS frame on an id below one the client already
@@ -193,15 +190,15 @@ void ClientSession::on_idle_timeout() {
 // docs/rfc9113.md.) Even ids are nghttp2's too (a connection error).
 int ClientSession::on_begin_frame(const nghttp2_frame_hd* hd) {
   note_header_block(hd->type);
+  note_control_frame(*hd);
   if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK)) {
     note_windows_before_settings();
     return 0;
   }
   if (hd->type != NGHTTP2_HEADERS || (hd->stream_id & 1) == 0) return 0;
   if (stream_ids_.on_headers(hd->stream_id) != PeerStreamIds::Use::kSkipped) return 0;
-  host_.metrics().client_connection_errors.at("stream-id-went-back").add();
   // nghttp2 then ignores everything after (its state becomes "ignore all").
-  nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+  end_connection(NGHTTP2_PROTOCOL_ERROR, "stream-id-went-back");
   return 0;
 }
 
@@ -229,8 +226,7 @@ void ClientSession::check_initial_window(const nghttp2_settings& settings) {
                                static_cast<std::int64_t>(settings.iv[i].value) -
                                initial_window_before_;
     if (moved > kMaxWindow) {
-      host_.metrics().client_connection_errors.at("initial-window-overflow").add();
-      nghttp2_session_terminate_session(session_, NGHTTP2_FLOW_CONTROL_ERROR);
+      end_connection(NGHTTP2_FLOW_CONTROL_ERROR, "initial-window-overflow");
       return;
     }
   }
@@ -247,43 +243,101 @@ int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
 // Header limits are the codec's: RFC 9113 6.5.2 counts 32 bytes of overhead
 // per field against SETTINGS_MAX_HEADER_LIST_SIZE. Past them, this stream
 // only is reset.
+// The stream only (nghttp2 decodes the rest of the block without calling
+// back, for the HPACK state); a stream thrown away for the reset budget.
+int ClientSession::header_limit_reset() {
+  host_.metrics().header_limit_resets.add();
+  stream_thrown_away("stream-errors");
+  return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+}
+
 int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                              nghttp2_rcbuf* value) {
   ProxiedRequest* r = request_of(frame->hd.stream_id);
   if (!r) return 0;
   if (r->headers_done()) {  // trailers
     if (r->add_trailer(name, value)) return 0;
-    host_.metrics().header_limit_resets.add();
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return header_limit_reset();
   }
   const std::size_t size = rcbuf_view(name).size() + rcbuf_view(value).size() + 32;
   r->header_bytes += size;
   if (r->header_bytes > host_.config().reloadable.http2.max_header_list_size ||
       ++r->header_fields > kMaxRequestHeaders) {
-    host_.metrics().header_limit_resets.add();
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return header_limit_reset();
   }
   r->add_header(name, value);
   return 0;
 }
 
-// A token bucket per connection: reset_burst tokens, reset_rate more a
-// second; each RST_STREAM from the client takes one. Empty: the client is
-// resetting streams as fast as it opens them (rapid reset, CVE-2023-44487),
-// making the gateway start work it throws away; the connection goes.
-void ClientSession::take_reset_token() {
+// Rapid reset (CVE-2023-44487) and its kin: streams opened only to be
+// thrown away, by the client's RST_STREAM or by the gateway's for the
+// client's error (an HPACK bomb past the header limits, a malformed
+// request), make the gateway start work for nothing. Each takes a token of
+// the reset budget; empty, the connection goes.
+void ClientSession::stream_thrown_away(const char* reason) {
   const Http2Settings& h2 = host_.config().reloadable.http2;
-  const double now = ev_now(loop_);
-  reset_tokens_ = std::min<double>(h2.reset_burst, reset_tokens_ + (now - reset_tokens_at_) * h2.reset_rate);
-  reset_tokens_at_ = now;
-  if (reset_tokens_ >= 1) {
-    reset_tokens_ -= 1;
-    return;
+  if (!reset_budget_.take(h2.reset_burst, h2.reset_rate, ev_now(loop_))) {
+    end_connection(NGHTTP2_ENHANCE_YOUR_CALM, reason);
   }
-  if (rapid_reset_) return;  // said once; nghttp2 ignores what follows the GOAWAY
-  rapid_reset_ = true;
-  host_.metrics().client_connection_errors.at("rapid-reset").add();
-  nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+// Frames that cost a read, a parse and often an answer (a PING's ACK), and
+// carry nothing a request needs: a flood of them ties up the worker (the
+// HTTP/2 floods of CVE-2019-9512, -9515, -9516, -9518). Seen from each
+// frame's header, before nghttp2 handles it. A WINDOW_UPDATE is free while
+// the DATA frames sent have earned it.
+void ClientSession::note_control_frame(const nghttp2_frame_hd& hd) {
+  if (ending_) return;
+  const char* flood = nullptr;
+  switch (hd.type) {
+    case NGHTTP2_PING: flood = "ping-flood"; break;
+    case NGHTTP2_SETTINGS: flood = "settings-flood"; break;
+    case NGHTTP2_PRIORITY: flood = "priority-flood"; break;
+    case NGHTTP2_WINDOW_UPDATE:
+      if (window_updates_earned_ > 0) {
+        --window_updates_earned_;
+        return;
+      }
+      flood = "window-update-flood";
+      break;
+    case NGHTTP2_DATA:
+      if (hd.length > 0 || (hd.flags & NGHTTP2_FLAG_END_STREAM)) return;
+      flood = "empty-data-flood";
+      break;
+    default: return;
+  }
+  const Http2Settings& h2 = host_.config().reloadable.http2;
+  if (!control_budget_.take(h2.control_burst, h2.control_rate, ev_now(loop_))) {
+    end_connection(NGHTTP2_ENHANCE_YOUR_CALM, flood);
+  }
+}
+
+void ClientSession::on_data_frame_made() {
+  // Bounded: a client that sends none for a long download and then a burst
+  // of them spends the control budget for the rest.
+  constexpr std::uint32_t kMostEarned = 4096;
+  window_updates_earned_ = std::min(window_updates_earned_ + 2, kMostEarned);
+}
+
+// The gateway's own GOAWAY, once, counted by the reason that came first
+// (none: not an error); nghttp2 ignores what the client sends after it.
+void ClientSession::end_connection(std::uint32_t error_code, const char* reason) {
+  if (ending_) return;
+  ending_ = true;
+  if (reason) host_.metrics().client_connection_errors.at(reason).add();
+  nghttp2_session_terminate_session(session_, error_code);
+  schedule_flush();
+}
+
+// nghttp2's own stream errors for a malformed request (its HTTP messaging
+// checks reset the stream); other invalid frames are connection errors,
+// which end the connection anyway.
+int ClientSession::on_invalid_frame_recv(const nghttp2_frame* frame, int lib_error_code) {
+  if (frame->hd.stream_id != 0 &&
+      (lib_error_code == NGHTTP2_ERR_HTTP_HEADER || lib_error_code == NGHTTP2_ERR_HTTP_MESSAGING)) {
+    stream_thrown_away("stream-errors");
+  }
+  return 0;
 }
 
 // A header block (HEADERS, then CONTINUATIONs until END_HEADERS) blocks the
@@ -305,15 +359,13 @@ void ClientSession::note_header_block(std::uint8_t frame_type) {
 }
 
 void ClientSession::on_header_block_timeout() {
-  host_.metrics().client_connection_errors.at("slow-headers").add();
-  nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
-  schedule_flush();
+  end_connection(NGHTTP2_ENHANCE_YOUR_CALM, "slow-headers");
 }
 
 int ClientSession::on_frame_recv(const nghttp2_frame* frame) {
   if (frame->hd.type == NGHTTP2_HEADERS) header_block_timer_.stop();  // its block is complete
   if (frame->hd.type == NGHTTP2_RST_STREAM) {
-    take_reset_token();
+    stream_thrown_away("rapid-reset");
     return 0;
   }
   if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
@@ -363,9 +415,13 @@ void ClientSession::submit_response(ProxiedRequest& request, const std::vector<n
   nghttp2_data_provider body;
   body.source.ptr = &request;
   body.read_callback = [](nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t len,
-                          std::uint32_t* flags, nghttp2_data_source* src, void*) noexcept {
+                          std::uint32_t* flags, nghttp2_data_source* src, void* session) noexcept {
     return guarded(
-        [&] { return static_cast<ProxiedRequest*>(src->ptr)->read_response(buf, len, flags); },
+        [&] {
+          const ssize_t n = static_cast<ProxiedRequest*>(src->ptr)->read_response(buf, len, flags);
+          if (n >= 0) static_cast<ClientSession*>(session)->on_data_frame_made();
+          return n;
+        },
         static_cast<ssize_t>(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE));
   };
   nghttp2_submit_response(session_, request.stream_id(), nv.data(), nv.size(),

@@ -26,6 +26,7 @@
 #include "proxy/http2/header_list.h"
 #include "proxy/http2/peer_stream_ids.h"
 #include "proxy/http2/stream_set.h"
+#include "proxy/http2/token_bucket.h"
 #include "proxy/net/event_loop.h"
 
 namespace regiongate {
@@ -69,6 +70,9 @@ class ClientSession final : public H2Connection {
   int on_frame_recv(const nghttp2_frame* frame);
   int on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, std::size_t len);
   int on_stream_close(std::int32_t stream_id, std::uint32_t error_code);
+  int on_invalid_frame_recv(const nghttp2_frame* frame, int lib_error_code);
+  // The data provider made a DATA frame of a response (it earns WINDOW_UPDATEs).
+  void on_data_frame_made();
 
  private:
   bool on_raw_input(const std::uint8_t* data, std::size_t len) override;
@@ -90,6 +94,8 @@ class ClientSession final : public H2Connection {
   // timeouts.request_headers (note_header_block, on_header_block_timeout).
   void note_header_block(std::uint8_t frame_type);
   void on_header_block_timeout();
+  // A stream reset for the header limits: counted, and thrown away.
+  int header_limit_reset();
   ProxiedRequest* request_of(std::int32_t stream_id) const;
   // Every open request: nghttp2_session_del does not close them for us. Each
   // one that was decided is logged as "connection-closed".
@@ -113,11 +119,21 @@ class ClientSession final : public H2Connection {
   PeerStreamIds stream_ids_;  // the ids the client used, for on_begin_frame
   // Noted at a SETTINGS frame's header: the client's SETTINGS_INITIAL_WINDOW_SIZE
   // and the largest send window of an open stream then (none: no stream).
-  // The rapid-reset budget (take_reset_token).
-  void take_reset_token();
-  double reset_tokens_ = 0;
-  double reset_tokens_at_ = 0;
-  bool rapid_reset_ = false;
+  // Floods (http2.reset_* and control_*): a stream thrown away (reset by
+  // the client, or by the gateway for the client's error) takes a token of
+  // the reset budget; a frame that does no work (note_control_frame) one
+  // of the control budget. Past either, GOAWAY(ENHANCE_YOUR_CALM).
+  void stream_thrown_away(const char* reason);
+  void note_control_frame(const nghttp2_frame_hd& hd);
+  // Submits the gateway's GOAWAY with `error_code` once, counting `reason`
+  // (null: none) in client_connection_errors.
+  void end_connection(std::uint32_t error_code, const char* reason);
+  TokenBucket reset_budget_;
+  TokenBucket control_budget_;
+  // WINDOW_UPDATEs earned by the DATA frames sent (two each: the stream's
+  // and the connection's), taken before the control budget.
+  std::uint32_t window_updates_earned_ = 0;
+  bool ending_ = false;  // end_connection() was called
   std::int64_t initial_window_before_ = 65535;
   std::optional<std::int64_t> largest_window_before_;
 };

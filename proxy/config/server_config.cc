@@ -53,6 +53,8 @@ constexpr KeySpec kHttp2Keys[] = {
     {"max_frame_size", YamlKind::kScalar, false},
     {"reset_burst", YamlKind::kScalar, false},
     {"reset_rate", YamlKind::kScalar, false},
+    {"control_burst", YamlKind::kScalar, false},
+    {"control_rate", YamlKind::kScalar, false},
 };
 constexpr KeySpec kTimeoutKeys[] = {
     {"connect", YamlKind::kScalar, false},     {"response_headers", YamlKind::kScalar, false},
@@ -246,6 +248,8 @@ ServerConfig read_server_config(const YAML::Node& node, YamlContext& ctx) {
     read_u32(h2, "max_frame_size", p, ctx, 1 << 14, (1 << 24) - 1, c.reloadable.http2.max_frame_size);
     read_u32(h2, "reset_burst", p, ctx, 1, 100000, c.reloadable.http2.reset_burst);
     read_u32(h2, "reset_rate", p, ctx, 1, 100000, c.reloadable.http2.reset_rate);
+    read_u32(h2, "control_burst", p, ctx, 1, 1000000, c.reloadable.http2.control_burst);
+    read_u32(h2, "control_rate", p, ctx, 1, 1000000, c.reloadable.http2.control_rate);
   }
   if (const YAML::Node& l = node["limits"]; l && check_map(l, kLimitKeys, "server.limits", ctx)) {
     const std::string p = "server.limits";

@@ -39,12 +39,21 @@ struct Http2Settings {
   std::uint32_t connection_window_size = 16 << 20;
   std::uint32_t max_header_list_size = 64 << 10;
   std::uint32_t max_frame_size = 16 << 10;
-  // Rapid reset (CVE-2023-44487): a client may reset this many streams at
-  // once, and this many more a second; past that its connection is closed
-  // with GOAWAY(ENHANCE_YOUR_CALM). A phone that cancels the image loads of
-  // a feed it scrolls past stays far below.
+  // Streams thrown away: a client may reset this many streams at once, and
+  // this many more a second (rapid reset, CVE-2023-44487), counting also the
+  // streams the gateway resets for the client's error (header limits, HPACK
+  // bombs, malformed requests); past that its connection is closed with
+  // GOAWAY(ENHANCE_YOUR_CALM). A phone that cancels the image loads of a
+  // feed it scrolls past stays far below.
   std::uint32_t reset_burst = 200;
   std::uint32_t reset_rate = 33;
+  // Frames that cost the gateway work and carry nothing a request needs:
+  // PING, SETTINGS, PRIORITY, DATA without payload or END_STREAM, and
+  // WINDOW_UPDATE beyond two per DATA frame the gateway sent. As many at
+  // once, and more a second; past that, GOAWAY(ENHANCE_YOUR_CALM). A
+  // browser's PRIORITY frames and a keep-alive PING stay far below.
+  std::uint32_t control_burst = 1000;
+  std::uint32_t control_rate = 100;
 };
 
 struct TimeoutSettings {

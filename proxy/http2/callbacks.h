@@ -26,7 +26,7 @@ auto guarded(F&& f, decltype(f()) on_exception = NGHTTP2_ERR_CALLBACK_FAILURE) n
 // Session: a class with on_begin_headers, on_header, on_frame_recv,
 // on_data_chunk and on_stream_close (see ClientSession, OriginSession), and
 // optionally on_begin_frame (called for every frame header received: only
-// a session that needs it pays for it).
+// a session that needs it pays for it) and on_invalid_frame_recv.
 template <typename Session>
 nghttp2_session_callbacks* session_callbacks() {
   static nghttp2_session_callbacks* cbs = [] {
@@ -58,6 +58,12 @@ nghttp2_session_callbacks* session_callbacks() {
       nghttp2_session_callbacks_set_on_begin_frame_callback(
           c, [](nghttp2_session*, const nghttp2_frame_hd* h, void* u) noexcept {
             return guarded([&] { return static_cast<Session*>(u)->on_begin_frame(h); });
+          });
+    }
+    if constexpr (requires(Session& s, const nghttp2_frame* f) { s.on_invalid_frame_recv(f, 0); }) {
+      nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(
+          c, [](nghttp2_session*, const nghttp2_frame* f, int error, void* u) noexcept {
+            return guarded([&] { return static_cast<Session*>(u)->on_invalid_frame_recv(f, error); });
           });
     }
     return c;

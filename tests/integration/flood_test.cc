@@ -6,6 +6,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -36,6 +38,16 @@ class FloodTest : public GatewayFixture {
       steps.push_back({{"rst_stream", 8}, {"stream", 2 * i + 1}});
     }
     return steps;
+  }
+  // A GET on `stream` whose header block decodes to 12 MB from 7 kB: 3,000
+  // references to a 4,000-byte entry of the dynamic table.
+  static nlohmann::json hpack_bomb(int stream) {
+    nlohmann::json bomb = get_step(stream);
+    bomb["hpack_bomb"] = bomb["headers"];
+    bomb.erase("headers");
+    bomb["size"] = 4000;
+    bomb["refs"] = 3000;
+    return bomb;
   }
   double errors(const std::string& reason) {
     return metric_value(metrics(), "regiongate_client_connection_errors_total", {{"reason", reason}});
@@ -97,6 +109,126 @@ TEST_F(FloodTest, AQuietConnectionAfterCompleteHeadersStays) {
   // Twice request_headers of quiet: no slow-headers close meanwhile.
   EXPECT_FALSE(wait_until([&] { return errors("slow-headers") > 0; }, std::chrono::seconds(2)));
   quiet.expect_still_served();
+}
+
+// Frames that do no work, each kind sent alone past http2.control_burst
+// (here 100, 10 a second): the connection goes, counted by the kind.
+TEST_F(FloodTest, EachControlFrameFloodClosesTheConnection) {
+  ASSERT_NO_FATAL_FAILURE(start("  http2: {control_burst: 100, control_rate: 10}\n"));
+  Witness witness(port_, dir_);
+  ASSERT_TRUE(witness.started()) << witness.output();
+  const nlohmann::json open_upload = get_step(1, "/shop/cart", false);
+  const struct {
+    std::string reason;
+    nlohmann::json before, frame;
+  } floods[] = {
+      {"ping-flood", {}, {{"ping", "abcdefgh"}}},
+      {"settings-flood", {}, {{"settings", nlohmann::json::array()}}},
+      {"priority-flood", {}, {{"priority", 0}, {"stream", 3}}},
+      {"window-update-flood", {}, {{"window_update", 1}, {"stream", 0}}},
+      {"empty-data-flood", open_upload, {{"data", ""}, {"stream", 1}}},
+  };
+  for (const auto& flood : floods) {
+    SCOPED_TRACE(flood.reason);
+    nlohmann::json steps = preface_steps();
+    if (!flood.before.is_null()) steps.push_back(flood.before);
+    steps.push_back({{"repeat", flood.frame}, {"times", 400}});
+    nlohmann::json r = run_frames(port_, steps, "close", dir_);
+    const nlohmann::json* goaway = find_frame(r, "GOAWAY");
+    ASSERT_TRUE(goaway) << r.dump().substr(0, 2000);
+    EXPECT_EQ((*goaway)["error"], "ENHANCE_YOUR_CALM") << goaway->dump();
+    EXPECT_EQ(errors(flood.reason), 1);
+  }
+  witness.expect_still_served();
+}
+
+// Some of every kind, under the burst all together: served.
+TEST_F(FloodTest, ControlFramesWithinTheBudgetAreServed) {
+  ASSERT_NO_FATAL_FAILURE(start("  http2: {control_burst: 100, control_rate: 10}\n"));
+  nlohmann::json steps = then(preface_steps(), {get_step(1, "/shop/cart", false)});
+  for (const nlohmann::json& frame :
+       {nlohmann::json{{"ping", "abcdefgh"}}, nlohmann::json{{"settings", nlohmann::json::array()}},
+        nlohmann::json{{"priority", 0}, {"stream", 3}},
+        nlohmann::json{{"window_update", 1}, {"stream", 0}},
+        nlohmann::json{{"data", ""}, {"stream", 1}}}) {
+    steps.push_back({{"repeat", frame}, {"times", 15}});
+  }
+  nlohmann::json r = run_frames(port_, steps, "ping-ack", dir_);
+  EXPECT_FALSE(find_frame(r, "GOAWAY")) << r.dump().substr(0, 2000);
+  EXPECT_EQ(r["end"], "ping-ack") << r.dump().substr(0, 2000);
+}
+
+// A download through small windows makes the client send a WINDOW_UPDATE
+// for every few frames, hundreds of them: each earned by the DATA sent, so
+// none is taken from a control budget of 10.
+TEST_F(FloodTest, WindowUpdatesEarnedByADownloadAreServed) {
+  std::filesystem::path big = docroot() / "cloud" / "8m";
+  std::ofstream(big).close();
+  std::filesystem::resize_file(big, 8 << 20);
+  ASSERT_NO_FATAL_FAILURE(start("  http2: {control_burst: 10, control_rate: 1}\n"));
+  // -w/-W 16: 64 KiB windows, a WINDOW_UPDATE each half of one (about 500).
+  ProcessResult got = run_process({"/usr/bin/nghttp", "-n", "-s", "-w", "16", "-W", "16", "-H",
+                                   ":authority: api.example.com", "-H", "x-account-id: in-asha",
+                                   base_ + "/cloud/8m"},
+                                  30);
+  EXPECT_EQ(got.exit_code, 0) << got.out << got.err;
+  EXPECT_NE(got.out.find("8M"), std::string::npos) << got.out;  // nghttp -s: the size received
+  EXPECT_EQ(errors("window-update-flood"), 0);
+}
+
+// HPACK bombs: a few bytes of references to a big dynamic-table entry that
+// decode to megabytes. Each stream is reset at max_header_list_size (its
+// decoding stops counting there); past http2.reset_burst such streams (here
+// 20) the connection goes, as for rapid reset.
+TEST_F(FloodTest, HpackBombsPastTheResetBudgetCloseTheConnection) {
+  ASSERT_NO_FATAL_FAILURE(start("  http2: {reset_burst: 20, reset_rate: 1}\n"));
+  Witness witness(port_, dir_);
+  ASSERT_TRUE(witness.started()) << witness.output();
+  nlohmann::json steps = preface_steps();
+  for (int i = 0; i < 100; ++i) {
+    steps.push_back(hpack_bomb(2 * i + 1));
+  }
+  nlohmann::json r = run_frames(port_, steps, "close", dir_);
+  const nlohmann::json* reset = find_frame(r, "RST_STREAM", 1);
+  ASSERT_TRUE(reset) << r.dump().substr(0, 2000);
+  const nlohmann::json* goaway = find_frame(r, "GOAWAY");
+  ASSERT_TRUE(goaway) << r.dump().substr(0, 2000);
+  EXPECT_EQ((*goaway)["error"], "ENHANCE_YOUR_CALM") << goaway->dump();
+  EXPECT_LT((*goaway)["last_stream"].get<int>(), 2 * 100 - 1) << goaway->dump();
+  EXPECT_EQ(errors("stream-errors"), 1);
+  EXPECT_GE(metric_value(metrics(), "regiongate_header_limit_resets_total", {}), 20);
+  witness.expect_still_served();
+}
+
+// Malformed requests (nghttp2's own stream errors) count the same way.
+TEST_F(FloodTest, MalformedRequestsPastTheResetBudgetCloseTheConnection) {
+  ASSERT_NO_FATAL_FAILURE(start("  http2: {reset_burst: 20, reset_rate: 1}\n"));
+  nlohmann::json steps = preface_steps();
+  for (int i = 0; i < 60; ++i) {
+    nlohmann::json bad = get_step(2 * i + 1);
+    bad["headers"].push_back({"X-Upper-Case", "1"});  // RFC 9113 8.2: a malformed request
+    steps.push_back(bad);
+  }
+  nlohmann::json r = run_frames(port_, steps, "close", dir_);
+  const nlohmann::json* goaway = find_frame(r, "GOAWAY");
+  ASSERT_TRUE(goaway) << r.dump().substr(0, 2000);
+  EXPECT_EQ((*goaway)["error"], "ENHANCE_YOUR_CALM") << goaway->dump();
+  EXPECT_EQ(errors("stream-errors"), 1);
+}
+
+// A few bombs, under the budget: each stream reset alone, the connection kept.
+TEST_F(FloodTest, AnHpackBombResetsItsStreamOnly) {
+  ASSERT_NO_FATAL_FAILURE(start("  http2: {reset_burst: 20, reset_rate: 1}\n"));
+  nlohmann::json steps = preface_steps();
+  for (int i = 0; i < 5; ++i) {
+    steps.push_back(hpack_bomb(2 * i + 1));
+  }
+  steps.push_back(get_step(11));
+  steps.push_back({{"wait_for", {{"type", "HEADERS"}, {"stream", 11}}}});
+  nlohmann::json r = run_frames(port_, steps, "ping-ack", dir_);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(find_frame(r, "RST_STREAM", 2 * i + 1)) << i;
+  EXPECT_FALSE(find_frame(r, "GOAWAY")) << r.dump().substr(0, 2000);
+  EXPECT_EQ(r["end"], "ping-ack") << r.dump().substr(0, 2000);
 }
 
 }  // namespace

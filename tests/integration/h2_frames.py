@@ -30,6 +30,11 @@ A STEP:
   {"wait_for": {"type": "HEADERS", "stream": N}}   reads until such a frame comes
   {"pause": true}       prints "paused" and waits (60 s at most) for SIGUSR1
   {"flood": BYTES}      sends PING frames, about BYTES of them, without reading
+  {"repeat": STEP, "times": N}   STEP's bytes N times, in one write
+  {"hpack_bomb": [[name, value], ...], "stream": N, "size": S, "refs": R}
+                        HEADERS (END_STREAM, END_HEADERS) with the fields given,
+                        then "x-bomb" of S bytes added to the dynamic table,
+                        then R references to it: a few bytes that decode to R*S
   {"fill": BYTES}       reads nothing until at least BYTES wait in the socket's
                         receive queue (FIONREAD) and the count has stayed the
                         same for 100 ms: the receive window is closed, and what
@@ -135,6 +140,13 @@ def step_bytes(step):
     if "frame" in step:
         f = step["frame"]
         return frame(f["type"], f.get("flags", 0), f.get("stream", 0), bytes.fromhex(f.get("payload", "")))
+    if "repeat" in step:
+        return step_bytes(step["repeat"]) * step["times"]
+    if "hpack_bomb" in step:
+        value = b"b" * step["size"]
+        added = b"\x40" + hpack_int(6, 7) + b"x-bomb" + hpack_int(len(value), 7) + value
+        block = header_block(step["hpack_bomb"]) + added + b"\xbe" * step["refs"]  # index 62: the newest
+        return frame(1, END_STREAM | END_HEADERS, stream, block)
     if "raw" in step:
         return step["raw"].encode("latin-1")
     if "hex" in step:

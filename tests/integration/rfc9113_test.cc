@@ -280,6 +280,12 @@ TEST_F(Rfc9113Test, FrameLayoutAndHeaderBlocks) {
       {"PRIORITY of 4 bytes", {raw_frame(2, 3, "00000001")}, "FRAME_SIZE_ERROR"},
       {"a header block HPACK cannot decode (index 63 of an empty table)",
        {raw_frame(1, 1, "bf", 5)}, "COMPRESSION_ERROR"},
+      // RFC 7541 4.2, 6.3: the client's encoder may not grow our decoder's
+      // table past our SETTINGS_HEADER_TABLE_SIZE (4096): an update to 8192.
+      {"an HPACK table size update above SETTINGS_HEADER_TABLE_SIZE", {raw_frame(1, 1, "3fe13f", 5)},
+       "COMPRESSION_ERROR"},
+      // Its own table as large as it likes: our encoder keeps to 4096.
+      {"SETTINGS_HEADER_TABLE_SIZE of 2^32-1", {settings({{1, 0xffffffff}}), get1}, "", "", "200"},
       {"a header block cut by another frame", {unfinished, {{"ping", "abcdefgh"}}}, "PROTOCOL_ERROR"},
       {"CONTINUATION with no HEADERS before it", {raw_frame(9, 1, "", 4)}, "PROTOCOL_ERROR"},
       {"HEADERS, then CONTINUATION (one header block)",

@@ -101,6 +101,21 @@ TEST(ServerConfig, ResetBudget) {
       << bad.diags.format_all();
 }
 
+// The control-frame budget: 1,000 at once and 100 a second by default.
+TEST(ServerConfig, ControlFrameBudget) {
+  Read defaults = read("server: {workers: 1}\n");
+  EXPECT_EQ(defaults.config.reloadable.http2.control_burst, 1000u);
+  EXPECT_EQ(defaults.config.reloadable.http2.control_rate, 100u);
+  Read set = read("server:\n  http2: {control_burst: 20, control_rate: 2}\n");
+  ASSERT_FALSE(set.diags.has_errors()) << set.diags.format_all();
+  EXPECT_EQ(set.config.reloadable.http2.control_burst, 20u);
+  EXPECT_EQ(set.config.reloadable.http2.control_rate, 2u);
+  Read bad = read("server:\n  http2: {control_rate: 0}\n");
+  EXPECT_NE(bad.diags.format_all().find("server.http2.control_rate: must be between 1 and 1000000"),
+            std::string::npos)
+      << bad.diags.format_all();
+}
+
 TEST(ServerConfig, TheAdminListenerIsOffUnlessConfiguredAndLoopbackByDefault) {
   EXPECT_FALSE(read("server: {workers: 1}\n").config.startup.admin.enabled);
   Read defaults = read("server:\n  admin: {}\n");

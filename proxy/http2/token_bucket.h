@@ -1,0 +1,33 @@
+#pragma once
+// A budget of events per connection: `burst` at once, `rate` more a second.
+// The caps are passed on every take (not kept), so that a reload changes
+// them for connections already open. Times are the loop's (ev_now), so a
+// take costs no clock read.
+
+#include <algorithm>
+#include <cstdint>
+
+namespace regiongate {
+
+class TokenBucket {
+ public:
+  // Full at `now`.
+  void fill(std::uint32_t burst, double now) {
+    tokens_ = burst;
+    at_ = now;
+  }
+  // Takes one token; false when none was left (the event is over budget).
+  bool take(std::uint32_t burst, std::uint32_t rate, double now) {
+    tokens_ = std::min<double>(burst, tokens_ + (now - at_) * rate);
+    at_ = now;
+    if (tokens_ < 1) return false;
+    tokens_ -= 1;
+    return true;
+  }
+
+ private:
+  double tokens_ = 0;
+  double at_ = 0;
+};
+
+}  // namespace regiongate
