@@ -217,13 +217,17 @@ void write_connections(Writer& w, const MetricsInput& in) {
   auto total = [&](auto select) { return std::to_string(sum_counter(in.workers, select)); };
   w.single("regiongate_connections_accepted_total", "counter", "Client connections accepted.",
            total([](const WorkerMetrics& m) { return m.connections_accepted.value(); }));
-  std::int64_t open = 0, streams = 0;
+  std::int64_t open = 0, streams = 0, held = 0;
   for (const WorkerMetrics* m : in.workers) {
     open += m->connections_open.value();
     streams += m->streams_open.value();
+    held += m->response_bytes_held.value();
   }
   w.single("regiongate_connections_open", "gauge", "Client connections open now.", std::to_string(open));
   w.single("regiongate_streams_open", "gauge", "Client streams (requests) open now.", std::to_string(streams));
+  w.single("regiongate_response_bytes_held", "gauge",
+           "Response bytes received from data centres that wait for their clients to take them.",
+           std::to_string(held));
   w.single("regiongate_http1_refused_total", "counter",
            "Connections that spoke HTTP/1 and were answered that HTTP/2 is required.",
            total([](const WorkerMetrics& m) { return m.http1_refused.value(); }));

@@ -450,6 +450,14 @@ void ClientSession::consume(std::int32_t stream_id, std::size_t n) {
   schedule_flush();
 }
 
+std::uint32_t ClientSession::reserve_response_window(std::uint32_t want) {
+  const std::uint64_t cap = host_.config().reloadable.http2.connection_window_size;
+  const std::uint64_t left = cap > response_window_reserved_ ? cap - response_window_reserved_ : 0;
+  const auto granted = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, left));
+  response_window_reserved_ += granted;
+  return granted;
+}
+
 void ClientSession::consume_connection(std::size_t n) {
   nghttp2_session_consume_connection(session_, n);
 }

@@ -60,6 +60,12 @@ class ClientSession final : public H2Connection {
   void consume(std::int32_t stream_id, std::size_t n);
   // Opens only the connection's window (bytes of a stream that is gone).
   void consume_connection(std::size_t n);
+  // Response window for one request's origin streams, beyond their base:
+  // up to `want`, less when the connection's requests hold nearly
+  // http2.connection_window_size already (a client that reads nothing
+  // holds at most that, plus the base per stream). Returned with release.
+  std::uint32_t reserve_response_window(std::uint32_t want);
+  void release_response_window(std::uint32_t n) { response_window_reserved_ -= n; }
   // Reused for every response's headers.
   std::vector<nghttp2_nv>& nv_scratch() { return nv_scratch_; }
 
@@ -134,6 +140,7 @@ class ClientSession final : public H2Connection {
   // and the connection's), taken before the control budget.
   std::uint32_t window_updates_earned_ = 0;
   bool ending_ = false;  // end_connection() was called
+  std::uint64_t response_window_reserved_ = 0;  // by its requests (reserve_response_window)
   std::int64_t initial_window_before_ = 65535;
   std::optional<std::int64_t> largest_window_before_;
 };

@@ -76,11 +76,12 @@ ProxiedRequest::~ProxiedRequest() {
   host_.metrics().streams_open.add(-1);
   if (waiting_on_) waiting_on_->cancel(this);  // closed() did, unless the session is being torn down
   leave_origin();  // closed() did, unless the session is being torn down
+  session_.release_response_window(response_window_extra_);
   for (nghttp2_rcbuf* b : held_) nghttp2_rcbuf_decref(b);
 }
 
 void ProxiedRequest::leave_origin() {
-  response_body_.clear();
+  host_.metrics().response_bytes_held.add(-static_cast<std::int64_t>(response_body_.clear()));
   if (OriginSession* origin = this->origin()) origin->detach(*this);
 }
 
@@ -432,6 +433,16 @@ void ProxiedRequest::origin_request_body_taken(std::size_t n) {
   session_.consume(stream_id_, n);
 }
 
+std::int32_t ProxiedRequest::origin_stream_window() {
+  if (!response_window_reserved_) {
+    response_window_reserved_ = true;
+    const std::uint32_t stream_window = host_.config().reloadable.http2.initial_window_size;
+    const std::uint32_t base = OriginSession::kBaseStreamWindow;
+    if (stream_window > base) response_window_extra_ = session_.reserve_response_window(stream_window - base);
+  }
+  return static_cast<std::int32_t>(OriginSession::kBaseStreamWindow + response_window_extra_);
+}
+
 void ProxiedRequest::origin_request_submitted() {
   state_ = State::kForwarding;
   response_timer_.arm(
@@ -485,6 +496,7 @@ void ProxiedRequest::origin_body(const std::uint8_t* data, std::size_t len) {
     stall_timer_.arm(std::chrono::duration<double>(host_.config().reloadable.timeouts.stall).count());
   }
   response_body_.append(data, len);
+  host_.metrics().response_bytes_held.add(static_cast<std::int64_t>(len));
   session_.resume_response(stream_id_);
 }
 
@@ -567,6 +579,7 @@ ssize_t ProxiedRequest::read_response(std::uint8_t* buf, std::size_t len, std::u
   std::size_t n = response_body_.take(buf, len);
   bytes_out_ += n;
   if (n > 0) {
+    host_.metrics().response_bytes_held.add(-static_cast<std::int64_t>(n));
     last_taken_ = ev_now(host_.loop());
     if (OriginSession* origin = this->origin()) origin->consume(*this, n);
   }

@@ -110,6 +110,7 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   const HeaderList& origin_request_trailers() const override { return request_trailers_; }
   void origin_request_body_taken(std::size_t n) override;
   void origin_request_submitted() override;
+  std::int32_t origin_stream_window() override;
   bool origin_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) override;
   void origin_response(bool end_stream) override;
   void origin_body(const std::uint8_t* data, std::size_t len) override;
@@ -205,6 +206,12 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   HeaderList response_headers_, response_trailers_;
   std::size_t response_header_bytes_ = 0;
   BodyBuffer response_body_;
+  // Of its client connection's response window (ClientSession::
+  // reserve_response_window), beyond the base every origin stream has;
+  // reserved once, for every origin stream the request goes to, released
+  // with the request (its buffer goes with it).
+  std::uint32_t response_window_extra_ = 0;
+  bool response_window_reserved_ = false;
   bool response_ended_ = false;
   bool response_submitted_ = false;
   std::string local_body_;         // a response the gateway makes itself

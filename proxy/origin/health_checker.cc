@@ -44,6 +44,8 @@ class Probe final : public OriginExchange {
   // the HTTP/2 preface) is left out, so a probe on a new connection does not
   // look slower than one on a pooled connection.
   void origin_request_submitted() override { sent_ = std::chrono::steady_clock::now(); }
+  // A probe reads a few bytes: the base window is plenty.
+  std::int32_t origin_stream_window() override { return OriginSession::kBaseStreamWindow; }
   bool origin_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) override {
     if (rcbuf_view(name) == ":status") {
       std::string_view v = rcbuf_view(value);

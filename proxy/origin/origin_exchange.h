@@ -45,6 +45,10 @@ class OriginExchange {
   virtual void origin_request_body_taken(std::size_t n) = 0;
   // The request is on an origin stream now.
   virtual void origin_request_submitted() = 0;
+  // The receive window its origin stream grows to once the response is a
+  // large one (the stream opens with OriginSession::kBaseStreamWindow):
+  // what its client may have held for it. Asked once per origin stream.
+  virtual std::int32_t origin_stream_window() = 0;
 
   // --- The response. -------------------------------------------------------
   // One response header or trailer field; false past the limits (the origin
@@ -68,6 +72,7 @@ class OriginExchange {
   friend class OriginSession;
   OriginSession* origin_ = nullptr;
   std::int32_t origin_stream_id_ = -1;
+  std::uint32_t origin_bytes_in_ = 0;  // response bytes, until its window is raised
   bool request_sent_ = false;
   std::size_t origin_slot_ = 0;  // in OriginSession's set of sent streams
 };

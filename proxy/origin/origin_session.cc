@@ -157,7 +157,7 @@ void OriginSession::on_ready() {
   const Http2Settings& h2 = pool_.context().config->reloadable.http2;
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_window_size},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kBaseStreamWindow},
   };
   send_settings(settings, std::size(settings), h2.connection_window_size);
 }
@@ -215,6 +215,7 @@ void OriginSession::submit(OriginExchange& exchange) {
     return;
   }
   exchange.origin_stream_id_ = id;
+  exchange.origin_bytes_in_ = 0;
   exchange.request_sent_ = true;
   active_.insert(&exchange);
   exchange.origin_request_submitted();
@@ -323,6 +324,7 @@ int OriginSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* dat
     return 0;
   }
   e->origin_body(data, len);
+  raise_window_if_large(*e, len);
   // The connection's window is given back as soon as bytes are buffered,
   // and only the stream's waits for the client to take them: one client
   // that never opens its window (a zero-window stall) then holds up its
@@ -331,6 +333,20 @@ int OriginSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* dat
   nghttp2_session_consume_connection(session_, len);
   schedule_flush();
   return 0;
+}
+
+// Half the base window in, the response is a large one: its window grows
+// to what its exchange may hold (once per origin stream; the WINDOW_UPDATE
+// reaches the origin while it still has the other half to send). A small
+// response never costs the frame.
+void OriginSession::raise_window_if_large(OriginExchange& exchange, std::size_t len) {
+  if (exchange.origin_bytes_in_ >= kBaseStreamWindow / 2) return;  // raised already
+  exchange.origin_bytes_in_ += len;
+  if (exchange.origin_bytes_in_ < kBaseStreamWindow / 2) return;
+  const std::int32_t window = exchange.origin_stream_window();
+  if (window > kBaseStreamWindow) {
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, exchange.origin_stream_id_, window);
+  }
 }
 
 int OriginSession::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) {

@@ -54,6 +54,12 @@ class OriginSession final : public H2Connection {
     return open_for_streams() && active_streams() < stream_limit() + kMaxQueuedStreams;
   }
   static constexpr std::size_t kMaxQueuedStreams = 256;
+  // Every origin stream opens with this receive window (our SETTINGS say so:
+  // the HTTP/2 default), and is raised to its exchange's
+  // origin_stream_window() once half of that came (a large response:
+  // raise_window_if_large). What a client leaves
+  // unread is bounded per client connection that way, not only per stream.
+  static constexpr std::int32_t kBaseStreamWindow = 65535;
   std::size_t active_streams() const { return active_.size() + waiting_.size(); }
 
   // Sends the request (at once, or when connected); the exchange is told of
@@ -92,6 +98,7 @@ class OriginSession final : public H2Connection {
   // Starts a connect to the next address; false (and *error) when none is left.
   bool connect_next(std::string* error);
   void submit(OriginExchange& exchange);
+  void raise_window_if_large(OriginExchange& exchange, std::size_t len);
   // Unmakes the link from this side (the one place it does).
   void let_go(OriginExchange& exchange);
   void close_if_retired();

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <regex>
 #include <string>
 
@@ -32,10 +33,10 @@ class StallTest : public GatewayFixture {
   }
 
   // One connection with SETTINGS_INITIAL_WINDOW_SIZE 0 asking for the big
-  // file on kStalledStreams streams, then holding them, reading nothing.
-  std::unique_ptr<BackgroundProcess> start_stalled_reader() {
+  // file on `streams` streams, then holding them, reading nothing.
+  std::unique_ptr<BackgroundProcess> start_stalled_reader(int streams = kStalledStreams) {
     nlohmann::json steps = then(preface_steps(), {{{"settings", {{4, 0}}}}});
-    for (int i = 0; i < kStalledStreams; ++i) steps.push_back(get_step(2 * i + 1, "/shop/big"));
+    for (int i = 0; i < streams; ++i) steps.push_back(get_step(2 * i + 1, "/shop/big"));
     steps.push_back({{"pause", true}});
     return start_frames(base_.substr(base_.rfind(':') + 1), steps, "ping-ack", dir_);
   }
@@ -85,6 +86,44 @@ TEST_F(StallTest, AReaderThatNeverReadsStallsOnlyItsOwnStreams) {
   }
   EXPECT_EQ(counter("regiongate_stalled_responses_total"), 0);  // not yet: timeouts.stall is 30 s
   stalled->stop(SIGKILL);
+}
+
+// What one client connection that reads nothing makes the gateway hold is
+// bounded by the connection, not only per stream: its requests' origin
+// streams share http2.connection_window_size beyond a base window each.
+// 100 streams of 1 MiB used to hold 100 MiB; now at most 16 MiB + 100 x
+// 64 KiB. Meanwhile another client downloads through the same data centre.
+TEST_F(StallTest, AClientThatReadsNothingHoldsAtMostItsConnectionsShare) {
+  constexpr int kStreams = 100;
+  constexpr double kWindow = 16 << 20;  // http2.connection_window_size, the default
+  constexpr double kBase = 65535;       // OriginSession::kBaseStreamWindow
+  ASSERT_NO_FATAL_FAILURE(start_origin("singapore"));
+  ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
+  const double baseline = download();
+  ASSERT_GT(baseline, 0);
+  std::unique_ptr<BackgroundProcess> stalled = start_stalled_reader(kStreams);
+  ASSERT_TRUE(stalled->wait_for(std::regex("paused"))) << stalled->output();
+  ASSERT_TRUE(wait_until([&] { return requests_seen_by("singapore") >= kStreams + 1; }))
+      << requests_seen_by("singapore");
+  // The first requests got a whole stream window each, up to the share.
+  ASSERT_TRUE(wait_until([&] { return counter("regiongate_response_bytes_held") >= kWindow; }))
+      << counter("regiongate_response_bytes_held");
+  double slowest = 0;
+  for (int i = 0; i < 3; ++i) {
+    const double seconds = download();
+    ASSERT_GT(seconds, 0);
+    slowest = std::max(slowest, seconds);
+  }
+  EXPECT_LT(slowest, std::max(2.0, 10 * baseline)) << "baseline " << baseline << " s";
+  const double held = counter("regiongate_response_bytes_held");
+  EXPECT_LE(held, kWindow + kStreams * kBase);
+  std::cout << "held for a client reading nothing on " << kStreams << " streams: " << held
+            << " bytes; another client's 1 MiB download " << baseline << " s alone, " << slowest
+            << " s at worst meanwhile\n";
+  stalled->stop(SIGKILL);
+  // Its buffers go with it.
+  EXPECT_TRUE(wait_until([&] { return counter("regiongate_response_bytes_held") == 0; }))
+      << counter("regiongate_response_bytes_held");
 }
 
 TEST_F(StallTest, StalledResponsesAreResetAfterTheStallTimeout) {
