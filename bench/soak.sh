@@ -58,77 +58,21 @@ source "$HERE/e2e/harness.sh"
 CPU_PROXY=-
 # shellcheck source=bench/e2e/regiongate.sh
 source "$HERE/e2e/regiongate.sh"
+# shellcheck source=bench/e2e/abuse.sh
+source "$HERE/e2e/abuse.sh"
 for tool in h2load nghttpd python3 curl; do command -v $tool >/dev/null || die "$tool not found"; done
 
-mkdir -p "$TMP/docroot"
-head -c 100 /dev/zero | tr '\0' 'x' >"$TMP/docroot/b"
-head -c $((1 << 20)) /dev/zero | tr '\0' 'y' >"$TMP/docroot/big"
-start_bg ORIGIN_PID "$TMP/origin.log" - nghttpd --no-tls -a 127.0.0.1 -n 1 -d "$TMP/docroot" 0
-ORIGIN_PORT=$(python3 "$PY" listen-port "$ORIGIN_PID" 10) || die "nghttpd did not start"
-
-dir="$TMP/rg"
-rg_write_config "$dir" "$ORIGIN_PORT" - - - observed
-start_bg RG_PID "$dir/serve.log" - "$REGIONGATE" serve --config "$dir/regiongate.yaml" \
-  --now 2015-07-01T00:00:00Z
-PORT=$(wait_log "$dir/serve.log" 'listening on cleartext 127\.0\.0\.1:([0-9]+)' 30 "$RG_PID") ||
-  { cat "$dir/serve.log" >&2; die "regiongate did not start"; }
-ADMIN=$(wait_log "$dir/serve.log" 'admin listening on 127\.0\.0\.1:([0-9]+)' 10 "$RG_PID") ||
-  die "no admin listener"
-note "$(grep -o 'serving with.*' "$dir/serve.log"); port $PORT, admin $ADMIN; $DURATION s"
+abuse_start_gateway - -
+note "$DURATION s"
 END=$(($(date +%s) + DURATION))
 
 # --- the clients ------------------------------------------------------------------
-HEADERS=(-H ':authority: api.example.com' -H 'x-account-id: bench-sg')
 start_bg GOOD_PID "$TMP/good.out" - h2load -D "$DURATION" -c 8 -m 4 --rps 100 -t 1 \
   --log-file="$TMP/good.log" "${HEADERS[@]}" "http://127.0.0.1:$PORT/b"
 start_bg DOWNLOAD_PID "$TMP/download.out" - h2load -D "$DURATION" -c 2 -m 1 --rps 5 -t 1 \
   "${HEADERS[@]}" "http://127.0.0.1:$PORT/big"
 
-# The abusers' scripts (h2_frames.py's format).
-python3 - "$TMP" <<'PY'
-import json, sys
-tmp = sys.argv[1]
-get = lambda path: [[":method", "GET"], [":scheme", "http"], [":authority", "api.example.com"],
-                    [":path", path], ["x-account-id", "bench-sg"]]
-scripts = {
-    "rapid-reset": [{"preface": True}, {"settings": []}] + [
-        s for i in range(300) for s in ({"headers": get("/b"), "stream": 2 * i + 1, "end_stream": True},
-                                         {"rst_stream": 8, "stream": 2 * i + 1})],
-    "zero-window": [{"preface": True}, {"settings": [[4, 0]]}] + [
-        {"headers": get("/big"), "stream": 2 * i + 1, "end_stream": True} for i in range(50)] + [{"pause": True}],
-    "slow-headers": [{"preface": True}, {"settings": []},
-                     {"headers": get("/b")[:2], "stream": 1, "end_headers": False}, {"pause": True}],
-    "ping-flood": [{"preface": True}, {"settings": []}, {"flood": 1000000}],
-    "silent": [{"pause": True}],
-    "hpack-bomb": [{"preface": True}, {"settings": []}] + [
-        {"hpack_bomb": get("/b"), "stream": 2 * i + 1, "size": 4000, "refs": 3000} for i in range(300)],
-    "control-flood": [{"preface": True}, {"settings": []}] + [
-        {"repeat": f, "times": 2000} for f in ({"priority": 0, "stream": 3},
-                                               {"window_update": 1, "stream": 0}, {"settings": []})],
-}
-for name, steps in scripts.items():
-    with open(f"{tmp}/{name}.json", "w") as f:
-        json.dump({"steps": steps}, f)
-PY
-# abuse NAME SECONDS: runs NAME's script, one connection after another, each
-# for at most SECONDS, until the end; counts the connections in $TMP/NAME.count.
-abuse() {
-  local name=$1 seconds=$2 n=0
-  while (($(date +%s) < END - 5)); do
-    timeout -k 2 "$seconds" /usr/bin/python3 "$FRAMES" "$PORT" "$TMP/$name.json" >/dev/null 2>&1 || true
-    n=$((n + 1))
-    echo "$n" >"$TMP/$name.count"
-  done
-}
-churn() {
-  local n=0
-  while (($(date +%s) < END - 5)); do
-    timeout -k 2 30 h2load -n 50 -c 50 -m 1 -t 1 "${HEADERS[@]}" "http://127.0.0.1:$PORT/b" \
-      >"$TMP/churn.last" 2>&1 || true
-    n=$((n + 1))
-    echo "$n" >"$TMP/churn.count"
-  done
-}
+abuse_write_scripts
 ABUSERS=()
 if ((ABUSE)); then
   for spec in rapid-reset:10 zero-window:15 slow-headers:15 ping-flood:10 silent:15 \
