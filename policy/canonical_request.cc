@@ -11,6 +11,9 @@ namespace {
 constexpr KeySpec kRequestKeys[] = {
     {"doubled_slashes", YamlKind::kScalar, false},
     {"non_utf8_escapes", YamlKind::kScalar, false},
+    // Read by read_body_limits (policy/body_limits.h), from the same section.
+    {"max_body", YamlKind::kScalar, false},
+    {"max_body_by_service", YamlKind::kMap, false},
 };
 
 // Byte classes of RFC 3986 §2 (and §3.3 for what a path may hold raw).

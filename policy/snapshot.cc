@@ -105,9 +105,9 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Di
       snap->policy = read_policy(section->node, section->file, snap->datacenters, diags);
     }
   }
+  std::vector<std::string_view> services;
+  for (const Service& service : snap->policy.services) services.push_back(service.name);
   if ((*root)["identity"]) {
-    std::vector<std::string_view> services;
-    for (const Service& service : snap->policy.services) services.push_back(service.name);
     snap->identity = read_identity((*root)["identity"], "identity", ctx, services);
   } else {
     // By default, every configured source in the usual order.
@@ -119,7 +119,10 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& config_file, Di
     if ((*root)["directory"]) snap->identity.order.push_back(CountrySource::kDirectory);
     if ((*root)["geoip"]) snap->identity.order.push_back(CountrySource::kGeoip);
   }
-  if ((*root)["requests"]) snap->requests = read_target_options((*root)["requests"], "requests", ctx);
+  if ((*root)["requests"]) {
+    snap->requests = read_target_options((*root)["requests"], "requests", ctx);
+    snap->body_limits = read_body_limits((*root)["requests"], "requests", ctx, services);
+  }
   if ((*root)["geoip"]) snap->geoip = open_geoip((*root)["geoip"], ctx);
   if ((*root)["directory"]) open_directory((*root)["directory"], ctx, *snap);
   if ((*root)["tokens"]) {

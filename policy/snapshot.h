@@ -24,6 +24,7 @@
 #include "maps/datacenter.h"
 #include "maps/geoip.h"
 #include "maps/redis_config.h"
+#include "policy/body_limits.h"
 #include "policy/canonical_request.h"
 #include "policy/decision_table.h"
 #include "policy/identity.h"
@@ -41,6 +42,7 @@ struct Snapshot {
   ServiceClassifier classifier;
   IdentityConfig identity;
   TargetOptions requests;  // how a request target is made canonical before classification
+  BodyLimits body_limits;  // how large a body each service takes
   std::shared_ptr<const GeoipDatabase> geoip;          // null when not configured
   std::shared_ptr<const AccountDirectory> directory;   // the file directory; null when not configured
   // The Redis directory's settings: each worker keeps its own connections

@@ -267,6 +267,10 @@ void write_connections(Writer& w, const MetricsInput& in) {
   w.single("regiongate_header_limit_resets_total", "counter",
            "Streams reset for headers past the configured limits.",
            total([](const WorkerMetrics& m) { return m.header_limit_resets.value(); }));
+  w.single("regiongate_request_body_limit_total", "counter",
+           "Requests whose body went past its service's requests.max_body (413, or reset once "
+           "the response had begun).",
+           total([](const WorkerMetrics& m) { return m.request_body_limit_refusals.value(); }));
   w.single("regiongate_stalled_responses_total", "counter",
            "Responses reset on both sides because the client took none of their body for "
            "timeouts.stall while the gateway held bytes for it.",

@@ -393,6 +393,7 @@ int ClientSession::on_data_chunk(std::int32_t stream_id, const std::uint8_t* dat
   if (!r || !r->wants_body()) {
     // Nobody will forward it: discard, and keep the window open.
     nghttp2_session_consume(session_, stream_id, len);
+    if (r) r->discarded(len);
     return 0;
   }
   r->body(data, len);

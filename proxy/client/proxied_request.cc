@@ -132,6 +132,12 @@ void ProxiedRequest::add_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
     }
     hold(account ? &account_id_ : &forwarded_for_);
   }
+  if (n == "content-length") {
+    // nghttp2 checked it is digits, and will check the body against it.
+    std::uint64_t length = 0;
+    for (char c : v) length = length > UINT64_MAX / 16 ? UINT64_MAX : length * 10 + (c - '0');
+    declared_length_ = length;
+  }
   if (!dropped_request_header(n)) headers_.add(name, value);
 }
 
@@ -163,6 +169,10 @@ void ProxiedRequest::headers_complete() {
 
 void ProxiedRequest::body(const std::uint8_t* data, std::size_t len) {
   bytes_in_ += len;
+  if (bytes_in_ > body_limit_) {
+    body_too_large();
+    return;
+  }
   request_body_.append(data, len);
   if (OriginSession* origin = this->origin(); origin && request_sent()) origin->resume(*this);
 }
@@ -170,6 +180,18 @@ void ProxiedRequest::body(const std::uint8_t* data, std::size_t len) {
 void ProxiedRequest::ended() {
   request_ended_ = true;
   if (OriginSession* origin = this->origin(); origin && request_sent()) origin->resume(*this);
+}
+
+// A client told it will not be read (a 413, a 451, ...) should stop
+// sending: curl does. One that sends a whole stream window more is asked
+// to, without error (RFC 9113 §8.1), rather than read and dropped for as
+// long as it likes. Not at once: curl 7.88 drops a response it has not yet
+// handed over when the stream is reset right behind it.
+void ProxiedRequest::discarded(std::size_t len) {
+  discarded_bytes_ += len;
+  if (asked_to_stop_ || discarded_bytes_ <= host_.config().reloadable.http2.initial_window_size) return;
+  asked_to_stop_ = true;
+  session_.reset_stream(stream_id_, NGHTTP2_NO_ERROR);
 }
 
 bool ProxiedRequest::wants_body() const {
@@ -314,8 +336,31 @@ void ProxiedRequest::decided() {
                     describe_decision(snap, routed_.country.account, routed_.service, d));
     return;
   }
+  body_limit_ = snap.body_limits.of(routed_.service);
+  if (declared_length_ > body_limit_ || bytes_in_ > body_limit_) {
+    body_too_large();
+    return;
+  }
   candidate_ = 0;
   forward();
+}
+
+void ProxiedRequest::body_too_large() {
+  host_.metrics().request_body_limit_refusals.add();
+  if (!response_submitted_) {
+    const Snapshot& snap = *snapshot_;
+    respond_locally(413, "request-body-too-large",
+                    "the request body is larger than the " + std::to_string(body_limit_) +
+                        " bytes that service " + snap.policy.services[routed_.service].name +
+                        " takes (requests.max_body)");
+    return;
+  }
+  // The origin is answering already: the upload cannot go on, nor the answer.
+  // Once: what still comes before the reset lands waits, bounded by the
+  // stream's window, until the stream closes.
+  body_limit_ = UINT64_MAX;
+  leave_origin();
+  session_.reset_stream(stream_id_, NGHTTP2_CANCEL);
 }
 
 // Apart from resolve(), so that the round trips' room on the stack costs

@@ -90,6 +90,8 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   // Request body bytes, and its end (END_STREAM).
   void body(const std::uint8_t* data, std::size_t len);
   void ended();
+  // Body bytes nobody will forward, dropped by the session (the window kept open).
+  void discarded(std::size_t len);
   // False when nobody will forward the body: the session discards it and
   // keeps the window open.
   bool wants_body() const;
@@ -138,6 +140,8 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   // `www_authenticate`: the challenge of a 401 (RFC 6750 §3), or empty.
   void respond_locally(int status, std::string_view reason, const std::string& detail,
                        std::string_view www_authenticate = {});
+  // Past body_limit_: 413 (or, with the response begun, both streams reset).
+  void body_too_large();
   // The bearer token, when the snapshot verifies tokens: false when the
   // request was refused for it (401).
   bool authenticate();
@@ -181,6 +185,12 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   BodyBuffer request_body_;
   bool request_ended_ = false;
   std::uint64_t bytes_in_ = 0;
+  // Its service's requests.max_body, once decided (before: the stream's
+  // window bounds what waits); and the content-length it declared, if any.
+  std::uint64_t body_limit_ = UINT64_MAX;
+  std::uint64_t declared_length_ = 0;
+  std::uint64_t discarded_bytes_ = 0;  // of the body, after its answer (discarded())
+  bool asked_to_stop_ = false;
   std::uint64_t request_bytes_sent_ = 0;  // to the origin; a refused stream is retried only at 0
 
   // The Redis directory's answers so far (at most one per directory source),

@@ -160,7 +160,8 @@ struct WorkerMetrics {
   LabelledCounters connections_refused;
   Counter header_limit_resets;
   Counter stalled_responses;  // reset after timeouts.stall without the client taking a byte
-  Gauge response_bytes_held;  // response bytes from origins waiting for their clients to take them
+  Gauge response_bytes_held;
+  Counter request_body_limit_refusals;  // request bodies past their service's requests.max_body  // response bytes from origins waiting for their clients to take them
 
   // Counts one decided request at its end. `country` and `datacenter` empty: none.
   void request_ended(std::string_view country, std::string_view datacenter, int status,

@@ -91,7 +91,7 @@ TEST_F(BrokenCopy, ListsEveryErrorWithFileLineAndColumn) {
   EXPECT_NE(r.err.find(policy + ":72:5: error: rule 'india-in-country' overlaps rule "
                                 "'india-cloud-sg-us' (" + policy + ":64:5)"),
             std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(config + ":46:12: error: server.workers: not a whole number: 'many'"),
+  EXPECT_NE(r.err.find(config + ":48:12: error: server.workers: not a whole number: 'many'"),
             std::string::npos) << r.err;
   EXPECT_NE(r.err.find("invalid: 6 error(s)"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
@@ -116,6 +116,21 @@ TEST_F(BrokenCopy, NonCanonicalServicePathsAreErrors) {
             std::string::npos) << r.err;
   EXPECT_NE(r.err.find("requests.doubled_slashes: 'merge' or 'refuse', not 'twice'"),
             std::string::npos) << r.err;
+}
+
+// requests.max_body in bytes; by service, for services of the policy only.
+TEST_F(BrokenCopy, BodyLimitsAreBytesForServicesOfThePolicy) {
+  std::string config = (dir_ / "regiongate.yaml").string();
+  edit_text(config, "doubled_slashes: merge",
+            "doubled_slashes: merge\n  max_body: -5\n  max_body_by_service: {cloud: 100, backup: 1}");
+  ProcessResult r = run_process({kBinary, "check", "--config", config});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(config + ":39:13: error: requests.max_body:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(config + ":40:37: error: requests.max_body_by_service: 'backup' is not a "
+                                "service of the policy"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("cloud"), std::string::npos) << r.err;
 }
 
 TEST(PlanCommand, ShowsTheMigrationScheduleAsATableAndAsJson) {
