@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "policy/by_service.h"
+
 namespace regiongate {
 
 BodyLimits read_body_limits(const YAML::Node& node, std::string_view path, YamlContext& ctx,
@@ -22,17 +24,10 @@ BodyLimits read_body_limits(const YAML::Node& node, std::string_view path, YamlC
     return limits;
   }
   limits.by_service.assign(services.size(), limits.default_bytes);
-  for (const auto& item : by) {
-    auto name = read_string(item.first, sub, ctx);
-    if (!name) continue;
-    std::size_t index = 0;
-    while (index < services.size() && services[index] != *name) ++index;
-    if (index == services.size()) {
-      ctx.error(item.first, sub, "'" + *name + "' is not a service of the policy");
-      continue;
-    }
-    if (auto v = bytes(item.second, key_path(sub, *name))) limits.by_service[index] = *v;
-  }
+  read_by_service(by, sub, ctx, services,
+                  [&](std::size_t service, const YAML::Node& value, const std::string& at) {
+                    if (auto v = bytes(value, at)) limits.by_service[service] = *v;
+                  });
   return limits;
 }
 

@@ -17,7 +17,7 @@ namespace regiongate {
 
 struct BodyLimits {
   static constexpr std::uint64_t kDefaultBytes = 1ull << 30;  // 1 GiB
-  static constexpr std::uint64_t kMostBytes = 1ull << 50;    // what a setting may say
+  static constexpr std::uint64_t kMostBytes = 1ull << 50;     // what a setting may say
   std::uint64_t default_bytes = kDefaultBytes;
   std::vector<std::uint64_t> by_service;  // by ServiceId; empty: the default for every one
 

@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "policy/by_service.h"
+
 namespace regiongate {
 namespace {
 
@@ -43,17 +45,10 @@ void read_directory_unavailable(const YAML::Node& node, const std::string& path,
   if (!node["services"]) return;
   std::vector<std::optional<DirectoryFallback>> by_service(services.size());
   const std::string sub = key_path(path, "services");
-  for (const auto& item : node["services"]) {
-    auto name = read_string(item.first, sub, ctx);
-    if (!name) continue;
-    std::size_t index = 0;
-    while (index < services.size() && services[index] != *name) ++index;
-    if (index == services.size()) {
-      ctx.error(item.first, sub, "'" + *name + "' is not a service of the policy");
-      continue;
-    }
-    if (auto f = read_fallback(item.second, key_path(sub, *name), ctx)) by_service[index] = *f;
-  }
+  read_by_service(node["services"], sub, ctx, services,
+                  [&](std::size_t service, const YAML::Node& value, const std::string& at) {
+                    if (auto f = read_fallback(value, at, ctx)) by_service[service] = *f;
+                  });
   config.directory_unavailable_by_service.clear();
   for (const auto& f : by_service) {
     config.directory_unavailable_by_service.push_back(f.value_or(config.directory_unavailable));

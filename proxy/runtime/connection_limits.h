@@ -42,7 +42,9 @@ class ConnectionLimits {
     bool operator==(const Key&) const = default;
   };
   struct KeyHash {
-    std::size_t operator()(const Key& k) const { return std::hash<std::uint64_t>{}(k.high * 31 + k.low); }
+    std::size_t operator()(const Key& k) const {
+      return std::hash<std::uint64_t>{}(k.high * 31 + k.low);
+    }
   };
   struct Shard {
     std::mutex mutex;

@@ -29,9 +29,16 @@ class BodyLimitTest : public GatewayFixture {
   std::string post(const std::string& path, const std::string& body) {
     std::string data = "@";
     data += (dir_ / body).string();
-    std::vector<std::string> args = {"-o", "/dev/null", "-w", "%{http_code} %header{x-regiongate-reason}",
-                                     "-H", "host: api.example.com", "-H", "x-account-id: in-asha",
-                                     "--data-binary", data};
+    std::vector<std::string> args = {"-o",
+                                     "/dev/null",
+                                     "-w",
+                                     "%{http_code} %header{x-regiongate-reason}",
+                                     "-H",
+                                     "host: api.example.com",
+                                     "-H",
+                                     "x-account-id: in-asha",
+                                     "--data-binary",
+                                     data};
     ProcessResult r = curl(args, path);
     if (r.exit_code == 0) return r.out;
     std::string failed = "curl ";
@@ -46,7 +53,8 @@ TEST_F(BodyLimitTest, ABodyPastItsServicesLimitIs413AndGoesNowhere) {
   EXPECT_EQ(post("/shop/cart", "1000"), "200 ") << "at the limit: served";
   EXPECT_EQ(post("/shop/cart", "1001"), "413 request-body-too-large");
   // The cloud service takes up to 100,000 bytes.
-  EXPECT_EQ(post("/cloud/photos", "50000").substr(0, 3), "404") << "past the limit check: the origin's";
+  EXPECT_EQ(post("/cloud/photos", "50000").substr(0, 3), "404")
+      << "past the limit check: the origin's";
   EXPECT_EQ(requests_seen_by("singapore"), 2);
   EXPECT_EQ(metric_value(metrics(), "regiongate_request_body_limit_total"), 1);
 }
@@ -55,11 +63,12 @@ TEST_F(BodyLimitTest, AnUndeclaredLengthIsCountedAsItComes) {
   ASSERT_NO_FATAL_FAILURE(start_origin("singapore"));
   ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z"));
   // 64 KiB from stdin, no content-length: refused once 1,000 bytes are past.
-  ProcessResult r = run_process({"/bin/sh", "-c",
-                                 "head -c 65536 /dev/zero | /usr/bin/curl -s -o /dev/null -w '%{http_code} "
-                                 "%header{x-regiongate-reason}' --http2-prior-knowledge -T - -X POST "
-                                 "-H 'host: api.example.com' -H 'x-account-id: in-asha' " +
-                                     base_ + "/shop/cart"});
+  ProcessResult r =
+      run_process({"/bin/sh", "-c",
+                   "head -c 65536 /dev/zero | /usr/bin/curl -s -o /dev/null -w '%{http_code} "
+                   "%header{x-regiongate-reason}' --http2-prior-knowledge -T - -X POST "
+                   "-H 'host: api.example.com' -H 'x-account-id: in-asha' " +
+                       base_ + "/shop/cart"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "413 request-body-too-large") << r.err;
   // Forwarded once decided (nothing said how long it would be), the origin
@@ -72,13 +81,16 @@ TEST_F(BodyLimitTest, AnUndeclaredLengthIsCountedAsItComes) {
 // is asked to stop: RST_STREAM NO_ERROR, the connection kept.
 TEST_F(BodyLimitTest, AClientThatSendsOnAfterIts413IsAskedToStop) {
   ASSERT_NO_FATAL_FAILURE(start_origin("singapore"));
-  ASSERT_NO_FATAL_FAILURE(start_gateway("2015-01-15T00:00:00Z", "  http2: {initial_window_size: 65536}\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      start_gateway("2015-01-15T00:00:00Z", "  http2: {initial_window_size: 65536}\n"));
   nlohmann::json post = get_step(1, "/shop/cart", false);
   post["headers"][0][1] = "POST";
-  nlohmann::json steps = then(preface_steps(), {post, {{"data", std::string(2000, 'x')}, {"stream", 1}},
-                                                {{"wait_for", {{"type", "HEADERS"}, {"stream", 1}}}},
-                                                {{"repeat", {{"data", std::string(16384, 'x')}, {"stream", 1}}},
-                                                 {"times", 8}}});
+  nlohmann::json steps =
+      then(preface_steps(),
+           {post,
+            {{"data", std::string(2000, 'x')}, {"stream", 1}},
+            {{"wait_for", {{"type", "HEADERS"}, {"stream", 1}}}},
+            {{"repeat", {{"data", std::string(16384, 'x')}, {"stream", 1}}}, {"times", 8}}});
   nlohmann::json r = run_frames(base_.substr(base_.rfind(':') + 1), steps, "ping-ack", dir_);
   const nlohmann::json* answer = find_frame(r, "HEADERS", 1);
   ASSERT_TRUE(answer) << r.dump().substr(0, 2000);

@@ -53,7 +53,8 @@ TEST_F(ConnectionLimitsTest, PerAddress) {
   // Those open are served on; once one has closed, the address has room again.
   held_.back()->expect_still_served();
   held_.pop_back();
-  ASSERT_TRUE(wait_until([&] { return metric_value(metrics(), "regiongate_connections_open") <= 2; }));
+  ASSERT_TRUE(
+      wait_until([&] { return metric_value(metrics(), "regiongate_connections_open") <= 2; }));
   EXPECT_EQ(status_from("127.0.0.1"), 200);
   for (auto& w : held_) w->expect_still_served();
   EXPECT_EQ(refused("total"), 0);
@@ -66,7 +67,8 @@ TEST_F(ConnectionLimitsTest, InTotal) {
   EXPECT_EQ(refused("total"), 1);
   held_.back()->expect_still_served();
   held_.pop_back();
-  ASSERT_TRUE(wait_until([&] { return metric_value(metrics(), "regiongate_connections_open") <= 2; }));
+  ASSERT_TRUE(
+      wait_until([&] { return metric_value(metrics(), "regiongate_connections_open") <= 2; }));
   EXPECT_EQ(status_from("127.0.0.2"), 200);
   for (auto& w : held_) w->expect_still_served();
 }

@@ -50,7 +50,8 @@ class FloodTest : public GatewayFixture {
     return bomb;
   }
   double errors(const std::string& reason) {
-    return metric_value(metrics(), "regiongate_client_connection_errors_total", {{"reason", reason}});
+    return metric_value(metrics(), "regiongate_client_connection_errors_total",
+                        {{"reason", reason}});
   }
   std::string port_;
 };
@@ -91,7 +92,8 @@ TEST_F(FloodTest, AHeaderBlockLeftOpenClosesTheConnection) {
   ASSERT_TRUE(witness.started()) << witness.output();
   nlohmann::json open_block = get_step(1);
   open_block["end_headers"] = false;
-  std::unique_ptr<BackgroundProcess> slow = start_frames(port_, then(preface_steps(), {open_block, {{"pause", true}}}), "close", dir_);
+  std::unique_ptr<BackgroundProcess> slow =
+      start_frames(port_, then(preface_steps(), {open_block, {{"pause", true}}}), "close", dir_);
   ASSERT_TRUE(slow->wait_for(std::regex("paused"))) << slow->output();
   ASSERT_TRUE(wait_until([&] { return errors("slow-headers") == 1; }, std::chrono::seconds(10)))
       << metrics().dump();
@@ -167,10 +169,10 @@ TEST_F(FloodTest, WindowUpdatesEarnedByADownloadAreServed) {
   std::filesystem::resize_file(big, 8 << 20);
   ASSERT_NO_FATAL_FAILURE(start("  http2: {control_burst: 10, control_rate: 1}\n"));
   // -w/-W 16: 64 KiB windows, a WINDOW_UPDATE each half of one (about 500).
-  ProcessResult got = run_process({"/usr/bin/nghttp", "-n", "-s", "-w", "16", "-W", "16", "-H",
-                                   ":authority: api.example.com", "-H", "x-account-id: in-asha",
-                                   base_ + "/cloud/8m"},
-                                  30);
+  ProcessResult got = run_process(
+      {"/usr/bin/nghttp", "-n", "-s", "-w", "16", "-W", "16", "-H", ":authority: api.example.com",
+       "-H", "x-account-id: in-asha", base_ + "/cloud/8m"},
+      30);
   EXPECT_EQ(got.exit_code, 0) << got.out << got.err;
   EXPECT_NE(got.out.find("8M"), std::string::npos) << got.out;  // nghttp -s: the size received
   EXPECT_EQ(errors("window-update-flood"), 0);
