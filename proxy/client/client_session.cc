@@ -284,20 +284,26 @@ void ClientSession::stream_thrown_away(const char* reason) {
 // Frames that cost a read, a parse and often an answer (a PING's ACK), and
 // carry nothing a request needs: a flood of them ties up the worker (the
 // HTTP/2 floods of CVE-2019-9512, -9515, -9516, -9518). Seen from each
-// frame's header, before nghttp2 handles it. A WINDOW_UPDATE is free while
+// frame's header, before nghttp2 handles it. A WINDOW_UPDATE, or a PING
+// (a gRPC client probes its bandwidth with one as data comes), is free while
 // the DATA frames sent have earned it.
 void ClientSession::note_control_frame(const nghttp2_frame_hd& hd) {
   if (ending_) return;
+  const auto earned = [this] {
+    if (frames_earned_ == 0) return false;
+    --frames_earned_;
+    return true;
+  };
   const char* flood = nullptr;
   switch (hd.type) {
-    case NGHTTP2_PING: flood = "ping-flood"; break;
+    case NGHTTP2_PING:
+      if (earned()) return;
+      flood = "ping-flood";
+      break;
     case NGHTTP2_SETTINGS: flood = "settings-flood"; break;
     case NGHTTP2_PRIORITY: flood = "priority-flood"; break;
     case NGHTTP2_WINDOW_UPDATE:
-      if (window_updates_earned_ > 0) {
-        --window_updates_earned_;
-        return;
-      }
+      if (earned()) return;
       flood = "window-update-flood";
       break;
     case NGHTTP2_DATA:
@@ -316,7 +322,7 @@ void ClientSession::on_data_frame_made() {
   // Bounded: a client that sends none for a long download and then a burst
   // of them spends the control budget for the rest.
   constexpr std::uint32_t kMostEarned = 4096;
-  window_updates_earned_ = std::min(window_updates_earned_ + 2, kMostEarned);
+  frames_earned_ = std::min(frames_earned_ + 2, kMostEarned);
 }
 
 // The gateway's own GOAWAY, once, counted by the reason that came first

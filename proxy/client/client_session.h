@@ -136,9 +136,9 @@ class ClientSession final : public H2Connection {
   void end_connection(std::uint32_t error_code, const char* reason);
   TokenBucket reset_budget_;
   TokenBucket control_budget_;
-  // WINDOW_UPDATEs earned by the DATA frames sent (two each: the stream's
-  // and the connection's), taken before the control budget.
-  std::uint32_t window_updates_earned_ = 0;
+  // WINDOW_UPDATEs (or PINGs) earned by the DATA frames sent (two each: the
+  // stream's and the connection's WINDOW_UPDATE), taken before the control budget.
+  std::uint32_t frames_earned_ = 0;
   bool ending_ = false;  // end_connection() was called
   std::uint64_t response_window_reserved_ = 0;  // by its requests (reserve_response_window)
   std::int64_t initial_window_before_ = 65535;

@@ -49,7 +49,7 @@ struct Http2Settings {
   std::uint32_t reset_rate = 33;
   // Frames that cost the gateway work and carry nothing a request needs:
   // PING, SETTINGS, PRIORITY, DATA without payload or END_STREAM, and
-  // WINDOW_UPDATE beyond two per DATA frame the gateway sent. As many at
+  // WINDOW_UPDATE and PING beyond two per DATA frame the gateway sent. As many at
   // once, and more a second; past that, GOAWAY(ENHANCE_YOUR_CALM). A
   // browser's PRIORITY frames and a keep-alive PING stay far below.
   std::uint32_t control_burst = 1000;
