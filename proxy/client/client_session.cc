@@ -247,8 +247,22 @@ int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
 // back, for the HPACK state); a stream thrown away for the reset budget.
 int ClientSession::header_limit_reset() {
   host_.metrics().header_limit_resets.add();
-  stream_thrown_away("stream-errors");
+  stream_thrown_away("stream-errors", kHeaderLimitResetCost);
   return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+}
+
+// An HPACK bomb: a few bytes that index one dynamic-table entry again and
+// again, decoding to megabytes. Past the limits nghttp2 would go on
+// decoding the rest of the block for the table's sake (about 40 ns a
+// field: 3,000 references cost 125 µs, and one client kept a worker at 97%),
+// which only closing the connection spares (RFC 9113 §10.5.1). So a block
+// past the field count, or past the size with an entry used twice in it
+// (which no client needs), ends the connection at once; a block that is
+// merely large (a big cookie) costs its stream only.
+int ClientSession::header_bomb() {
+  host_.metrics().header_limit_resets.add();
+  end_connection(NGHTTP2_ENHANCE_YOUR_CALM, "hpack-bomb");
+  return NGHTTP2_ERR_CALLBACK_FAILURE;  // stop decoding: the GOAWAY still goes out
 }
 
 int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
@@ -261,9 +275,9 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
   }
   const std::size_t size = rcbuf_view(name).size() + rcbuf_view(value).size() + 32;
   r->header_bytes += size;
-  if (r->header_bytes > host_.config().reloadable.http2.max_header_list_size ||
-      ++r->header_fields > kMaxRequestHeaders) {
-    return header_limit_reset();
+  if (++r->header_fields > kMaxRequestHeaders) return header_bomb();
+  if (r->header_bytes > host_.config().reloadable.http2.max_header_list_size) {
+    return r->holds_header_value(value) ? header_bomb() : header_limit_reset();
   }
   r->add_header(name, value);
   return 0;
@@ -274,9 +288,9 @@ int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
 // client's error (an HPACK bomb past the header limits, a malformed
 // request), make the gateway start work for nothing. Each takes a token of
 // the reset budget; empty, the connection goes.
-void ClientSession::stream_thrown_away(const char* reason) {
+void ClientSession::stream_thrown_away(const char* reason, std::uint32_t cost) {
   const Http2Settings& h2 = host_.config().reloadable.http2;
-  if (!reset_budget_.take(h2.reset_burst, h2.reset_rate, ev_now(loop_))) {
+  if (!reset_budget_.take(h2.reset_burst, h2.reset_rate, ev_now(loop_), cost)) {
     end_connection(NGHTTP2_ENHANCE_YOUR_CALM, reason);
   }
 }

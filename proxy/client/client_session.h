@@ -102,6 +102,8 @@ class ClientSession final : public H2Connection {
   void on_header_block_timeout();
   // A stream reset for the header limits: counted, and thrown away.
   int header_limit_reset();
+  // An HPACK bomb: the connection ends at once, its block not decoded on.
+  int header_bomb();
   ProxiedRequest* request_of(std::int32_t stream_id) const;
   // Every open request: nghttp2_session_del does not close them for us. Each
   // one that was decided is logged as "connection-closed".
@@ -129,7 +131,10 @@ class ClientSession final : public H2Connection {
   // the client, or by the gateway for the client's error) takes a token of
   // the reset budget; a frame that does no work (note_control_frame) one
   // of the control budget. Past either, GOAWAY(ENHANCE_YOUR_CALM).
-  void stream_thrown_away(const char* reason);
+  // `cost`: tokens; a stream past the header limits costs kHeaderLimitResetCost
+  // (nghttp2 decodes the rest of its block after the reset).
+  void stream_thrown_away(const char* reason, std::uint32_t cost = 1);
+  static constexpr std::uint32_t kHeaderLimitResetCost = 10;
   void note_control_frame(const nghttp2_frame_hd& hd);
   // Submits the gateway's GOAWAY with `error_code` once, counting `reason`
   // (null: none) in client_connection_errors.

@@ -83,6 +83,9 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   // --- From the client session. -------------------------------------------
   // One request header field (the session has checked the limits).
   void add_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value);
+  // Whether a header so far has this very value buffer (the same HPACK
+  // table entry used again).
+  bool holds_header_value(const nghttp2_rcbuf* value) const { return headers_.holds_value(value); }
   // One trailer field; false when it is one too many (the stream is reset).
   bool add_trailer(nghttp2_rcbuf* name, nghttp2_rcbuf* value);
   // The request's header block is complete: resolve, decide, forward.

@@ -52,6 +52,14 @@ class HeaderList {
     fields_.clear();
   }
   std::size_t size() const { return fields_.size(); }
+  // Whether a field's value is this very buffer (an HPACK index names one
+  // dynamic-table entry's buffer each time it is used).
+  bool holds_value(const nghttp2_rcbuf* value) const {
+    for (const Field& f : fields_) {
+      if (f.value == value) return true;
+    }
+    return false;
+  }
   bool empty() const { return fields_.empty(); }
   // Appends a view of every field, valid while this list holds them.
   void append_nv(std::vector<nghttp2_nv>* nv) const {

@@ -16,12 +16,13 @@ class TokenBucket {
     tokens_ = burst;
     at_ = now;
   }
-  // Takes one token; false when none was left (the event is over budget).
-  bool take(std::uint32_t burst, std::uint32_t rate, double now) {
+  // Takes `cost` tokens; false when there were not as many left (the event
+  // is over budget; the tokens stay).
+  bool take(std::uint32_t burst, std::uint32_t rate, double now, std::uint32_t cost = 1) {
     tokens_ = std::min<double>(burst, tokens_ + (now - at_) * rate);
     at_ = now;
-    if (tokens_ < 1) return false;
-    tokens_ -= 1;
+    if (tokens_ < cost) return false;
+    tokens_ -= cost;
     return true;
   }
 

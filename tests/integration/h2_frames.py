@@ -6,6 +6,7 @@ server answers. Header blocks are HPACK literals without indexing or
 Huffman, so every name and value goes out byte for byte.
 
 Usage: h2_frames.py PORT SCRIPT.json [--tls CA_FILE SERVER_NAME]
+       h2_frames.py PORT SCRIPT.json --loop SECONDS HOLD   (see loop())
 
 SCRIPT.json: {"steps": [STEP, ...], "read": "close" | "ping-ack", "rcvbuf": BYTES,
 "send_while_reading": B}. rcvbuf sets the socket's SO_RCVBUF before it
@@ -271,6 +272,35 @@ def main():
     tls = sys.argv[4:6] if sys.argv[3:4] == ["--tls"] else None
     # Blocked from the start, so a SIGUSR1 sent once "paused" is printed waits for sigtimedwait.
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+    if sys.argv[3:4] == ["--loop"]:
+        return loop(port, script, float(sys.argv[4]), float(sys.argv[5]))
+    return run(port, script, tls)
+
+
+def loop(port, script, seconds, hold):
+    """For a benchmark's abuser (bench/e2e/abuse.sh): the script again and
+    again, each time on a new connection, for `seconds`; a pause step holds
+    the connection `hold` seconds instead of waiting for SIGUSR1. One
+    process for the whole run, so the abuser costs what it sends, not a
+    Python start per connection. Prints {"connections": N, "failed": F}."""
+    steps = [{"hold": hold} if "pause" in step else step for step in script["steps"]]
+    end, connections, failed = time.monotonic() + seconds, 0, 0
+    while time.monotonic() < end:
+        connections += 1
+        try:
+            with open("/dev/null", "w") as quiet:
+                stdout, sys.stdout = sys.stdout, quiet
+                try:
+                    run(port, dict(script, steps=steps), None)
+                finally:
+                    sys.stdout = stdout
+        except OSError:
+            failed += 1
+    print(json.dumps({"connections": connections, "failed": failed}))
+    return 0
+
+
+def run(port, script, tls):
     conn = Connection(port, tls, script.get("rcvbuf"))
     deadline = time.monotonic() + 15
     for step in script["steps"]:
@@ -288,6 +318,10 @@ def main():
                 print(json.dumps({"failed": "no SIGUSR1"}))
                 return 1
             deadline = time.monotonic() + 15
+        elif "hold" in step:
+            time.sleep(step["hold"])  # holding the connection is the point, not a wait for something
+            conn.sock.close()
+            return 0
         elif "fill" in step:
             last, same = -1, 0
             while same < 5:
@@ -326,6 +360,7 @@ def main():
             time.sleep(0.02)  # paces the PINGs
         result["reset_after"] = round(time.monotonic() - fin, 3) if conn.send_error else None
     print(json.dumps(result))
+    conn.sock.close()
     return 0
 
 
