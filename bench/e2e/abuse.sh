@@ -66,7 +66,7 @@ abuse() {
   ((left > 0)) || return 0
   timeout -k 2 $((left + hold + 15)) /usr/bin/python3 "$FRAMES" "$PORT" "$TMP/$name.json" \
     --loop "$left" "$hold" 2>/dev/null |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["connections"])' >"$TMP/$name.count" || true
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["connections"])' >"$TMP/$name.count" 2>/dev/null || true
 }
 # churn: h2load, 50 connections of one request each, again and again, as long.
 churn() {

@@ -191,6 +191,10 @@ void ClientSession::on_idle_timeout() {
 int ClientSession::on_begin_frame(const nghttp2_frame_hd* hd) {
   note_header_block(hd->type);
   note_control_frame(*hd);
+  if (in_ignored_block_) {
+    note_ignored_block(*hd);
+    if (ending_) return NGHTTP2_ERR_CALLBACK_FAILURE;  // not decoded: the GOAWAY still goes out
+  }
   if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK)) {
     note_windows_before_settings();
     return 0;
@@ -241,45 +245,49 @@ int ClientSession::on_begin_headers(const nghttp2_frame* frame) {
 }
 
 // Header limits are the codec's: RFC 9113 6.5.2 counts 32 bytes of overhead
-// per field against SETTINGS_MAX_HEADER_LIST_SIZE. Past them, this stream
-// only is reset.
-// The stream only (nghttp2 decodes the rest of the block without calling
-// back, for the HPACK state); a stream thrown away for the reset budget.
-int ClientSession::header_limit_reset() {
+// per field against SETTINGS_MAX_HEADER_LIST_SIZE. A block past them (too
+// large, or trailers too many) costs its stream only (a 431, or a reset for
+// trailers), and the reset budget ten tokens: the block was decoded whole.
+void ClientSession::header_block_refused() {
   host_.metrics().header_limit_resets.add();
   stream_thrown_away("stream-errors", kHeaderLimitResetCost);
-  return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 }
 
 // An HPACK bomb: a few bytes that index one dynamic-table entry again and
-// again, decoding to megabytes. Past the limits nghttp2 would go on
-// decoding the rest of the block for the table's sake (about 40 ns a
-// field: 3,000 references cost 125 µs, and one client kept a worker at 97%),
-// which only closing the connection spares (RFC 9113 §10.5.1). So a block
-// past the field count, or past the size with an entry used twice in it
-// (which no client needs), ends the connection at once; a block that is
-// merely large (a big cookie) costs its stream only.
+// again, decoding to megabytes. nghttp2 decodes a block to its end for the
+// table's sake whatever a callback says (about 40 ns a field: 3,000
+// references cost 125 µs, and one client kept a worker at 97%), which only
+// closing the connection spares (RFC 9113 §10.5.1). So a block past the
+// field count, or past the size with an entry used twice in it (which no
+// client needs), ends the connection at once; a block that is merely large
+// (a big cookie) costs its stream only.
 int ClientSession::header_bomb() {
   host_.metrics().header_limit_resets.add();
   end_connection(NGHTTP2_ENHANCE_YOUR_CALM, "hpack-bomb");
   return NGHTTP2_ERR_CALLBACK_FAILURE;  // stop decoding: the GOAWAY still goes out
 }
 
+// Every field of a block is counted to the block's end, kept or not: had
+// the stream been reset at the limit, the rest of the block (a bomb's
+// thousands of references) would be decoded unseen. Past the size nothing
+// more is kept, and the block's end refuses the request (on_frame_recv).
 int ClientSession::on_header(const nghttp2_frame* frame, nghttp2_rcbuf* name,
                              nghttp2_rcbuf* value) {
   ProxiedRequest* r = request_of(frame->hd.stream_id);
   if (!r) return 0;
-  if (r->headers_done()) {  // trailers
-    if (r->add_trailer(name, value)) return 0;
-    return header_limit_reset();
+  if (++r->block_fields > kMaxRequestHeaders) return header_bomb();
+  r->block_bytes += rcbuf_view(name).size() + rcbuf_view(value).size() + 32;  // RFC 9113 6.5.2
+  if (r->block_too_large) return 0;
+  if (r->block_bytes > host_.config().reloadable.http2.max_header_list_size) {
+    if (r->holds_value(value)) return header_bomb();
+    r->block_too_large = true;
+    return 0;
   }
-  const std::size_t size = rcbuf_view(name).size() + rcbuf_view(value).size() + 32;
-  r->header_bytes += size;
-  if (++r->header_fields > kMaxRequestHeaders) return header_bomb();
-  if (r->header_bytes > host_.config().reloadable.http2.max_header_list_size) {
-    return r->holds_header_value(value) ? header_bomb() : header_limit_reset();
+  if (!r->headers_done()) {
+    r->add_header(name, value);
+  } else if (!r->add_trailer(name, value)) {
+    r->block_too_large = true;
   }
-  r->add_header(name, value);
   return 0;
 }
 
@@ -353,11 +361,27 @@ void ClientSession::end_connection(std::uint32_t error_code, const char* reason)
 // checks reset the stream); other invalid frames are connection errors,
 // which end the connection anyway.
 int ClientSession::on_invalid_frame_recv(const nghttp2_frame* frame, int lib_error_code) {
-  if (frame->hd.stream_id != 0 &&
-      (lib_error_code == NGHTTP2_ERR_HTTP_HEADER || lib_error_code == NGHTTP2_ERR_HTTP_MESSAGING)) {
+  if (frame->hd.stream_id == 0) return 0;
+  if (lib_error_code == NGHTTP2_ERR_HTTP_HEADER && frame->hd.type == NGHTTP2_HEADERS) {
+    // Mid-block: nghttp2 goes on decoding the block, unseen (a duplicate
+    // host or pseudo-header then thousands of table references is an HPACK
+    // bomb the header limits never see).
+    stream_thrown_away("stream-errors", 1 + frame->hd.length / kIgnoredBlockBytesPerToken);
+    in_ignored_block_ = !(frame->hd.flags & NGHTTP2_FLAG_END_HEADERS);
+  } else if (lib_error_code == NGHTTP2_ERR_HTTP_HEADER ||
+             lib_error_code == NGHTTP2_ERR_HTTP_MESSAGING) {
     stream_thrown_away("stream-errors");
   }
-  return 0;
+  return ending_ ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;  // past the budget: stop decoding
+}
+
+void ClientSession::note_ignored_block(const nghttp2_frame_hd& hd) {
+  if (hd.type != NGHTTP2_CONTINUATION) {
+    in_ignored_block_ = false;
+    return;
+  }
+  stream_thrown_away("stream-errors", hd.length / kIgnoredBlockBytesPerToken);
+  if (hd.flags & NGHTTP2_FLAG_END_HEADERS) in_ignored_block_ = false;
 }
 
 // A header block (HEADERS, then CONTINUATIONs until END_HEADERS) blocks the
@@ -397,11 +421,19 @@ int ClientSession::on_frame_recv(const nghttp2_frame* frame) {
   ProxiedRequest* r = request_of(frame->hd.stream_id);
   if (!r) return 0;
   const bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
-  if (frame->hd.type == NGHTTP2_HEADERS && !r->headers_done() &&
-      (frame->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
-    if (end) r->ended();
-    r->headers_complete();
-    return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS && (frame->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
+    if (r->block_too_large) header_block_refused();
+    if (!r->headers_done()) {
+      if (end) r->ended();
+      r->headers_complete();  // refuses a block too large with a 431
+      return 0;
+    }
+    if (r->block_too_large) {
+      // Trailers past the limits: the request is forwarded already, so the
+      // stream is cancelled, as for a body past its limit mid-response.
+      reset_stream(frame->hd.stream_id, NGHTTP2_CANCEL);
+      return 0;
+    }
   }
   if (end) r->ended();
   return 0;

@@ -100,8 +100,8 @@ class ClientSession final : public H2Connection {
   // timeouts.request_headers (note_header_block, on_header_block_timeout).
   void note_header_block(std::uint8_t frame_type);
   void on_header_block_timeout();
-  // A stream reset for the header limits: counted, and thrown away.
-  int header_limit_reset();
+  // A header block past the limits: counted, and the stream thrown away.
+  void header_block_refused();
   // An HPACK bomb: the connection ends at once, its block not decoded on.
   int header_bomb();
   ProxiedRequest* request_of(std::int32_t stream_id) const;
@@ -131,10 +131,15 @@ class ClientSession final : public H2Connection {
   // the client, or by the gateway for the client's error) takes a token of
   // the reset budget; a frame that does no work (note_control_frame) one
   // of the control budget. Past either, GOAWAY(ENHANCE_YOUR_CALM).
-  // `cost`: tokens; a stream past the header limits costs kHeaderLimitResetCost
-  // (nghttp2 decodes the rest of its block after the reset).
+  // `cost`: tokens; a stream past the header limits costs kHeaderLimitResetCost.
   void stream_thrown_away(const char* reason, std::uint32_t cost = 1);
   static constexpr std::uint32_t kHeaderLimitResetCost = 10;
+  // A header block nghttp2 found malformed mid-way: it decodes the rest for
+  // nothing (the HPACK table's sake), up to a field a byte. Its bytes pay:
+  // a token per kIgnoredBlockBytesPerToken.
+  void note_ignored_block(const nghttp2_frame_hd& hd);
+  static constexpr std::uint32_t kIgnoredBlockBytesPerToken = 1024;
+  bool in_ignored_block_ = false;  // till the block's END_HEADERS
   void note_control_frame(const nghttp2_frame_hd& hd);
   // Submits the gateway's GOAWAY with `error_code` once, counting `reason`
   // (null: none) in client_connection_errors.

@@ -1,5 +1,6 @@
 #include "proxy/client/proxied_request.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -138,30 +139,56 @@ void ProxiedRequest::add_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
     for (char c : v) length = length > UINT64_MAX / 16 ? UINT64_MAX : length * 10 + (c - '0');
     declared_length_ = length;
   }
-  if (!dropped_request_header(n)) headers_.add(name, value);
+  if (dropped_request_header(n)) {
+    hold_dropped(value);
+  } else {
+    headers_.add(name, value);
+  }
+}
+
+// A field neither forwarded nor read is still kept while the request
+// lives (a reference, not a copy): an HPACK bomb of it is seen as one
+// (holds_value). The block's size bounds how many.
+void ProxiedRequest::hold_dropped(nghttp2_rcbuf* value) {
+  nghttp2_rcbuf_incref(value);
+  held_.push_back(value);
+}
+
+bool ProxiedRequest::holds_value(const nghttp2_rcbuf* value) const {
+  return headers_.holds_value(value) || request_trailers_.holds_value(value) ||
+         std::find(held_.begin(), held_.end(), value) != held_.end();
 }
 
 bool ProxiedRequest::add_trailer(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
-  std::string_view n = rcbuf_view(name), v = rcbuf_view(value);
+  std::string_view n = rcbuf_view(name);
   // What fed the decision came from the headers, once: a trailer must not
   // hand an origin that merges trailers a second host or account.
   if (n.empty() || n[0] == ':' || dropped_request_header(n) || n == "host" ||
       n == snapshot_->identity.account_header) {
+    hold_dropped(value);
     return true;
   }
-  // Bounded like the headers: in count and in size (RFC 9113 6.5.2's 32
-  // bytes of overhead per field), or a client could park megabytes here.
-  trailer_bytes_ += n.size() + v.size() + 32;
-  if (request_trailers_.size() >= kMaxTrailers ||
-      trailer_bytes_ > host_.config().reloadable.http2.max_header_list_size) {
-    return false;
-  }
+  // Bounded in size like the headers (the session counts the block), and
+  // in count, or a client could park megabytes here.
+  if (request_trailers_.size() >= kMaxTrailers) return false;
   request_trailers_.add(name, value);
   return true;
 }
 
 void ProxiedRequest::headers_complete() {
   state_ = State::kResolving;
+  const bool too_large = block_too_large;
+  block_bytes = block_fields = 0;  // the trailers are a block of their own
+  block_too_large = false;
+  if (too_large) {
+    // Nothing of it is read: the request is refused whole, with a reason,
+    // rather than decided on the part that fitted.
+    respond_locally(431, "request-headers-too-large",
+                    "the request's header block is larger than the " +
+                        std::to_string(host_.config().reloadable.http2.max_header_list_size) +
+                        " bytes the gateway takes (server.http2.max_header_list_size)");
+    return;
+  }
   // A doubled header is refused before anything is read from it.
   if (snapshot_->tokens && header_fault_ == RequestFault::kNone && !authenticate()) return;
   resolve();

@@ -83,9 +83,9 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   // --- From the client session. -------------------------------------------
   // One request header field (the session has checked the limits).
   void add_header(nghttp2_rcbuf* name, nghttp2_rcbuf* value);
-  // Whether a header so far has this very value buffer (the same HPACK
-  // table entry used again).
-  bool holds_header_value(const nghttp2_rcbuf* value) const { return headers_.holds_value(value); }
+  // Whether a header or trailer kept so far has this very value buffer (the
+  // same HPACK table entry used again).
+  bool holds_value(const nghttp2_rcbuf* value) const;
   // One trailer field; false when it is one too many (the stream is reset).
   bool add_trailer(nghttp2_rcbuf* name, nghttp2_rcbuf* value);
   // The request's header block is complete: resolve, decide, forward.
@@ -105,8 +105,11 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   void closed(std::string_view outcome);
 
   std::size_t session_slot = 0;  // in ClientSession's set of requests
-  // The header block's size and field count so far: the session's limits.
-  std::size_t header_bytes = 0, header_fields = 0;
+  // The header block being received (the headers, then the trailers): its
+  // size and field count so far, for the session's limits, and whether it
+  // is past them (counted to its end, nothing more kept).
+  std::size_t block_bytes = 0, block_fields = 0;
+  bool block_too_large = false;
 
   // --- OriginExchange. -------------------------------------------------------
   void origin_request_headers(std::vector<nghttp2_nv>* nv) override;
@@ -155,6 +158,7 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   // Unlinks the origin stream, if any, dropping what it had buffered.
   void leave_origin();
   void count_decision_header(std::uint8_t* seen);
+  void hold_dropped(nghttp2_rcbuf* value);
   // Passive health: how the endpoint in use answered.
   void report_origin(bool ok);
   void log(std::string_view outcome) const;
@@ -172,7 +176,7 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   // and forwarded.
   HeaderList headers_;          // regular headers to forward
   HeaderList request_trailers_;
-  std::vector<nghttp2_rcbuf*> held_;  // buffers behind the views below
+  std::vector<nghttp2_rcbuf*> held_;  // buffers behind the views below, and dropped fields
   std::string_view method_, scheme_, authority_, host_header_, path_, account_id_, forwarded_for_;
   std::string_view authorization_;
   // The verified token (token_ when has_token_): its claims, for this request.
@@ -184,7 +188,6 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   std::uint8_t host_headers_ = 0, account_headers_ = 0, forwarded_for_headers_ = 0;
   std::uint8_t authorization_headers_ = 0;
   RequestFault header_fault_ = RequestFault::kNone;
-  std::size_t trailer_bytes_ = 0;
   BodyBuffer request_body_;
   bool request_ended_ = false;
   std::uint64_t bytes_in_ = 0;

@@ -41,12 +41,16 @@ class FloodTest : public GatewayFixture {
   }
   // A GET on `stream` whose header block decodes to 12 MB from 7 kB: 3,000
   // references to a 4,000-byte entry of the dynamic table.
-  static nlohmann::json hpack_bomb(int stream) {
+  // `name`: the bomb's header, which the gateway may forward, keep for
+  // itself (host) or drop (x-regiongate-*).
+  static nlohmann::json hpack_bomb(int stream, const std::string& name = "x-bomb",
+                                   int refs = 3000) {
     nlohmann::json bomb = get_step(stream);
     bomb["hpack_bomb"] = bomb["headers"];
     bomb.erase("headers");
+    bomb["name"] = name;
     bomb["size"] = 4000;
-    bomb["refs"] = 3000;
+    bomb["refs"] = refs;
     return bomb;
   }
   double errors(const std::string& reason) {
@@ -198,10 +202,54 @@ TEST_F(FloodTest, AnHpackBombClosesTheConnectionAtOnce) {
   witness.expect_still_served();
 }
 
+// Whatever the gateway does with the bomb's header, forward it, keep it
+// for the decision, or drop it, the block is counted to its end: the
+// connection goes at once, not a stream reset at a time.
+TEST_F(FloodTest, AnHpackBombOfAHeaderNotForwardedClosesTheConnectionToo) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  double bombs = 0;
+  for (const std::string name : {"x-regiongate-country", "x-forwarded-for", "cookie"}) {
+    for (int refs : {3000, 200}) {  // past the field count; past the size alone
+      SCOPED_TRACE(name + " x" + std::to_string(refs));
+      nlohmann::json steps = preface_steps();
+      for (int i = 0; i < 5; ++i) steps.push_back(hpack_bomb(2 * i + 1, name, refs));
+      nlohmann::json r = run_frames(port_, steps, "close", dir_);
+      const nlohmann::json* goaway = find_frame(r, "GOAWAY");
+      ASSERT_TRUE(goaway) << r.dump().substr(0, 2000);
+      EXPECT_EQ((*goaway)["error"], "ENHANCE_YOUR_CALM") << goaway->dump();
+      EXPECT_LE((*goaway)["last_stream"].get<int>(), 1) << goaway->dump();
+      EXPECT_FALSE(find_frame(r, "HEADERS", 1)) << r.dump().substr(0, 2000);
+      EXPECT_EQ(errors("hpack-bomb"), ++bombs);
+    }
+  }
+}
+
+// A bomb that nghttp2 itself finds malformed at its first reference (a
+// second host, a pseudo-header after the others) has its stream reset
+// there, and the rest of the block decoded unseen: its bytes pay the reset
+// budget (a token a KiB; here about 8 a bomb), so the connection goes after
+// about 25, not 200.
+TEST_F(FloodTest, AnHpackBombNghttp2FindsMalformedSpendsTheBudgetByItsSize) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  double closed = 0;
+  for (const std::string name : {"host", ":path"}) {
+    SCOPED_TRACE(name);
+    nlohmann::json steps = preface_steps();
+    for (int i = 0; i < 60; ++i) steps.push_back(hpack_bomb(2 * i + 1, name));
+    nlohmann::json r = run_frames(port_, steps, "close", dir_);
+    const nlohmann::json* goaway = find_frame(r, "GOAWAY");
+    ASSERT_TRUE(goaway) << r.dump().substr(0, 2000);
+    EXPECT_EQ((*goaway)["error"], "ENHANCE_YOUR_CALM") << goaway->dump();
+    EXPECT_LT((*goaway)["last_stream"].get<int>(), 2 * 30) << goaway->dump();
+    EXPECT_TRUE(find_frame(r, "RST_STREAM", 1)) << r.dump().substr(0, 2000);
+    EXPECT_EQ(errors("stream-errors"), ++closed);
+  }
+}
+
 // A header list that is merely too large (a big cookie, every field new)
-// costs its stream only, and spends the reset budget ten tokens a stream:
+// costs its stream only (431, with the reason), and spends the reset budget ten tokens a stream:
 // past http2.reset_burst (here 200) the connection goes.
-TEST_F(FloodTest, LargeHeaderListsResetTheirStreamsThenSpendTheBudget) {
+TEST_F(FloodTest, LargeHeaderListsAreRefusedThenSpendTheBudget) {
   ASSERT_NO_FATAL_FAILURE(start("  http2: {max_header_list_size: 4096, reset_burst: 200, reset_rate: 1}\n"));
   auto large = [](int stream) {
     nlohmann::json get = get_step(stream);
@@ -213,7 +261,12 @@ TEST_F(FloodTest, LargeHeaderListsResetTheirStreamsThenSpendTheBudget) {
   few.push_back(get_step(11));
   few.push_back({{"wait_for", {{"type", "HEADERS"}, {"stream", 11}}}});
   nlohmann::json r = run_frames(port_, few, "ping-ack", dir_);
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(find_frame(r, "RST_STREAM", 2 * i + 1)) << i;
+  for (int i = 0; i < 5; ++i) {
+    const nlohmann::json* refused = find_frame(r, "HEADERS", 2 * i + 1);
+    ASSERT_TRUE(refused) << i << r.dump().substr(0, 2000);
+    EXPECT_EQ((*refused)["headers"][":status"], "431") << refused->dump();
+    EXPECT_EQ((*refused)["headers"]["x-regiongate-reason"], "request-headers-too-large");
+  }
   EXPECT_FALSE(find_frame(r, "GOAWAY")) << r.dump().substr(0, 2000);
   EXPECT_EQ(r["end"], "ping-ack") << r.dump().substr(0, 2000);
 
@@ -225,6 +278,31 @@ TEST_F(FloodTest, LargeHeaderListsResetTheirStreamsThenSpendTheBudget) {
   EXPECT_EQ((*goaway)["error"], "ENHANCE_YOUR_CALM") << goaway->dump();
   EXPECT_EQ(errors("stream-errors"), 1);
   EXPECT_EQ(errors("hpack-bomb"), 0);
+}
+
+// Trailers past the size come when the request is forwarded already: the
+// stream is cancelled, alone, and the connection goes on.
+TEST_F(FloodTest, TrailersPastTheLimitCancelTheirStreamAlone) {
+  ASSERT_NO_FATAL_FAILURE(start("  http2: {max_header_list_size: 4096}\n"));
+  nlohmann::json steps = preface_steps();
+  steps.push_back(get_step(1, "/shop/upload", false));
+  steps.push_back({{"data", "ab"}, {"stream", 1}});
+  nlohmann::json trailer = nlohmann::json::array({nlohmann::json::array({"x-sum", std::string(5000, 's')})});
+  steps.push_back({{"headers", trailer},
+                   {"stream", 1},
+                   {"end_stream", true}});
+  steps.push_back(get_step(3));
+  steps.push_back({{"wait_for", {{"type", "HEADERS"}, {"stream", 3}}}});
+  nlohmann::json r = run_frames(port_, steps, "ping-ack", dir_);
+  const nlohmann::json* reset = find_frame(r, "RST_STREAM", 1);
+  ASSERT_TRUE(reset) << r.dump().substr(0, 2000);
+  EXPECT_EQ((*reset)["error"], "CANCEL") << reset->dump();
+  const nlohmann::json* served = find_frame(r, "HEADERS", 3);
+  ASSERT_TRUE(served) << r.dump().substr(0, 2000);
+  EXPECT_EQ((*served)["headers"][":status"], "200") << served->dump();
+  EXPECT_FALSE(find_frame(r, "GOAWAY")) << r.dump().substr(0, 2000);
+  EXPECT_EQ(r["end"], "ping-ack") << r.dump().substr(0, 2000);
+  EXPECT_EQ(metric_value(metrics(), "regiongate_header_limit_resets_total"), 1);
 }
 
 // Malformed requests (nghttp2's own stream errors) count the same way.

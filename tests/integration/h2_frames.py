@@ -32,9 +32,10 @@ A STEP:
   {"pause": true}       prints "paused" and waits (60 s at most) for SIGUSR1
   {"flood": BYTES}      sends PING frames, about BYTES of them, without reading
   {"repeat": STEP, "times": N}   STEP's bytes N times, in one write
-  {"hpack_bomb": [[name, value], ...], "stream": N, "size": S, "refs": R}
+  {"hpack_bomb": [[name, value], ...], "stream": N, "size": S, "refs": R, "name": NAME}
                         HEADERS (END_STREAM, END_HEADERS) with the fields given,
-                        then "x-bomb" of S bytes added to the dynamic table,
+                        then NAME ("x-bomb" unless given) with S bytes, added
+                        to the dynamic table,
                         then R references to it: a few bytes that decode to R*S
   {"fill": BYTES}       reads nothing until at least BYTES wait in the socket's
                         receive queue (FIONREAD) and the count has stayed the
@@ -145,7 +146,8 @@ def step_bytes(step):
         return step_bytes(step["repeat"]) * step["times"]
     if "hpack_bomb" in step:
         value = b"b" * step["size"]
-        added = b"\x40" + hpack_int(6, 7) + b"x-bomb" + hpack_int(len(value), 7) + value
+        name = step.get("name", "x-bomb").encode()
+        added = b"\x40" + hpack_int(len(name), 7) + name + hpack_int(len(value), 7) + value
         block = header_block(step["hpack_bomb"]) + added + b"\xbe" * step["refs"]  # index 62: the newest
         return frame(1, END_STREAM | END_HEADERS, stream, block)
     if "raw" in step:

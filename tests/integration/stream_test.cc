@@ -129,14 +129,16 @@ TEST_F(StreamTest, AnOriginThatDiesMidBodyResetsTheClientStream) {
   EXPECT_NE(next.out.find("x-regiongate-dc: oregon"), std::string::npos) << next.out;
 }
 
-TEST_F(StreamTest, ARequestPastTheHeaderLimitIsResetAlone) {
+TEST_F(StreamTest, ARequestPastTheHeaderLimitIsRefusedAlone) {
   start_origin("singapore");
   start_gateway(kInstant, "  http2: {max_header_list_size: 4096}\n");
   // Two streams on one connection; the second's :path alone is past the limit.
   ProcessResult r = nghttp({}, {"/shop/cart", "/shop/cart?" + std::string(6000, 'a')});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(":status: 200"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("recv RST_STREAM"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(":status: 431"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-regiongate-reason: request-headers-too-large"), std::string::npos)
+      << r.out;
   EXPECT_EQ(r.out.find("recv GOAWAY"), std::string::npos) << r.out;  // the connection lives
   EXPECT_EQ(requests_seen_by("singapore"), 1);
 }
