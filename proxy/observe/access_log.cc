@@ -1,6 +1,7 @@
 #include "proxy/observe/access_log.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ bool AccessLog::open(const std::string& path, std::string* error, Prepare prepar
     own_fd_ = true;
   }
   enabled_ = true;
+  start_reserving();
   writer_ = std::thread([this] {
     name_this_thread(thread_name_);
     // Below the workers: a worker preempted by a write waits in its clients' latency.
@@ -108,10 +110,38 @@ void AccessLog::reopen_now() {
   }
   ::close(fd_);
   fd_ = fd;
+  start_reserving();
+}
+
+void AccessLog::start_reserving() {
+  struct stat st;
+  reserving_ = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  reserved_end_ = size_seen_ = 0;
+}
+
+void AccessLog::reserve_ahead(std::size_t bytes) {
+  if (!reserving_) return;
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return;
+  // Smaller than after the last write: truncated (a copytruncate rotation).
+  if (st.st_size < size_seen_) reserved_end_ = 0;
+  const off_t want = st.st_size + static_cast<off_t>(bytes);
+  size_seen_ = want;
+  if (want <= reserved_end_) return;
+  const off_t length = std::max<off_t>(kReserveBytes, want - st.st_size);
+  if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, st.st_size, length) == 0) {
+    reserved_end_ = st.st_size + length;
+  } else if (errno == EOPNOTSUPP || errno == ENODEV || errno == ESPIPE) {
+    reserving_ = false;  // a file system without it: plain appends
+  }
+  // Anything else (ENOSPC, ...): the write itself says so; tried again next time.
 }
 
 bool AccessLog::write_pending() {
   const std::uint64_t drops_before = dropped_.load(std::memory_order_relaxed);
+  std::size_t bytes = 0;
+  for (const std::string& batch : pending_) bytes += batch.size();
+  reserve_ahead(bytes - pending_done_);
   for (;;) {
     // The batches from pending_done_ on, up to IOV_MAX of them at a time.
     iovec iov[IOV_MAX];

@@ -6,7 +6,9 @@
 #include "proxy/observe/access_log.h"
 #include "tests/integration/wait_until.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -153,6 +155,45 @@ TEST_F(AccessLogTest, ManyBatchesAreWrittenInOrderAndTheirBuffersReused) {
   }
   std::ifstream in(file);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), want);
+  EXPECT_EQ(reports_.all(), "");
+}
+
+// A regular file's blocks are taken ahead of the lines (4 MiB at a time),
+// its size still what was written; after a copytruncate rotation (the file
+// cut to 0 under the writer) they are taken again.
+TEST_F(AccessLogTest, AFilesBlocksAreReservedAheadAndAgainAfterATruncate) {
+  const std::filesystem::path file = dir_ / "reserved.log";
+  {
+    const int probe = ::open((dir_ / "probe").c_str(), O_WRONLY | O_CREAT, 0600);
+    ASSERT_GE(probe, 0);
+    const bool takes_fallocate = fallocate(probe, FALLOC_FL_KEEP_SIZE, 0, 4096) == 0;
+    ::close(probe);
+    if (!takes_fallocate) GTEST_SKIP() << "the test directory's file system has no fallocate";
+  }
+  auto reserved_bytes = [&] {
+    struct stat st;
+    return ::stat(file.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_blocks) * 512 : -1;
+  };
+  auto size_is = [&](std::uintmax_t n) {
+    return testing::wait_until([&] {
+      std::error_code ec;
+      return std::filesystem::file_size(file, ec) == n;
+    });
+  };
+  AccessLog log;
+  std::string error;
+  ASSERT_TRUE(log.open(file.string(), &error, {}, reports_.callback())) << error;
+  submit(log, "one\n");
+  ASSERT_TRUE(size_is(4));
+  EXPECT_GE(reserved_bytes(), 4 << 20);
+
+  ASSERT_EQ(::truncate(file.c_str(), 0), 0);
+  EXPECT_LT(reserved_bytes(), 4096) << "truncating frees the reservation";
+  submit(log, "two\n");
+  ASSERT_TRUE(size_is(4));  // O_APPEND: at the new end
+  EXPECT_GE(reserved_bytes(), 4 << 20);
+  std::ifstream in(file);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "two\n");
   EXPECT_EQ(reports_.all(), "");
 }
 
