@@ -362,6 +362,16 @@ void ClientSession::end_connection(std::uint32_t error_code, const char* reason)
 // which end the connection anyway.
 int ClientSession::on_invalid_frame_recv(const nghttp2_frame* frame, int lib_error_code) {
   if (frame->hd.stream_id == 0) return 0;
+  if (lib_error_code == NGHTTP2_ERR_REFUSED_STREAM && frame->hd.type == NGHTTP2_HEADERS &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
+    // Over max_concurrent_streams before the client acknowledged our
+    // SETTINGS: nghttp2 decodes the block unseen and reports no end of it.
+    // With END_HEADERS it ends with this frame, whose rest (at most a
+    // frame's size) comes while the connection's open streams, or its
+    // idle timeout, hold it: not a slow header.
+    header_block_timer_.stop();
+    return 0;
+  }
   if (lib_error_code == NGHTTP2_ERR_HTTP_HEADER && frame->hd.type == NGHTTP2_HEADERS) {
     // Mid-block: nghttp2 goes on decoding the block, unseen (a duplicate
     // host or pseudo-header then thousands of table references is an HPACK

@@ -117,6 +117,34 @@ TEST_F(FloodTest, AQuietConnectionAfterCompleteHeadersStays) {
   quiet.expect_still_served();
 }
 
+// A HEADERS frame over max_concurrent_streams, sent before the client has
+// acknowledged the gateway's SETTINGS, is refused (RST_STREAM
+// REFUSED_STREAM) and its block decoded unseen: nghttp2 then reports no
+// end of it. With END_HEADERS the block ends with that frame, so a client
+// that sends one and then stays quiet past request_headers is not a slow
+// header: its connection stays.
+TEST_F(FloodTest, ARefusedCompleteHeaderBlockIsNotASlowHeader) {
+  ASSERT_NO_FATAL_FAILURE(
+      start("  http2: {max_concurrent_streams: 1}\n  timeouts: {request_headers: 1s}\n"));
+  // Stream 1 stays open (an upload not ended); stream 3 is one too many.
+  // Nothing is read before the pause: reading would acknowledge the
+  // SETTINGS, a frame that ends any block.
+  std::unique_ptr<BackgroundProcess> client = start_frames(
+      port_,
+      then(preface_steps(), {get_step(1, "/shop/cart", false), get_step(3), {{"pause", true}}}),
+      "ping-ack", dir_);
+  ASSERT_TRUE(client->wait_for(std::regex("paused"))) << client->output();
+  // Twice request_headers of quiet: no slow-headers close meanwhile.
+  EXPECT_FALSE(wait_until([&] { return errors("slow-headers") > 0; }, std::chrono::seconds(2)));
+  ASSERT_EQ(client->stop(SIGUSR1, std::chrono::seconds(15)), 0) << client->output();
+  const nlohmann::json r = last_json_line(client->output());
+  const nlohmann::json* refused = find_frame(r, "RST_STREAM", 3);
+  ASSERT_TRUE(refused) << r.dump().substr(0, 2000);
+  EXPECT_EQ((*refused)["error"], "REFUSED_STREAM") << refused->dump();
+  EXPECT_FALSE(find_frame(r, "GOAWAY")) << r.dump().substr(0, 2000);
+  EXPECT_EQ(r["end"], "ping-ack") << r.dump().substr(0, 2000);
+}
+
 // Frames that do no work, each kind sent alone past http2.control_burst
 // (here 100, 10 a second): the connection goes, counted by the kind.
 TEST_F(FloodTest, EachControlFrameFloodClosesTheConnection) {

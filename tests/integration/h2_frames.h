@@ -32,6 +32,9 @@ nlohmann::json run_frames(const std::string& port, const nlohmann::json& steps,
 std::unique_ptr<BackgroundProcess> start_frames(const std::string& port, const nlohmann::json& steps,
                                                 const std::string& read,
                                                 const std::filesystem::path& dir);
+// The last line of `text` that is a JSON object (a run's result, from a
+// background script's output); null when none.
+nlohmann::json last_json_line(const std::string& text);
 
 // The client preface and an empty SETTINGS frame.
 nlohmann::json preface_steps();

@@ -33,7 +33,8 @@ std::filesystem::path write_script(const std::filesystem::path& dir, const nlohm
   return file;
 }
 
-// The last line of `text` that is a JSON object.
+}  // namespace
+
 nlohmann::json last_json_line(const std::string& text) {
   std::size_t end = text.size();
   while (end > 0) {
@@ -46,8 +47,6 @@ nlohmann::json last_json_line(const std::string& text) {
   }
   return nlohmann::json();
 }
-
-}  // namespace
 
 nlohmann::json run_frames(const std::string& port, const nlohmann::json& steps,
                           const std::string& read, const std::filesystem::path& dir,
