@@ -9,6 +9,9 @@
 #     separate run: strace slows everything down, its counts not).
 #
 #   bash bench/log_cost.sh [--requests N] [--profiles nolog,plain,audit-all] [--strace]
+#                          [--writer-cpu CPU]
+# --writer-cpu moves the log writer threads (rg-log-*) to CPU (0: the load's)
+# off the worker's, to tell what sharing a core costs from what writing does.
 # Prints one JSON line per profile and thread, and one for all threads with
 # the bytes logged per request (appended to the logs meanwhile: the
 # writer's lag of up to 100 ms at the start and at the end about cancels).
@@ -22,12 +25,14 @@ REGIONGATE=$REPO/build/proxy/regiongate
 REQUESTS=300000
 PROFILES=nolog,plain,audit-all
 STRACE=0
+WRITER_CPU=""
 while (($#)); do
   case $1 in
     --requests) REQUESTS=$2; shift ;;
     --profiles) PROFILES=$2; shift ;;
     --strace) STRACE=1 ;;
     --regiongate) REGIONGATE=$2; shift ;;
+    --writer-cpu) WRITER_CPU=$2; shift ;;
     *) echo "log_cost: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -68,6 +73,11 @@ IFS=, read -r -a profile_list <<<"$PROFILES"
 for profile in "${profile_list[@]}"; do
   rg_start "$profile" "$REGIONGATE" "$ORIGIN_PORT" "$TMP/cert.pem" "$TMP/key.pem" "$profile"
   [[ $profile == observed || $profile == audit-all ]] && stop_pid "$RG_SCRAPER_PID"  # no scrapes here
+  if [[ -n $WRITER_CPU ]]; then
+    for t in /proc/"$RG_PID"/task/*; do
+      [[ $(cat "$t/comm") == rg-log-* ]] && taskset -p -c "$WRITER_CPU" "$(basename "$t")" >/dev/null
+    done
+  fi
   load "$RG_PORT" 20000  # warm-up
   log_bytes() { cat "$TMP/$profile"/*.log 2>/dev/null | wc -c; }
   bytes_before=$(log_bytes)
