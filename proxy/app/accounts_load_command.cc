@@ -25,6 +25,7 @@
 #include "proxy/app/commands.h"
 #include "proxy/directory/cluster_replies.h"
 #include "proxy/directory/hash_slot.h"
+#include "proxy/directory/reply_limits.h"
 #include "maps/redis_config.h"
 
 namespace regiongate {
@@ -107,6 +108,7 @@ Connection connect_to(const RedisNodeAddress& node, const Session& session) {
               << (c ? c->errstr : "cannot allocate a connection") << '\n';
     return nullptr;
   }
+  bound_reply_sizes(c->reader);
   if (!set_up(c.get(), node, session)) return nullptr;
   return c;
 }

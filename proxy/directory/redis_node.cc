@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "proxy/directory/reply_limits.h"
 #include "util/c_boundary.h"
 
 namespace regiongate {
@@ -63,6 +64,7 @@ bool RedisNode::open(Link& link) {
     redisAsyncFree(context);
     return false;
   }
+  bound_reply_sizes(context->c.reader);
   context->data = &link;
   if (redisLibevAttach(loop_, context) != REDIS_OK) {
     redisAsyncFree(context);
