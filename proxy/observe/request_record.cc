@@ -42,8 +42,8 @@ inline void copy_short(char* to, std::string_view text) {
 // `value` in decimal; returns the end. Lines' numbers are statuses, byte
 // counts and durations, nearly always below 10^8: their length found in a
 // few comparisons and their digits written two at a time, without
-// to_chars' length loop (its call was 105 instructions of a line's 888
-// for two numbers of 4 and 5 digits; this is about half).
+// to_chars' length loop. A small gain, measured: 787 -> 779 instructions
+// a line (callgrind, BM_AccessLogLine, against to_chars from 1000 up).
 inline char* write_decimal(char* p, std::uint64_t value) {
   if (value >= 100'000'000) return std::to_chars(p, p + 20, value).ptr;
   static constexpr char kPairs[] =
