@@ -63,8 +63,9 @@ void BM_AuditRecord(benchmark::State& state) {
 }
 BENCHMARK(BM_AuditRecord);
 
-// Linking records into the audit log's hash chain (SHA-256 of each), on
-// the log's writer thread: per record, in batches of 100.
+// Sealing the audit log's records into its hash chain, on the log's
+// writer thread: one SHA-256 over a batch of 100 records and the seal
+// before it, per record (with the copy of the batch each time).
 void BM_AuditChainLink(benchmark::State& state) {
   const IpAddress client = *IpAddress::parse("203.0.113.42");
   const RequestRecord r = typical(client);

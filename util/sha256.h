@@ -27,6 +27,13 @@ class Sha256 {
   // The 64 hex digits of SHA-256(bytes), over `out`.
   void hex(std::string_view bytes, std::string& out);
 
+  // One message in pieces: start(), add() each, then finish() or
+  // finish_hex(). A one-shot digest() or hex() in between starts over.
+  void start();
+  void add(std::string_view bytes);
+  Digest finish();
+  void finish_hex(std::string& out);
+
  private:
   evp_md_st* md_;
   evp_md_ctx_st* ctx_;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <utility>
 
+#include "util/count_lines.h"
 #include "util/thread_name.h"
 
 namespace regiongate {
@@ -67,7 +68,7 @@ void AccessLog::submit(std::string& batch) {
     if (queued_bytes_ + batch.size() > max_queued_bytes_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       writable_.store(false, std::memory_order_release);
-      dropped_lines_.fetch_add(static_cast<std::uint64_t>(std::count(batch.begin(), batch.end(), '\n')),
+      dropped_lines_.fetch_add(static_cast<std::uint64_t>(count_lines(batch)),
                                std::memory_order_relaxed);
       batch.clear();
       return;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/integration/audit_records.h"
 #include "tests/integration/gateway_fixture.h"
 
 namespace regiongate::testing {
@@ -53,13 +54,6 @@ class AuditRequiredTest : public GatewayFixture {
            response.find("x-regiongate-reason: audit-log-unavailable") != std::string::npos;
   }
 
-  std::vector<nlohmann::json> records(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    std::vector<nlohmann::json> out;
-    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-    return out;
-  }
-
   // The audit log's name (a symbolic link).
   std::filesystem::path audit() const { return dir_ / "audit.log"; }
 };
@@ -89,7 +83,7 @@ TEST_F(AuditRequiredTest, RefusesWhatItMustRecordUntilItCanBeWrittenAgain) {
 
   // Nothing was lost: the refused batches were kept and written after the reopen.
   int refusals = 0, audit_refusals = 0, abroad = 0;
-  for (const nlohmann::json& r : records(real)) {
+  for (const nlohmann::json& r : audit_records(real)) {
     refusals += r["status"] == 451;
     audit_refusals +=
         r["status"] == 503 && r["reason"] == "audit-log-unavailable" && r["datacenter"].is_null();

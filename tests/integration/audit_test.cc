@@ -1,8 +1,8 @@
 // The audit log of decisions through the real gateway: refusals and data
 // served abroad are recorded (what stays at home is not), addresses cut to
-// their network, each record chained to the one before; rotation by
-// SIGUSR1 keeps one chain; `regiongate audit verify` passes on it and names
-// the record after an edit.
+// their network, each batch sealed into one chain; rotation by SIGUSR1
+// keeps one chain; `regiongate audit verify` passes on it and names the
+// seal over an edited record.
 
 #include <gtest/gtest.h>
 
@@ -16,19 +16,13 @@
 #include <regex>
 #include <thread>
 
+#include "tests/integration/audit_records.h"
 #include "tests/integration/gateway_fixture.h"
 
 namespace regiongate::testing {
 namespace {
 
 using AuditTest = GatewayFixture;
-
-std::vector<nlohmann::json> records(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::vector<nlohmann::json> out;
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
 
 TEST_F(AuditTest, RecordsRefusalsAndDataServedAbroadInOneVerifiableChain) {
   ASSERT_NO_FATAL_FAILURE(start_origin("singapore"));
@@ -49,15 +43,15 @@ TEST_F(AuditTest, RecordsRefusalsAndDataServedAbroadInOneVerifiableChain) {
   // Rotation: the log is renamed, SIGUSR1 opens it again by name.
   const std::filesystem::path rotated = dir_ / "audit.log.1";
   // The worker hands its batch over within half a second; wait for it.
-  ASSERT_TRUE(wait_until([&] { return records(audit).size() >= 2; }));
-  ASSERT_EQ(records(audit).size(), 2u);
+  ASSERT_TRUE(wait_until([&] { return audit_records(audit).size() >= 2; }));
+  ASSERT_EQ(audit_records(audit).size(), 2u);
   std::filesystem::rename(audit, rotated);
   ASSERT_EQ(kill(gateway_->pid(), SIGUSR1), 0);
   ASSERT_TRUE(gateway_->wait_for(std::regex("SIGUSR1: reopening the logs")));
   EXPECT_NE(ask("in-ravi").find("x-regiongate-dc: singapore"), std::string::npos);  // abroad
   ASSERT_EQ(gateway_->stop(SIGTERM), 0);
 
-  std::vector<nlohmann::json> first = records(rotated), second = records(audit);
+  std::vector<nlohmann::json> first = audit_records(rotated), second = audit_records(audit);
   ASSERT_EQ(first.size(), 2u);
   ASSERT_EQ(second.size(), 1u);
   const nlohmann::json& abroad = first[0]["status"] == 200 ? first[0] : first[1];
@@ -77,7 +71,7 @@ TEST_F(AuditTest, RecordsRefusalsAndDataServedAbroadInOneVerifiableChain) {
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_NE(ok.out.find("3 record(s) in 2 file(s): the chain holds"), std::string::npos) << ok.out;
 
-  // An edit of the first record is found at the record after it.
+  // An edit of the first record is found at the seal over it.
   std::ifstream in(rotated);
   std::string text((std::istreambuf_iterator<char>(in)), {});
   in.close();
@@ -85,7 +79,9 @@ TEST_F(AuditTest, RecordsRefusalsAndDataServedAbroadInOneVerifiableChain) {
   std::ofstream(rotated) << text;
   ProcessResult broken = run_process({binary, "audit", "verify", rotated.string(), audit.string()});
   EXPECT_EQ(broken.exit_code, 1);
-  EXPECT_NE(broken.err.find(rotated.string() + ":2: the chain is broken"), std::string::npos)
+  EXPECT_TRUE(std::regex_search(
+      broken.err, std::regex(rotated.string() + ":[23]: the chain is broken: the seal over the [12] "
+                             "line\\(s\\) from " + rotated.string() + ":1 does not hold")))
       << broken.err;
 }
 

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "proxy/observe/request_record.h"
 
 namespace regiongate {
@@ -47,48 +49,89 @@ class AuditChainTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-TEST_F(AuditChainTest, EachRecordCarriesTheHashOfTheOneBefore) {
-  AuditChain chain;
-  std::string f = write(chain, "a.log", {R"({"n":1})", R"({"n":2})", R"({"n":3})"});
-  std::vector<std::string> ls = lines(f);
-  ASSERT_EQ(ls.size(), 3u);
-  EXPECT_EQ(ls[0], std::string(R"({"prev":")") + std::string(AuditChain::kGenesis) + R"(","n":1})");
-  EXPECT_EQ(ls[1].substr(9, 64), sha256_hex(ls[0]));
-  EXPECT_EQ(chain.last(), sha256_hex(ls[2]));
-  ChainCheck ok = verify_chain({f});
-  EXPECT_TRUE(ok.ok) << ok.message;
-  EXPECT_EQ(ok.records, 3u);
+// The seal line's fields, as the writer wrote them.
+struct SealFields {
+  std::string hash, prev;
+  std::size_t records = 0;
+};
+SealFields seal_of(const std::string& line) {
+  nlohmann::json j = nlohmann::json::parse(line);
+  EXPECT_EQ(j.size(), 3u) << line;
+  return {j["seal"], j["prev"], j["records"]};
 }
 
-TEST_F(AuditChainTest, AnEditADeletionAndAReorderingAreNamed) {
+TEST_F(AuditChainTest, EachBatchIsSealedOverItsRecordsAndTheSealBefore) {
   AuditChain chain;
-  std::string f = write(chain, "a.log", {R"({"n":1})", R"({"n":2})", R"({"n":3})", R"({"n":4})"});
+  std::string f = write(chain, "a.log", {R"({"n":1})", R"({"n":2})", R"({"n":3})"});
+  write(chain, "a.log", {R"({"n":4})"});
+  std::vector<std::string> ls = lines(f);
+  ASSERT_EQ(ls.size(), 6u);
+  EXPECT_EQ(ls[0], R"({"n":1})");  // records are written as they came
+  SealFields first = seal_of(ls[3]);
+  EXPECT_EQ(first.prev, AuditChain::kGenesis);
+  EXPECT_EQ(first.records, 3u);
+  EXPECT_EQ(first.hash,
+            sha256_hex(std::string(AuditChain::kGenesis) + ls[0] + "\n" + ls[1] + "\n" + ls[2] + "\n"));
+  SealFields second = seal_of(ls[5]);
+  EXPECT_EQ(second.prev, first.hash);
+  EXPECT_EQ(second.records, 1u);
+  EXPECT_EQ(second.hash, sha256_hex(first.hash + ls[4] + "\n"));
+  EXPECT_EQ(chain.last(), second.hash);
+  ChainCheck ok = verify_chain({f});
+  EXPECT_TRUE(ok.ok) << ok.message;
+  EXPECT_EQ(ok.records, 4u);
+  EXPECT_EQ(ok.seals, 2u);
+  EXPECT_NE(ok.message.find("the last seal is " + second.hash), std::string::npos) << ok.message;
+
+  std::string empty;
+  chain.link(empty);  // nothing to seal
+  EXPECT_EQ(empty, "");
+}
+
+TEST_F(AuditChainTest, AnEditADeletionAndAReorderingAreNamedWithTheLinesTheyAreIn) {
+  AuditChain chain;
+  std::string f = write(chain, "a.log", {R"({"n":1})", R"({"n":2})"});
+  write(chain, "a.log", {R"({"n":3})", R"({"n":4})", R"({"n":5})"});
+  write(chain, "a.log", {R"({"n":6})"});
   const std::vector<std::string> good = lines(f);
+  ASSERT_EQ(good.size(), 9u);  // seals at lines 3, 7 and 9
+  auto verify_as = [&](const std::vector<std::string>& ls) {
+    rewrite(f, ls);
+    return verify_chain({f});
+  };
+  auto expect_broken = [&](const std::vector<std::string>& ls, const std::string& said) {
+    ChainCheck c = verify_as(ls);
+    EXPECT_FALSE(c.ok);
+    EXPECT_EQ(c.message.substr(0, f.size() + said.size()), f + said) << c.message;
+  };
 
   std::vector<std::string> edited = good;
-  edited[1].replace(edited[1].find("\"n\":2"), 5, "\"n\":9");
-  rewrite(f, edited);
-  ChainCheck e = verify_chain({f});
-  EXPECT_FALSE(e.ok);
-  EXPECT_EQ(e.message.substr(0, f.size() + 3), f + ":3:") << e.message;
+  edited[4].replace(edited[4].find("\"n\":4"), 5, "\"n\":9");
+  expect_broken(edited, ":7: the chain is broken: the seal over the 3 line(s) from " + f +
+                            ":4 does not hold");
 
-  std::vector<std::string> deleted = {good[0], good[2], good[3]};
-  rewrite(f, deleted);
-  ChainCheck d = verify_chain({f});
-  EXPECT_FALSE(d.ok);
-  EXPECT_EQ(d.message.substr(0, f.size() + 3), f + ":2:") << d.message;
+  expect_broken({good[0], good[1], good[2], good[3], good[5], good[6], good[7], good[8]},
+                ":6: the chain is broken: this seal is over 3 record(s), but the 2 line(s)");
+  expect_broken({good[0], good[1], good[2], good[4], good[3], good[5], good[6], good[7], good[8]},
+                ":7: the chain is broken: the seal over");
+  std::vector<std::string> added = good;
+  added.insert(added.begin() + 1, R"({"n":1.5})");
+  expect_broken(added, ":4: the chain is broken: this seal is over 2 record(s), but the 3");
+  // A whole batch gone, its seal too: the next seal says so.
+  expect_broken({good[0], good[1], good[2], good[7], good[8]},
+                ":5: the chain is broken: this seal does not follow the seal before it");
+  // A seal edited.
+  std::vector<std::string> reseal = good;
+  reseal[2].replace(reseal[2].find("\"records\":2"), 11, "\"records\":1");
+  expect_broken(reseal, ":3: the chain is broken: this seal is over 1 record(s)");
+  // Records after the last seal.
+  expect_broken({good[0], good[1], good[2], good[3]},
+                ":4: 1 line(s) after the last seal are not sealed");
+  expect_broken({good[0], good[1]}, ":1: 2 line(s) after the last seal are not sealed");
 
-  std::vector<std::string> reordered = {good[0], good[2], good[1], good[3]};
-  rewrite(f, reordered);
-  EXPECT_FALSE(verify_chain({f}).ok);
-
-  rewrite(f, {good[0], "not a record", good[2]});
-  ChainCheck n = verify_chain({f});
-  EXPECT_FALSE(n.ok);
-  EXPECT_NE(n.message.find(":2: not an audit record"), std::string::npos) << n.message;
-
-  rewrite(f, good);
-  EXPECT_TRUE(verify_chain({f}).ok);
+  ChainCheck back = verify_as(good);
+  EXPECT_TRUE(back.ok) << back.message;
+  EXPECT_EQ(back.records, 6u);
 }
 
 TEST_F(AuditChainTest, TheChainGoesOnAcrossFilesAndRestarts) {
@@ -97,12 +140,101 @@ TEST_F(AuditChainTest, TheChainGoesOnAcrossFilesAndRestarts) {
   std::string b = write(chain, "b.log", {R"({"n":3})"});  // rotated
   AuditChain after_restart;
   after_restart.resume(b);
+  EXPECT_EQ(after_restart.last(), chain.last());
   write(after_restart, "b.log", {R"({"n":4})"});
   ChainCheck both = verify_chain({a, b});
   EXPECT_TRUE(both.ok) << both.message;
   EXPECT_EQ(both.records, 4u);
+  EXPECT_EQ(both.seals, 3u);
   EXPECT_FALSE(verify_chain({b, a}).ok);  // out of order
-  EXPECT_FALSE(verify_chain({b}).ok);     // a file missing in front
+  ChainCheck missing = verify_chain({b});  // a file missing in front
+  EXPECT_FALSE(missing.ok);
+  EXPECT_NE(missing.message.find(b + ":2: the chain is broken: this seal does not follow"),
+            std::string::npos)
+      << missing.message;
+  EXPECT_EQ(verify_chain({a, b + ".gone"}).message, b + ".gone: cannot read it");
+}
+
+// A batch half written when the log was rotated goes on in the next file:
+// the files are read as one stream.
+TEST_F(AuditChainTest, ABatchSplitAcrossTwoFilesStillVerifies) {
+  AuditChain chain;
+  std::string batch = "{\"n\":1}\n{\"n\":2}\n";
+  chain.link(batch);
+  const std::string a = (dir_ / "a.log").string(), b = (dir_ / "b.log").string();
+  std::ofstream(a) << batch.substr(0, 12);  // inside the second record
+  std::ofstream(b) << batch.substr(12);
+  ChainCheck c = verify_chain({a, b});
+  EXPECT_TRUE(c.ok) << c.message;
+  EXPECT_EQ(c.records, 2u);
+  ChainCheck alone = verify_chain({a});
+  EXPECT_FALSE(alone.ok);
+  EXPECT_EQ(alone.message, a + ":1: 2 line(s) after the last seal are not sealed (a gateway "
+                               "stopped while it wrote them seals them when it starts again on "
+                               "this file)");
+}
+
+// A gateway that stopped in the middle of a write left records after its
+// last seal, the last one cut short: the next start seals them as they are.
+TEST_F(AuditChainTest, ARestartSealsWhatACrashLeftUnsealed) {
+  struct Crash {
+    const char* left;  // after the last seal
+    std::size_t lines;
+  };
+  for (const Crash& crash : {Crash{"{\"n\":3}\n{\"n\":", 2}, Crash{"{\"n\":3}\n", 1}, Crash{"", 0}}) {
+    SCOPED_TRACE(crash.left);
+    AuditChain chain;
+    std::string f = write(chain, "crash.log", {R"({"n":1})", R"({"n":2})"});
+    std::ofstream(f, std::ios::app) << crash.left;
+    EXPECT_EQ(verify_chain({f}).ok, crash.lines == 0);
+    AuditChain restarted;
+    restarted.resume(f);
+    write(restarted, "crash.log", {R"({"n":4})"});
+    ChainCheck c = verify_chain({f});
+    EXPECT_TRUE(c.ok) << c.message;
+    EXPECT_EQ(c.records, 3u + crash.lines);
+    std::filesystem::remove(f);
+  }
+  // Cut just before a seal's newline: the seal holds, the next batch starts on a line.
+  AuditChain chain;
+  std::string f = write(chain, "crash.log", {R"({"n":1})"});
+  std::vector<std::string> ls = lines(f);
+  std::ofstream(f) << ls[0] << "\n" << ls[1];
+  AuditChain restarted;
+  restarted.resume(f);
+  EXPECT_EQ(restarted.last(), chain.last());
+  write(restarted, "crash.log", {R"({"n":2})"});
+  ChainCheck c = verify_chain({f});
+  EXPECT_TRUE(c.ok) << c.message;
+  EXPECT_EQ(c.records, 2u);
+  EXPECT_EQ(lines(f).size(), 4u);
+}
+
+// Logs from before seals: each record carried the SHA-256 of the line
+// before it. They verify, and a gateway resuming one seals on from them.
+TEST_F(AuditChainTest, ALogFromBeforeSealsVerifiesAndGoesOn) {
+  const std::string r1 = std::string(R"({"prev":")") + std::string(AuditChain::kGenesis) + R"(","n":1})";
+  const std::string r2 = R"({"prev":")" + sha256_hex(r1) + R"(","n":2})";
+  const std::string f = (dir_ / "old.log").string();
+  rewrite(f, {r1, r2});
+  ChainCheck old = verify_chain({f});
+  EXPECT_TRUE(old.ok) << old.message;
+  EXPECT_EQ(old.records, 2u);
+  AuditChain chain;
+  chain.resume(f);
+  EXPECT_EQ(chain.last(), sha256_hex(r2));
+  write(chain, "old.log", {R"({"n":3})"});
+  ChainCheck both = verify_chain({f});
+  EXPECT_TRUE(both.ok) << both.message;
+  EXPECT_EQ(both.records, 3u);
+  std::vector<std::string> ls = lines(f);
+  ls[0].replace(ls[0].find("\"n\":1"), 5, "\"n\":7");
+  rewrite(f, ls);
+  ChainCheck broken = verify_chain({f});
+  EXPECT_FALSE(broken.ok);
+  EXPECT_NE(broken.message.find(f + ":2: the chain is broken: this record does not follow"),
+            std::string::npos)
+      << broken.message;
 }
 
 // What a required audit log checks before forwarding is the rule the
