@@ -116,22 +116,40 @@ void AccessLog::reopen_now() {
 
 void AccessLog::start_reserving() {
   struct stat st;
-  reserving_ = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  regular_ = reserving_ = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
   reserved_end_ = size_seen_ = 0;
+  // What the file held already is left to the kernel.
+  written_back_to_ = regular_ ? st.st_size / kDropBehindBytes * kDropBehindBytes : 0;
 }
 
-void AccessLog::reserve_ahead(std::size_t bytes) {
-  if (!reserving_) return;
+void AccessLog::before_append(std::size_t bytes) {
+  if (!regular_) return;
   struct stat st;
   if (fstat(fd_, &st) != 0) return;
   // Smaller than after the last write: truncated (a copytruncate rotation).
-  if (st.st_size < size_seen_) reserved_end_ = 0;
-  const off_t want = st.st_size + static_cast<off_t>(bytes);
-  size_seen_ = want;
+  if (st.st_size < size_seen_) reserved_end_ = written_back_to_ = 0;
+  size_seen_ = st.st_size + static_cast<off_t>(bytes);
+  drop_behind(st.st_size);
+  reserve_ahead(st.st_size, bytes);
+}
+
+void AccessLog::drop_behind(off_t size) {
+  while (size - written_back_to_ >= kDropBehindBytes) {
+    sync_file_range(fd_, written_back_to_, kDropBehindBytes, SYNC_FILE_RANGE_WRITE);
+    if (written_back_to_ >= kDropBehindBytes) {
+      posix_fadvise(fd_, written_back_to_ - kDropBehindBytes, kDropBehindBytes, POSIX_FADV_DONTNEED);
+    }
+    written_back_to_ += kDropBehindBytes;
+  }
+}
+
+void AccessLog::reserve_ahead(off_t size, std::size_t bytes) {
+  if (!reserving_) return;
+  const off_t want = size + static_cast<off_t>(bytes);
   if (want <= reserved_end_) return;
-  const off_t length = std::max<off_t>(kReserveBytes, want - st.st_size);
-  if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, st.st_size, length) == 0) {
-    reserved_end_ = st.st_size + length;
+  const off_t length = std::max<off_t>(kReserveBytes, want - size);
+  if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, size, length) == 0) {
+    reserved_end_ = size + length;
   } else if (errno == EOPNOTSUPP || errno == ENODEV || errno == ESPIPE) {
     reserving_ = false;  // a file system without it: plain appends
   }
@@ -142,7 +160,7 @@ bool AccessLog::write_pending() {
   const std::uint64_t drops_before = dropped_.load(std::memory_order_relaxed);
   std::size_t bytes = 0;
   for (const std::string& batch : pending_) bytes += batch.size();
-  reserve_ahead(bytes - pending_done_);
+  before_append(bytes - pending_done_);
   for (;;) {
     // The batches from pending_done_ on, up to IOV_MAX of them at a time.
     iovec iov[IOV_MAX];

@@ -8,6 +8,9 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,6 +197,54 @@ TEST_F(AccessLogTest, AFilesBlocksAreReservedAheadAndAgainAfterATruncate) {
   EXPECT_GE(reserved_bytes(), 4 << 20);
   std::ifstream in(file);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "two\n");
+  EXPECT_EQ(reports_.all(), "");
+}
+
+// A log written once and seldom read does not fill the page cache: its
+// pages are written back and dropped behind the writer. Batches go on
+// being written until the first step's pages have left the page cache
+// (mincore), with a deadline; without the drop they stay.
+TEST_F(AccessLogTest, WrittenPagesAreDroppedFromThePageCacheBehindTheWriter) {
+  const std::filesystem::path file = dir_ / "dropped.log";
+  struct statfs fs;
+  ASSERT_EQ(::statfs(dir_.c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs pages are the file: nothing to drop";
+  AccessLog log;
+  std::string error;
+  ASSERT_TRUE(log.open(file.string(), &error, {}, reports_.callback())) << error;
+  const std::size_t step = AccessLog::kDropBehindBytes;
+  // The pages of the file's first step still in the page cache.
+  auto first_step_resident = [&]() -> std::size_t {
+    const int fd = ::open(file.c_str(), O_RDONLY);
+    if (fd < 0) return step;
+    std::size_t resident = step;
+    void* map = ::mmap(nullptr, step, PROT_READ, MAP_SHARED, fd, 0);
+    if (map != MAP_FAILED) {
+      std::vector<unsigned char> pages(step / 4096);
+      if (::mincore(map, step, pages.data()) == 0) {
+        resident = 0;
+        for (unsigned char p : pages) resident += (p & 1) ? 4096 : 0;
+      }
+      ::munmap(map, step);
+    }
+    ::close(fd);
+    return resident;
+  };
+  const std::string batch(AccessLog::kWakeBytes * 2, 'x');  // written at once
+  std::size_t written = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool dropped = false;
+  while (!dropped && std::chrono::steady_clock::now() < deadline && written < (512u << 20)) {
+    submit(log, batch);
+    written += batch.size();
+    ASSERT_TRUE(testing::wait_until([&] {
+      std::error_code ec;
+      return std::filesystem::file_size(file, ec) == written;
+    }));
+    dropped = written > 3 * step && first_step_resident() < step / 4;
+  }
+  EXPECT_TRUE(dropped) << first_step_resident() << " bytes of the first " << step
+                       << " still in the page cache after " << written << " bytes written";
   EXPECT_EQ(reports_.all(), "");
 }
 
