@@ -155,6 +155,42 @@ TEST_F(AuditChainTest, TheChainGoesOnAcrossFilesAndRestarts) {
   EXPECT_EQ(verify_chain({a, b + ".gone"}).message, b + ".gone: cannot read it");
 }
 
+// Only what the writer writes is a seal: anything else that starts like
+// one is a line like any other, covered by the next seal (or left unsealed).
+TEST_F(AuditChainTest, ALineIsASealOnlyWhenItIsExactlyOne) {
+  AuditChain chain;
+  std::string f = write(chain, "a.log", {R"({"n":1})"});
+  const std::vector<std::string> good = lines(f);
+  ASSERT_EQ(good.size(), 2u);
+  const std::string& seal = good[1];
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = seal;
+    s.replace(s.find(from), from.size(), to);
+    return s;
+  };
+  for (const std::string& not_a_seal :
+       {with("\"records\":1", "\"records\":01"), with("\"records\":1", "\"records\":-1"),
+        with("\"records\":1", "\"records\":1,\"x\":2"), with("\"records\":1}", "\"records\":1} "),
+        with(R"({"seal":")", R"({"seal": ")"), with(R"("prev":"0)", R"("prev":"O)"),
+        seal.substr(0, 20)}) {
+    SCOPED_TRACE(not_a_seal);
+    rewrite(f, {good[0], not_a_seal});
+    ChainCheck c = verify_chain({f});
+    EXPECT_FALSE(c.ok);
+    EXPECT_TRUE(c.message.starts_with(f + ":1: 2 line(s) after the last seal are not sealed"))
+        << c.message;
+  }
+  std::string upper = seal;  // the hash's hex digits in capitals
+  for (std::size_t i = 9; i < 9 + 64; ++i) {
+    if (upper[i] >= 'a' && upper[i] <= 'f') upper[i] = static_cast<char>(upper[i] - 'a' + 'A');
+  }
+  ASSERT_NE(upper, seal);
+  rewrite(f, {good[0], upper});
+  EXPECT_FALSE(verify_chain({f}).ok);
+  rewrite(f, good);
+  EXPECT_TRUE(verify_chain({f}).ok);
+}
+
 // A batch half written when the log was rotated goes on in the next file:
 // the files are read as one stream.
 TEST_F(AuditChainTest, ABatchSplitAcrossTwoFilesStillVerifies) {
