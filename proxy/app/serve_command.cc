@@ -17,6 +17,7 @@
 #include "proxy/runtime/allocator.h"
 #include "proxy/runtime/gateway.h"
 #include "proxy/runtime/reload.h"
+#include "util/say.h"
 
 namespace regiongate {
 
@@ -55,14 +56,14 @@ int run_serve(const ServeOptions& options) {
   // What the logs' writers say when a log stops or starts being writable.
   auto reporter = [](const char* name) {
     return [name](std::string_view line) {
-      std::cerr << "regiongate: " << name << ": " << line << '\n';
+      say(name, ": ", line);
     };
   };
   AccessLog access_log(AccessLog::kMaxQueuedBytes, "rg-log-access");
   std::string error;
   if (!access_log.open(settings.server.startup.access_log.file, &error, {},
                        reporter("access log"))) {
-    std::cerr << "regiongate: " << error << '\n';
+    say(error);
     return 1;
   }
   settings.access_log = &access_log;
@@ -75,31 +76,29 @@ int run_serve(const ServeOptions& options) {
       !audit_log.open(
           audit_settings.file, &error, [&chain](std::string& batch) { chain.link(batch); },
           reporter("audit log"))) {
-    std::cerr << "regiongate: " << error << '\n';
+    say(error);
     return 1;
   }
   settings.audit_log = &audit_log;
   const Clock clock = settings.clock;
   Gateway gateway(std::move(settings));
   if (!gateway.start(&error)) {
-    std::cerr << "regiongate: " << error << '\n';
+    say(error);
     return 1;
   }
   auto shown = [](const std::string& host, std::uint16_t port) {
     return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   };
   for (const BoundListener& l : gateway.listening()) {
-    std::cerr << "regiongate: listening on " << (l.tls ? "tls " : "cleartext ") << shown(l.host, l.port)
-              << '\n';
+    say("listening on ", l.tls ? "tls " : "cleartext ", shown(l.host, l.port));
   }
-  std::cerr << "regiongate: serving with " << gateway.worker_count() << " worker(s), "
-            << allocator_name() << '\n';
+  say("serving with ", std::to_string(gateway.worker_count()), " worker(s), ", allocator_name());
 
   // SIGHUP (on this thread) and POST /reload (on the admin listener's) reload
   // one at a time; the workers go on serving meanwhile.
   Reloader reloader(gateway, options.config);
   auto log_reload = [](const ReloadOutcome& outcome) {
-    for (const std::string& line : outcome.messages) std::cerr << "regiongate: " << line << '\n';
+    for (const std::string& line : outcome.messages) say(line);
   };
   std::unique_ptr<AdminRoutes> admin_routes;
   std::unique_ptr<HttpServer> admin;
@@ -112,10 +111,10 @@ int run_serve(const ServeOptions& options) {
       routes->handle(request, std::move(respond));
     });
     if (!admin->start(a.host, a.port, &error)) {
-      std::cerr << "regiongate: server.admin.address: " << error << '\n';
+      say("server.admin.address: ", error);
       return 1;
     }
-    std::cerr << "regiongate: admin listening on " << shown(a.host, admin->port()) << '\n';
+    say("admin listening on ", shown(a.host, admin->port()));
   }
 
   for (;;) {
@@ -124,7 +123,7 @@ int run_serve(const ServeOptions& options) {
     if (sig == SIGUSR1) {  // rotation: the logs were renamed; open them again by name
       access_log.reopen();
       audit_log.reopen();
-      std::cerr << "regiongate: SIGUSR1: reopening the logs\n";
+      say("SIGUSR1: reopening the logs");
       continue;
     }
     if (sig == SIGHUP) {
@@ -133,14 +132,14 @@ int run_serve(const ServeOptions& options) {
     }
     break;
   }
-  std::cerr << "regiongate: stopping\n";
+  say("stopping");
   if (admin) admin->stop();
   admin_routes.reset();  // after a reload in progress has finished
   gateway.stop();
   for (auto [name, log] : {std::pair{"access log", &access_log}, {"audit log", &audit_log}}) {
     if (log->failed_writes() + log->dropped_batches() == 0) continue;
-    std::cerr << "regiongate: " << name << ": " << log->failed_writes() << " failed write(s), "
-              << log->dropped_batches() << " dropped batch(es)\n";
+    say(name, ": ", std::to_string(log->failed_writes()), " failed write(s), ",
+        std::to_string(log->dropped_batches()), " dropped batch(es)");
   }
   return 0;
 }
