@@ -12,7 +12,7 @@ seconds=${2:-20}
 cmake -S "$src" -B "$build" -G Ninja -DREGIONGATE_FUZZ=ON -DREGIONGATE_SANITIZE=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 ninja -C "$build" policy_parser_fuzzer request_target_fuzzer token_fuzzer redis_reply_fuzzer \
-  directory_line_fuzzer config_fuzzer client_session_fuzzer
+  directory_line_fuzzer config_fuzzer client_session_fuzzer audit_chain_fuzzer
 
 # run_one NAME MAX_LEN SEEDS...: the target on its own corpus (seeded from
 # the repository), for `seconds`. -timeout: one input taking over 10 s is a
@@ -36,3 +36,4 @@ run_one redis_reply 4096 "$here"/corpus/redis_reply/*
 run_one config 16384 "$here"/corpus/config/*
 run_one directory_line 4096 "$src"/examples/accounts.csv "$here"/corpus/directory_line/*
 run_one client_session 65536 "$here"/corpus/client_session/*
+run_one audit_chain 16384 "$here"/corpus/audit_chain/*
