@@ -134,6 +134,8 @@ void AccessLog::before_append(std::size_t bytes) {
 }
 
 void AccessLog::drop_behind(off_t size) {
+  // Best effort: a page still being written back, or a failed call, leaves
+  // pages to the kernel's own reclaim, as before.
   while (size - written_back_to_ >= kDropBehindBytes) {
     sync_file_range(fd_, written_back_to_, kDropBehindBytes, SYNC_FILE_RANGE_WRITE);
     if (written_back_to_ >= kDropBehindBytes) {
