@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -33,6 +34,13 @@ const std::string& path(int n) {
   static const std::string paths[2] = {
       "/tmp/audit-chain-fuzz-" + std::to_string(getpid()) + "-a",
       "/tmp/audit-chain-fuzz-" + std::to_string(getpid()) + "-b"};
+  static const bool removed_at_exit = [] {
+    return std::atexit([] {
+             std::remove(paths[0].c_str());
+             std::remove(paths[1].c_str());
+           }) == 0;
+  }();
+  (void)removed_at_exit;
   return paths[n];
 }
 
