@@ -1,8 +1,10 @@
 #pragma once
 // The newlines in a text. memchr, not std::count: a log's lines are a few
 // hundred bytes apart, and glibc's memchr skips them with vector loads,
-// where GCC's std::count over chars costs about as much as hashing them
-// (SHA-256 with SHA-NI: measured 45-68 against 140 ns per 250 bytes at -O3).
+// where GCC's std::count over chars costs a third to a half of hashing
+// them (measured per 250 bytes: 45-68 ns at -O3, 137 at -O2, against 140
+// for SHA-256 with SHA-NI). Sealing the audit log with memchr instead:
+// 200 -> 154 ns a record (BM_AuditChainLink).
 
 #include <cstddef>
 #include <cstring>

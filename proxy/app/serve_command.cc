@@ -67,7 +67,7 @@ int run_serve(const ServeOptions& options) {
     return 1;
   }
   settings.access_log = &access_log;
-  // The audit log links its records into one hash chain on its writer thread.
+  // The audit log seals each batch into one hash chain on its writer thread.
   const AuditLogSettings& audit_settings = settings.server.startup.audit_log;
   AuditChain chain;
   if (audit_settings.file != "off") chain.resume(audit_settings.file);

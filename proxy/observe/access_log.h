@@ -33,7 +33,7 @@ namespace regiongate {
 class AccessLog {
  public:
   // Runs on the writer thread, in submission order, just before a batch is
-  // written: the audit log links its records into a hash chain here.
+  // written: the audit log seals its records into its hash chain here.
   using Prepare = std::function<void(std::string& batch)>;
   // Runs on the writer thread when the log stops or starts being writable,
   // with one line saying so (for the error log).

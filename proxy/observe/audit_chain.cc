@@ -242,23 +242,25 @@ ChainCheck verify_chain(const std::vector<std::string>& files) {
     // A line is a seal when it reads as one, as for resume(): anything
     // else (a seal edited, or cut short by a crash) is sealed by the next.
     if (std::optional<Seal> seal = parse_seal(line)) {
-      const std::string where = lines.where();
-      const std::string covered =
-          unsealed == 0 ? "no lines" : "the " + std::to_string(unsealed) + " line(s) from " +
-                                           first_unsealed.substr(0, first_unsealed.size() - 2);
+      // For a message only: made when a check fails.
+      auto covered = [&]() -> std::string {
+        return unsealed == 0 ? "no lines"
+                             : "the " + std::to_string(unsealed) + " line(s) from " +
+                                   first_unsealed.substr(0, first_unsealed.size() - 2);
+      };
       if (seal->prev != chain.last()) {
-        return broken(where +
+        return broken(lines.where() +
                       "the chain is broken: this seal does not follow the seal before it "
                       "(records and their seal were deleted or moved, or a file is missing in "
                       "front)");
       }
       if (seal->records != unsealed) {
-        return broken(where + "the chain is broken: this seal is over " +
-                      std::to_string(seal->records) + " record(s), but " + covered +
+        return broken(lines.where() + "the chain is broken: this seal is over " +
+                      std::to_string(seal->records) + " record(s), but " + covered() +
                       " precede it (a record was added or deleted)");
       }
       if (seal->hash != chain.seal_hash()) {
-        return broken(where + "the chain is broken: the seal over " + covered +
+        return broken(lines.where() + "the chain is broken: the seal over " + covered() +
                       " does not hold (one of those records was edited, or records were "
                       "reordered)");
       }

@@ -57,7 +57,7 @@ bool audit_wanted(const RequestRecord& record, const AuditLogSettings& settings)
 // request be forwarded.
 bool audited_when_served(const AuditLogSettings& settings, std::string_view account_country,
                          std::string_view datacenter_country);
-// Appends one audit record ("{...}\n", without "prev": the chain adds it).
+// Appends one audit record ("{...}\n"; the log's writer seals the batch it is in).
 void append_audit_record(std::string& out, std::string_view time, const RequestRecord& record,
                          const AuditLogSettings& settings);
 
