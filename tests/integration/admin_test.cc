@@ -158,7 +158,7 @@ TEST_F(AdminTest, ReadyzAndExplainReadTheLiveHealth) {
   EXPECT_EQ(status_of(admin("/explain?account=%zz&service=shop")), 400);
 
   // Nothing answers: not ready.
-  origins_.erase("oregon");  // stopped by PID
+  stop_origin("oregon");  // stopped by PID
   ASSERT_TRUE(wait_until([&] { return status_of(admin("/readyz")) == 503; })) << admin("/readyz").out;
   EXPECT_EQ(status_of(admin("/healthz")), 200);  // the process is still up
   EXPECT_EQ(gateway_->stop(SIGTERM), 0);

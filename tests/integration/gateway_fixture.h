@@ -62,6 +62,12 @@ class GatewayFixture : public ::testing::Test {
   // kernel chooses). Returns its port; 0 when it cannot be bound (the port
   // is taken), without a test failure: the caller decides.
   int hold_dead_port(const std::string& address = "127.0.0.1", int port = 0);
+  // Kills `dc`'s origin (SIGKILL, waited for) and holds its port at once,
+  // dead, for the rest of the test, when it can be bound. Freed, the port could be given to an
+  // origin another test starts, and this test's gateway would reach that
+  // one: seen when StreamTest.AnOriginThatDiesMidBody... ran beside
+  // StreamTest.ARequestPastTheHeaderLimit..., and each saw the other's.
+  void stop_origin(const std::string& dc);
   // Starts the gateway, pinned at `now`, with `extra_server` appended to the
   // server section.
   // `now` empty: the system clock.

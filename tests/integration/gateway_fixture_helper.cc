@@ -86,6 +86,14 @@ int GatewayFixture::hold_dead_port(const std::string& address, int port) {
   return got;
 }
 
+void GatewayFixture::stop_origin(const std::string& dc) {
+  origins_.erase(dc);
+  // When it cannot be bound, something holds it still: the test's own dead
+  // socket (an origin started on a held port) or the kernel, for a while.
+  auto socket = std::make_unique<HeldSocket>("127.0.0.1", ports_.at(dc), SOCK_STREAM, true);
+  if (socket->ok()) held_.push_back(std::move(socket));
+}
+
 // Starts nghttpd as origins_[name] on `address`:`port` and waits until the
 // kernel says that this very process listens there (a port of 0: wherever
 // it got); *listening is that port, 0 with a failure otherwise.

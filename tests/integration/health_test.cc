@@ -132,7 +132,7 @@ TEST_F(HealthTest, ADataCentreKilledUnderLoadFailsOverWithFewCountedErrors) {
 
   // Killed: its connections close, new connects are refused.
   const double oregon_before = served_by(m, "oregon");
-  origins_.erase("singapore");  // SIGTERM by PID, waited for
+  stop_origin("singapore");  // SIGKILL by PID, waited for
   const auto killed_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(wait_until([&] { return served_by(m = metrics(), "oregon") > oregon_before; },
                          std::chrono::seconds(10), std::chrono::milliseconds(5)))

@@ -71,8 +71,10 @@ std::string authority(const std::string& address, int port);
 // without blocking).
 class HeldSocket {
  public:
+  // `reuse_address`: SO_REUSEADDR, to take a port back from a process just
+  // killed, whose closed connections still hold it (TIME_WAIT).
   explicit HeldSocket(const std::string& address = "127.0.0.1", int port = 0,
-                      int type = SOCK_STREAM);
+                      int type = SOCK_STREAM, bool reuse_address = false);
   ~HeldSocket();
   HeldSocket(const HeldSocket&) = delete;
   HeldSocket& operator=(const HeldSocket&) = delete;

@@ -168,7 +168,7 @@ std::string authority(const std::string& address, int port) {
   return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
-HeldSocket::HeldSocket(const std::string& address, int port, int type)
+HeldSocket::HeldSocket(const std::string& address, int port, int type, bool reuse_address)
     : address_(numeric_address(address)) {
   sockaddr_storage ss{};
   socklen_t len;
@@ -200,6 +200,10 @@ HeldSocket::HeldSocket(const std::string& address, int port, int type)
   if (family == AF_INET6) {
     int one = 1;  // [::1] only, never the IPv4 side of the port
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  }
+  if (reuse_address) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     error_ = "bind " + testing::authority(address_, port) + ": " + std::strerror(errno);

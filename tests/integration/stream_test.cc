@@ -115,7 +115,7 @@ TEST_F(StreamTest, AnOriginThatDiesMidBodyResetsTheClientStream) {
   std::string big = make_file("/cloud/big", 64 << 20);
   Download download = slow_download(big, "4M");  // 16 s for all of it
   ASSERT_TRUE(response_started(download)) << download.curl->output();
-  origins_.erase("singapore");  // SIGKILL mid-body
+  stop_origin("singapore");  // SIGKILL mid-body
   // A truncated body is an error the client sees (curl: 92, HTTP/2 stream
   // error), never a clean end; it sees it once it has read what the socket
   // buffers already hold.
