@@ -6,10 +6,21 @@
 #     /proc/PID/task/TID/schedstat, and its context switches per 1,000
 #     requests (voluntary and not, /proc/PID/task/TID/status);
 #   - with --strace, the syscalls per 1,000 requests (strace -c -f, in a
-#     separate run: strace slows everything down, its counts not).
+#     separate run: strace slows everything down, its counts not);
+#   - with --perf, what the logs cost, measured inside the one gateway, so
+#     that the swing of a request's CPU from one gateway to the next (up to
+#     25% here, for every proxy) does not hide it. In a second run of N
+#     requests, perf samples the worker (4 kHz, stacks unwound with DWARF)
+#     and counts the samples under ProxiedRequest::write_log_record (all
+#     the logs' work on the worker: the record, the lines, the hand-over),
+#     and under append_audit_record (the audit log's part). The worker's
+#     CPU per request from the first run times those shares, plus each log
+#     writer thread's CPU, is each log's cost; the rest of the gateway's CPU
+#     is the request without logs, and each log's cost is given as a
+#     percentage of that.
 #
 #   bash bench/log_cost.sh [--requests N] [--profiles nolog,plain,audit-all] [--strace]
-#                          [--writer-cpu CPU]
+#                          [--perf] [--writer-cpu CPU]
 # --writer-cpu moves the log writer threads (rg-log-*) to CPU (0: the load's)
 # off the worker's, to tell what sharing a core costs from what writing does.
 # Prints one JSON line per profile and thread, and one for all threads with
@@ -25,12 +36,14 @@ REGIONGATE=$REPO/build/proxy/regiongate
 REQUESTS=300000
 PROFILES=nolog,plain,audit-all
 STRACE=0
+PERF=0
 WRITER_CPU=""
 while (($#)); do
   case $1 in
     --requests) REQUESTS=$2; shift ;;
     --profiles) PROFILES=$2; shift ;;
     --strace) STRACE=1 ;;
+    --perf) PERF=1 ;;
     --regiongate) REGIONGATE=$2; shift ;;
     --writer-cpu) WRITER_CPU=$2; shift ;;
     *) echo "log_cost: unknown argument: $1" >&2; exit 2 ;;
@@ -38,6 +51,7 @@ while (($#)); do
   shift
 done
 NAME=logcost
+((PERF)) && ! command -v perf >/dev/null && { echo "log_cost: --perf needs perf (apt-get install linux-perf)" >&2; exit 1; }
 # shellcheck source=bench/e2e/harness.sh
 source "$HERE/e2e/harness.sh"
 CPU_LOAD=0
@@ -85,7 +99,8 @@ for profile in "${profile_list[@]}"; do
   load "$RG_PORT" "$REQUESTS"
   threads "$RG_PID" >"$TMP/after"
   bytes_after=$(log_bytes)
-  python3 - "$profile" "$REQUESTS" "$TMP/before" "$TMP/after" "$((bytes_after - bytes_before))" <<'PY'
+  python3 - "$profile" "$REQUESTS" "$TMP/before" "$TMP/after" "$((bytes_after - bytes_before))" \
+    "$TMP/cpu.$profile.json" <<'PY'
 import json, sys
 profile, n = sys.argv[1], int(sys.argv[2])
 log_bytes = int(sys.argv[5])
@@ -109,7 +124,74 @@ for r in rows:
     print(json.dumps(r))
 print(json.dumps({"profile": profile, "thread": "all", "cpu_us_per_req": round(total, 3),
                   "log_bytes_per_req": round(log_bytes / n, 1)}))
+# For --perf: CPU per request by thread name, summed over threads of one name.
+by_name = {}
+for r in rows:
+    by_name[r["thread"]] = by_name.get(r["thread"], 0) + r["cpu_us_per_req"]
+json.dump({"all": total, "threads": by_name}, open(sys.argv[6], "w"))
 PY
+  if ((PERF)); then
+    workers=$(for t in /proc/"$RG_PID"/task/*; do
+      if [[ $(cat "$t/comm") == rg-worker* ]]; then basename "$t"; fi; done | paste -sd,)
+    perf record -q -F 4000 --call-graph dwarf,16384 -t "$workers" -o "$TMP/perf.$profile" \
+      >"$TMP/perf.$profile.log" 2>&1 &
+    ppid=$!
+    # Sampling once perf has written its file's header.
+    python3 - "$TMP/perf.$profile" <<'PY' || die "perf did not start"
+import os, sys, time
+deadline = time.time() + 10
+while time.time() < deadline:
+    if os.path.exists(sys.argv[1]) and os.path.getsize(sys.argv[1]) > 0:
+        sys.exit(0)
+    time.sleep(0.01)
+sys.exit(1)
+PY
+    load "$RG_PORT" "$REQUESTS"
+    # perf record stopped by SIGINT exits with 130: its file tells.
+    kill -INT "$ppid"; wait "$ppid" || true
+    perf script -i "$TMP/perf.$profile" -F ip,sym --no-demangle 2>"$TMP/perf.$profile.log" \
+      >"$TMP/perf.$profile.stacks" || die "perf record or script failed: $(cat "$TMP/perf.$profile.log")"
+    python3 - "$profile" "$TMP/perf.$profile.stacks" "$TMP/cpu.$profile.json" <<'PY'
+import json, sys
+profile, stacks, cpu = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
+# Mangled names: ProxiedRequest::write_log_record, append_audit_record, and
+# the bottom of a worker's stack (a sample unwound that far is whole).
+LOGS, AUDIT = "_ZNK10regiongate14ProxiedRequest16write_log_record", "_ZN10regiongate19append_audit_record"
+def samples_of(path):
+    # Each sample: its frames, one "IP SYMBOL" a line, then an empty line.
+    frames = []
+    for line in open(path):
+        words = line.split()
+        if words:
+            frames.append(words[1] if len(words) > 1 else "")
+        elif frames:
+            yield frames
+            frames = []
+    if frames:
+        yield frames
+samples = logs = audit = whole = 0
+for frames in samples_of(stacks):
+    samples += 1
+    logs += any(f.startswith(LOGS) for f in frames)
+    audit += any(f.startswith(AUDIT) for f in frames)
+    whole += any(f in ("start_thread", "clone3", "__clone3", "ev_run") for f in frames)
+if samples == 0:
+    sys.exit("log_cost: perf took no samples of the worker")
+threads = cpu["threads"]
+worker = sum(v for k, v in threads.items() if k.startswith("rg-worker"))
+access_writer, audit_writer = threads.get("rg-log-access", 0.0), threads.get("rg-log-audit", 0.0)
+access = worker * (logs - audit) / samples + access_writer
+audited = worker * audit / samples + audit_writer
+base = cpu["all"] - access - audited  # the gateway's CPU per request without either log
+print(json.dumps({
+    "profile": profile, "worker_samples": samples, "whole_stacks_pct": round(100 * whole / samples, 1),
+    "worker_log_share_pct": round(100 * logs / samples, 2),
+    "worker_audit_share_pct": round(100 * audit / samples, 2),
+    "access_log_us_per_req": round(access, 3), "audit_log_us_per_req": round(audited, 3),
+    "request_without_logs_us": round(base, 3),
+    "access_log_pct": round(100 * access / base, 2), "audit_log_pct": round(100 * audited / base, 2)}))
+PY
+  fi
   if ((STRACE)); then
     strace -c -f -o "$TMP/strace.$profile" -p "$RG_PID" 2>/dev/null &
     spid=$!

@@ -721,7 +721,12 @@ void ProxiedRequest::log(std::string_view outcome) const {
         local_reason_, served && d.candidate_count > 0 && datacenter_ != d.candidates[0],
         duration_us);
   }
-  if (!host_.request_log_wanted()) return;
+  if (host_.request_log_wanted()) write_log_record(outcome, duration_us);
+}
+
+void ProxiedRequest::write_log_record(std::string_view outcome, std::uint64_t duration_us) const {
+  const Snapshot& snap = *snapshot_;
+  const Decision& d = routed_.decision;
   RequestRecord r;
   r.method = method_;
   r.path = routed_.target.fault == RequestFault::kNone ? routed_.target.path : path_;

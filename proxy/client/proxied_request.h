@@ -161,7 +161,13 @@ class ProxiedRequest final : public OriginExchange, private DirectoryWaiter {
   void hold_dropped(nghttp2_rcbuf* value);
   // Passive health: how the endpoint in use answered.
   void report_origin(bool ok);
+  // The request's metrics, then its log lines (write_log_record()).
   void log(std::string_view outcome) const;
+  // Fills the request's RequestRecord and hands it to the logs: everything
+  // logging costs on the worker happens below this call, and it is kept a
+  // call of its own (never inlined) so that a profile of the worker can
+  // tell that cost from the rest (bench/log_cost.sh --perf).
+  [[gnu::noinline]] void write_log_record(std::string_view outcome, std::uint64_t duration_us) const;
 
   ClientSession& session_;
   ClientHost& host_;

@@ -44,8 +44,12 @@ struct RequestRecord {
 // out, "hmac-sha256:" and 32 hex digits of HMAC-SHA256(key, id) (the same
 // id always gives the same text, and without the key it cannot be
 // reversed by trying ids), or the id itself; null when the request named none.
-void append_access_log_line(std::string& out, std::string_view time, const RequestRecord& record,
-                            const AccessLogSettings& settings);
+// Returns the line's decision fields (`,"country":...,"datacenter":...`)
+// as written into `out`, valid until `out` changes: an audit record of the
+// same request copies them instead of formatting them again.
+std::string_view append_access_log_line(std::string& out, std::string_view time,
+                                        const RequestRecord& record,
+                                        const AccessLogSettings& settings);
 
 // Whether `record` goes in the audit log: a refusal (the gateway answered
 // 4xx/5xx itself), data served outside the account's own country, or
@@ -58,8 +62,11 @@ bool audit_wanted(const RequestRecord& record, const AuditLogSettings& settings)
 bool audited_when_served(const AuditLogSettings& settings, std::string_view account_country,
                          std::string_view datacenter_country);
 // Appends one audit record ("{...}\n"; the log's writer seals the batch it is in).
+// `decision`: what append_access_log_line() returned for the same record,
+// when the access log is on too (the same keys and values in both logs);
+// empty: they are formatted here.
 void append_audit_record(std::string& out, std::string_view time, const RequestRecord& record,
-                         const AuditLogSettings& settings);
+                         const AuditLogSettings& settings, std::string_view decision = {});
 
 // "hmac-sha256:" + 32 hex digits (128 bits) of HMAC-SHA256(key, account).
 std::string hashed_account(std::string_view key, std::string_view account);

@@ -274,12 +274,13 @@ void Worker::log_request(const RequestRecord& record) {
   }
   const std::string_view time(log_time_, log_time_length_);
   // Formatted straight into the worker's batches: no allocation once grown.
+  std::string_view decision;  // the access line's, shared with the audit record
   if (shared_.access_log && shared_.access_log->enabled()) {
-    append_access_log_line(log_buffer_, time, record, shared_.server.startup.access_log);
+    decision = append_access_log_line(log_buffer_, time, record, shared_.server.startup.access_log);
   }
   const AuditLogSettings& audit = shared_.server.startup.audit_log;
   if (shared_.audit_log && shared_.audit_log->enabled() && audit_wanted(record, audit)) {
-    append_audit_record(audit_buffer_, time, record, audit);
+    append_audit_record(audit_buffer_, time, record, audit, decision);
   }
   if (log_buffer_.size() + audit_buffer_.size() >= kLogFlushBytes) {
     flush_log();

@@ -155,5 +155,33 @@ TEST(AccessLogLine, AVeryLongPathIsWrittenWhole) {
   EXPECT_EQ(j["status"], 200);
 }
 
+// With both logs on, the audit record copies the access line's decision
+// fields instead of formatting them again: it must come out the same,
+// for a line written on the stack or in place, with fields null or not.
+TEST(AccessLogLine, TheAuditRecordSharesTheLinesDecisionFieldsByteForByte) {
+  const IpAddress client = *IpAddress::parse("127.4.0.10");
+  std::vector<RequestRecord> records(4, record());
+  for (RequestRecord& r : records) r.client_address = &client;
+  records[1].country = records[1].service = records[1].rule = records[1].datacenter = "";
+  records[1].status = 451;
+  records[2].datacenter_country = "US";
+  const std::string long_path = "/" + std::string(5000, 'p');
+  records[3].path = long_path;  // past the room on the stack
+  AccessLogSettings access;
+  access.path = AccessLogSettings::Path::kFull;
+  for (const RequestRecord& r : records) {
+    std::string lines = "before\n", shared, alone;
+    const std::string_view decision = append_access_log_line(lines, "2015-01-15T00:00:00Z", r, access);
+    ASSERT_GE(decision.data(), lines.data() + 7);
+    ASSERT_LE(decision.data() + decision.size(), lines.data() + lines.size());
+    EXPECT_EQ(decision.rfind(R"(,"country":)", 0), 0u) << decision;
+    EXPECT_NE(decision.find(R"(,"datacenter":)"), std::string_view::npos) << decision;
+    append_audit_record(shared, "2015-01-15T00:00:00Z", r, AuditLogSettings{}, decision);
+    append_audit_record(alone, "2015-01-15T00:00:00Z", r, AuditLogSettings{});
+    EXPECT_EQ(shared, alone);
+    EXPECT_EQ(nlohmann::json::parse(shared)["datacenter"], nlohmann::json::parse(lines.substr(7))["datacenter"]);
+  }
+}
+
 }  // namespace
 }  // namespace regiongate
