@@ -142,6 +142,15 @@ inline char* number(char* p, std::string_view key, std::uint64_t value) {
 
 }  // namespace put
 
+// The path up to its query. Scanned here, not with find() (a call to
+// memchr): paths are short, and that call was a fifth of the access
+// line's time on the worker (perf, bench/log_cost.sh --perf).
+inline std::string_view before_query(std::string_view path) {
+  std::size_t i = 0;
+  while (i < path.size() && path[i] != '?') ++i;
+  return path.substr(0, i);
+}
+
 // What was decided, the same keys in both logs.
 char* write_decision(char* p, const RequestRecord& r) {
   p = put::own_nullable(p, R"(,"country":)", r.country);
@@ -189,7 +198,7 @@ std::string_view append_access_log_line(std::string& out, std::string_view time,
       break;
   }
   std::string_view path = r.path;
-  if (settings.path == AccessLogSettings::Path::kWithoutQuery) path = path.substr(0, path.find('?'));
+  if (settings.path == AccessLogSettings::Path::kWithoutQuery) path = before_query(path);
   if (settings.path == AccessLogSettings::Path::kOff) path = {};
   const std::size_t line_at = out.size();
   LineRoom room(out, bound(r.method.size() + path.size() + account.size(), time, r.client, r.country,
