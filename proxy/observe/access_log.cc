@@ -1,9 +1,14 @@
 #include "proxy/observe/access_log.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <utility>
 
@@ -11,16 +16,31 @@
 #include "util/thread_name.h"
 
 namespace regiongate {
+namespace {
 
-bool AccessLog::open(const std::string& path, std::string* error, Prepare prepare, Report report,
-                     bool direct) {
+int open_for_append(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
+
+}  // namespace
+
+bool AccessLog::open(const std::string& path, std::string* error, Prepare prepare, Report report) {
   path_ = path;
   prepare_ = std::move(prepare);
   report_ = std::move(report);
   if (path == "off") return true;
-  if (!file_.open(path, direct, error)) return false;
-  direct_ = file_.direct();
+  if (path == "-") {
+    fd_ = STDOUT_FILENO;
+  } else {
+    fd_ = open_for_append(path);
+    if (fd_ < 0) {
+      *error = "cannot open the log '" + path + "': " + std::strerror(errno);
+      return false;
+    }
+    own_fd_ = true;
+  }
   enabled_ = true;
+  start_reserving();
   writer_ = std::thread([this] {
     name_this_thread(thread_name_);
     // Below the workers: a worker preempted by a write waits in its clients' latency.
@@ -37,6 +57,7 @@ AccessLog::~AccessLog() {
   }
   wake_.notify_one();
   if (writer_.joinable()) writer_.join();
+  if (own_fd_) close(fd_);
 }
 
 void AccessLog::submit(std::string& batch) {
@@ -81,17 +102,84 @@ void AccessLog::report(const std::string& line) const {
 
 // Writer thread only. A file that cannot be opened again keeps the old one.
 void AccessLog::reopen_now() {
-  std::string error;
-  if (!file_.reopen(&error)) report("cannot open '" + path_ + "' again: " + error + "; writing to the old file");
+  if (!own_fd_) return;
+  int fd = open_for_append(path_);
+  if (fd < 0) {
+    report("cannot open '" + path_ + "' again: " + std::strerror(errno) +
+           "; writing to the old file");
+    return;
+  }
+  ::close(fd_);
+  fd_ = fd;
+  start_reserving();
+}
+
+void AccessLog::start_reserving() {
+  struct stat st;
+  regular_ = reserving_ = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  reserved_end_ = size_seen_ = 0;
+  // What the file held already is left to the kernel.
+  written_back_to_ = regular_ ? st.st_size / kDropBehindBytes * kDropBehindBytes : 0;
+}
+
+void AccessLog::before_append(std::size_t bytes) {
+  if (!regular_) return;
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return;
+  // Smaller than after the last write: truncated (a copytruncate rotation).
+  if (st.st_size < size_seen_) reserved_end_ = written_back_to_ = 0;
+  size_seen_ = st.st_size + static_cast<off_t>(bytes);
+  drop_behind(st.st_size);
+  reserve_ahead(st.st_size, bytes);
+}
+
+void AccessLog::drop_behind(off_t size) {
+  // Best effort: a page still being written back, or a failed call, leaves
+  // pages to the kernel's own reclaim, as before.
+  while (size - written_back_to_ >= kDropBehindBytes) {
+    sync_file_range(fd_, written_back_to_, kDropBehindBytes, SYNC_FILE_RANGE_WRITE);
+    if (written_back_to_ >= kDropBehindBytes) {
+      posix_fadvise(fd_, written_back_to_ - kDropBehindBytes, kDropBehindBytes, POSIX_FADV_DONTNEED);
+    }
+    written_back_to_ += kDropBehindBytes;
+  }
+}
+
+void AccessLog::reserve_ahead(off_t size, std::size_t bytes) {
+  if (!reserving_) return;
+  const off_t want = size + static_cast<off_t>(bytes);
+  if (want <= reserved_end_) return;
+  const off_t length = std::max<off_t>(kReserveBytes, want - size);
+  if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, size, length) == 0) {
+    reserved_end_ = size + length;
+  } else if (errno == EOPNOTSUPP || errno == ENODEV || errno == ESPIPE) {
+    reserving_ = false;  // a file system without it: plain appends
+  }
+  // Anything else (ENOSPC, ...): the write itself says so; tried again next time.
 }
 
 bool AccessLog::write_pending() {
   const std::uint64_t drops_before = dropped_.load(std::memory_order_relaxed);
   std::size_t bytes = 0;
   for (const std::string& batch : pending_) bytes += batch.size();
-  file_.prepare(bytes - pending_done_);
-  while (pending_done_ < bytes) {
-    const ssize_t n = file_.write(pending_, pending_done_);
+  before_append(bytes - pending_done_);
+  for (;;) {
+    // The batches from pending_done_ on, up to IOV_MAX of them at a time.
+    iovec iov[IOV_MAX];
+    int count = 0;
+    std::size_t skip = pending_done_;
+    for (const std::string& batch : pending_) {
+      if (skip >= batch.size()) {
+        skip -= batch.size();
+        continue;
+      }
+      iov[count].iov_base = const_cast<char*>(batch.data() + skip);
+      iov[count].iov_len = batch.size() - skip;
+      skip = 0;
+      if (++count == IOV_MAX) break;
+    }
+    if (count == 0) break;
+    ssize_t n = ::writev(fd_, iov, count);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int error = n < 0 ? errno : EIO;  // 0 bytes of a non-empty write: nothing moves

@@ -203,9 +203,7 @@ TEST_F(AccessLogTest, AFilesBlocksAreReservedAheadAndAgainAfterATruncate) {
 // A log written once and seldom read does not fill the page cache: its
 // pages are written back and dropped behind the writer. Batches go on
 // being written until the first step's pages have left the page cache
-// (mincore), with a deadline; without the drop they stay. (Written
-// through the page cache here: with O_DIRECT, whole blocks never enter it,
-// log_file_test.cc.)
+// (mincore), with a deadline; without the drop they stay.
 TEST_F(AccessLogTest, WrittenPagesAreDroppedFromThePageCacheBehindTheWriter) {
   const std::filesystem::path file = dir_ / "dropped.log";
   struct statfs fs;
@@ -213,9 +211,8 @@ TEST_F(AccessLogTest, WrittenPagesAreDroppedFromThePageCacheBehindTheWriter) {
   if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs pages are the file: nothing to drop";
   AccessLog log;
   std::string error;
-  ASSERT_TRUE(log.open(file.string(), &error, {}, reports_.callback(), /*direct=*/false)) << error;
-  ASSERT_FALSE(log.direct());
-  const std::size_t step = LogFile::kDropBehindBytes;
+  ASSERT_TRUE(log.open(file.string(), &error, {}, reports_.callback())) << error;
+  const std::size_t step = AccessLog::kDropBehindBytes;
   // The pages of the file's first step still in the page cache.
   auto first_step_resident = [&]() -> std::size_t {
     const int fd = ::open(file.c_str(), O_RDONLY);
