@@ -74,7 +74,7 @@ int run_serve(const ServeOptions& options) {
   AccessLog audit_log(AccessLog::kMaxQueuedBytes, "rg-log-audit");
   if (audit_settings.file != "off" &&
       !audit_log.open(
-          audit_settings.file, &error, [&chain](std::string& batch) { chain.link(batch); },
+          audit_settings.file, &error, [&chain](std::string& batch, std::size_t lines) { chain.link(batch, lines); },
           reporter("audit log"))) {
     say(error);
     return 1;

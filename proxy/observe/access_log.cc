@@ -12,7 +12,6 @@
 #include <cstring>
 #include <utility>
 
-#include "util/count_lines.h"
 #include "util/thread_name.h"
 
 namespace regiongate {
@@ -60,7 +59,7 @@ AccessLog::~AccessLog() {
   if (own_fd_) close(fd_);
 }
 
-void AccessLog::submit(std::string& batch) {
+void AccessLog::submit(std::string& batch, std::size_t lines) {
   if (batch.empty()) return;
   bool wake;
   {
@@ -68,14 +67,13 @@ void AccessLog::submit(std::string& batch) {
     if (queued_bytes_ + batch.size() > max_queued_bytes_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       writable_.store(false, std::memory_order_release);
-      dropped_lines_.fetch_add(static_cast<std::uint64_t>(count_lines(batch)),
-                               std::memory_order_relaxed);
+      dropped_lines_.fetch_add(static_cast<std::uint64_t>(lines), std::memory_order_relaxed);
       batch.clear();
       return;
     }
     const bool was_below = queued_bytes_ < kWakeBytes;
     queued_bytes_ += batch.size();
-    queue_.push_back(std::move(batch));
+    queue_.push_back(Batch{std::move(batch), lines});
     if (!spare_.empty()) {
       batch = std::move(spare_.back());
       spare_.pop_back();
@@ -233,7 +231,7 @@ void AccessLog::drop_everything_left() {
 void AccessLog::run() {
   std::uint64_t drops_seen = 0;
   for (;;) {
-    std::vector<std::string> batches;
+    std::vector<Batch> batches;
     bool reopen = false, stopping = false;
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -264,9 +262,9 @@ void AccessLog::run() {
       drops_seen = drops;
     }
     if (reopen) reopen_now();
-    for (std::string& batch : batches) {
-      if (prepare_) prepare_(batch);  // in submission order: the chain
-      pending_.push_back(std::move(batch));
+    for (Batch& batch : batches) {
+      if (prepare_) prepare_(batch.text, batch.lines);  // in submission order: the chain
+      pending_.push_back(std::move(batch.text));
     }
     if (pending_.empty()) continue;
     if (!write_pending() && stopping) {

@@ -34,7 +34,8 @@ class AccessLog {
  public:
   // Runs on the writer thread, in submission order, just before a batch is
   // written: the audit log seals its records into its hash chain here.
-  using Prepare = std::function<void(std::string& batch)>;
+  // `lines`: the batch's, as submit() was told.
+  using Prepare = std::function<void(std::string& batch, std::size_t lines)>;
   // Runs on the writer thread when the log stops or starts being writable,
   // with one line saying so (for the error log).
   using Report = std::function<void(std::string_view line)>;
@@ -67,9 +68,11 @@ class AccessLog {
   ~AccessLog();
 
   bool enabled() const { return enabled_; }
-  // Thread-safe. Takes the batch; the caller's buffer is left empty (a
-  // written batch's buffer, when there is one to reuse).
-  void submit(std::string& batch);
+  // Thread-safe. Takes the batch of `lines` lines; the caller's buffer is
+  // left empty (a written batch's buffer, when there is one to reuse).
+  // The caller counts its lines as it writes them, so that neither a
+  // dropped batch's count nor the audit log's seal reads them again.
+  void submit(std::string& batch, std::size_t lines);
   // Spare buffers kept for reuse, and the largest kept.
   static constexpr std::size_t kMaxSpareBuffers = 32;
   static constexpr std::size_t kMaxSpareCapacity = 1 << 20;
@@ -147,7 +150,11 @@ class AccessLog {
   std::atomic<std::uint64_t> dropped_lines_{0};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<std::string> queue_;
+  struct Batch {
+    std::string text;
+    std::size_t lines = 0;
+  };
+  std::vector<Batch> queue_;
   std::size_t queued_bytes_ = 0;
   // Written batches, emptied with their capacity kept, handed back to the
   // workers by submit(): a worker's batch buffer is reused, never freshly

@@ -187,7 +187,9 @@ const std::string& AuditChain::seal_hash() {
   return seal_;
 }
 
-void AuditChain::link(std::string& batch) {
+void AuditChain::link(std::string& batch) { link(batch, count_lines(batch)); }
+
+void AuditChain::link(std::string& batch, std::size_t lines) {
   if (batch.empty()) return;
   if (ending_ == Ending::kInRecord) {
     // The record the file ended inside ends here, sealed as it is.
@@ -196,7 +198,7 @@ void AuditChain::link(std::string& batch) {
   }
   // The records in bulk: one update over the batch, however many records.
   running_.add(batch);
-  unsealed_lines_ += count_lines(batch);
+  unsealed_lines_ += lines;
   seal_hash();
   if (ending_ != Ending::kLine) batch.insert(batch.begin(), '\n');
   ending_ = Ending::kLine;

@@ -51,7 +51,10 @@ class AuditChain {
       "0000000000000000000000000000000000000000000000000000000000000000";
   AuditChain();
   // Seals `batch` ("{...}\n" records): one seal line is appended over them.
-  // An empty batch is left as it is.
+  // An empty batch is left as it is. `lines`: how many records it holds,
+  // when the caller knows (the worker that wrote them counted them as it
+  // did); otherwise they are counted here.
+  void link(std::string& batch, std::size_t lines);
   void link(std::string& batch);
   // The last seal's hash (kGenesis before the first).
   const std::string& last() const { return prev_; }

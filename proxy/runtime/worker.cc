@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <utility>
 
 #include "proxy/client/client_session.h"
 #include "proxy/net/sockets.h"
@@ -277,10 +278,12 @@ void Worker::log_request(const RequestRecord& record) {
   std::string_view decision;  // the access line's, shared with the audit record
   if (shared_.access_log && shared_.access_log->enabled()) {
     decision = append_access_log_line(log_buffer_, time, record, shared_.server.startup.access_log);
+    ++log_lines_;
   }
   const AuditLogSettings& audit = shared_.server.startup.audit_log;
   if (shared_.audit_log && shared_.audit_log->enabled() && audit_wanted(record, audit)) {
     append_audit_record(audit_buffer_, time, record, audit, decision);
+    ++audit_lines_;
   }
   if (log_buffer_.size() + audit_buffer_.size() >= kLogFlushBytes) {
     flush_log();
@@ -326,10 +329,12 @@ void Worker::on_log_flush() {
 
 void Worker::flush_log() {
   if (!log_buffer_.empty() && shared_.access_log) {
-    shared_.access_log->submit(log_buffer_);
+    shared_.access_log->submit(log_buffer_, std::exchange(log_lines_, 0));
     log_buffer_.reserve(kLogFlushBytes + 1024);
   }
-  if (!audit_buffer_.empty() && shared_.audit_log) shared_.audit_log->submit(audit_buffer_);
+  if (!audit_buffer_.empty() && shared_.audit_log) {
+    shared_.audit_log->submit(audit_buffer_, std::exchange(audit_lines_, 0));
+  }
 }
 
 }  // namespace regiongate

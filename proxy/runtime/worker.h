@@ -153,8 +153,10 @@ class Worker final : public ClientHost {
   Timer accept_pause_timer_;
   bool stopping_ = false;
   Timer log_timer_;
+  // The lines in each, counted as they are written (AccessLog::submit()).
   std::string log_buffer_;
   std::string audit_buffer_;
+  std::size_t log_lines_ = 0, audit_lines_ = 0;
   std::uint64_t snapshot_version_ = 1;
   UnixSeconds log_second_ = -1;
   char log_time_[32] = {};

@@ -5,6 +5,7 @@
 
 #include "proxy/observe/access_log.h"
 #include "tests/integration/wait_until.h"
+#include "util/count_lines.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -75,7 +76,7 @@ class AccessLogTest : public ::testing::Test {
     std::filesystem::create_symlink(dir_ / "real.log", dir_ / "next");
     std::filesystem::rename(dir_ / "next", link());
   }
-  static void submit(AccessLog& log, std::string text) { log.submit(text); }
+  static void submit(AccessLog& log, std::string text) { log.submit(text, count_lines(text)); }
 
   std::filesystem::path dir_;
   Reports reports_;  // before every log: their writers report into it
@@ -107,14 +108,16 @@ TEST_F(AccessLogTest, AFullQueueDropsAndCounts) {
   AccessLog log(/*max_queued_bytes=*/64);
   std::string error;
   ASSERT_TRUE(log.open(link().string(), &error, {}, reports_.callback())) << error;
-  const std::string batch(40, 'x');
+  const std::string batch = std::string(39, 'x') + "\n";
   submit(log, batch);
   // The writer holds it (refused): the queue behind it is empty again.
   ASSERT_TRUE(reports_.wait_for("retrying")) << reports_.all();
   submit(log, batch);  // queued: 40 of 64 bytes
   EXPECT_EQ(log.dropped_batches(), 0u);
-  submit(log, batch);  // 80 > 64: dropped at once, the worker never waits
+  std::string third = "a\nb\nc" + std::string(35, 'x') + "\n";
+  log.submit(third, 3);  // 80 > 64: dropped at once, the worker never waits
   EXPECT_EQ(log.dropped_batches(), 1u);
+  EXPECT_EQ(log.dropped_lines(), 3u) << "the lines it was told the batch held";
   EXPECT_FALSE(log.writable());
 }
 
@@ -145,14 +148,14 @@ TEST_F(AccessLogTest, ManyBatchesAreWrittenInOrderAndTheirBuffersReused) {
       line.reserve(2000);  // as a worker's batch buffer is
       line = "line " + std::to_string(i) + "\n";
       want += line;
-      log.submit(line);
+      log.submit(line, 1);
       EXPECT_TRUE(line.empty());
     }
     // Once something has been written, a submit hands back a used buffer.
     ASSERT_TRUE(testing::wait_until([&] { return log.spare_buffers() > 0; }));
     std::string next = "next\n";  // a new string: no room beyond its own
     want += next;
-    log.submit(next);
+    log.submit(next, 1);
     EXPECT_TRUE(next.empty());
     EXPECT_GE(next.capacity(), 2000u) << "a written batch's buffer is reused";
   }
