@@ -19,8 +19,9 @@ packages=(
   mmdb-bin libmaxmind-db-writer-perl
   # small tools the scripts use
   python3 procps jq
-  # bench/callgrind.sh: instructions per request, repeatable where times are not
-  valgrind
+  # bench/callgrind.sh: instructions per request, repeatable where times are not;
+  # bench/log_cost.sh --perf: the logs' share of the worker, sampled inside one gateway
+  valgrind linux-perf
   # verified tokens (JWS/JWK) and the Redis account directory, with a real Redis for its tests
   libcjose-dev libjansson-dev libhiredis-dev redis-server redis-tools
   # the allocator (proxy/runtime/allocator.h)
