@@ -135,7 +135,8 @@ PY
       if [[ $(cat "$t/comm") == rg-worker* ]]; then basename "$t"; fi; done | paste -sd,)
     perf record -q -F 4000 --call-graph dwarf,16384 -t "$workers" -o "$TMP/perf.$profile" \
       >"$TMP/perf.$profile.log" 2>&1 &
-    ppid=$!
+    perf_pid=$!
+    PIDS+=("$perf_pid")  # stopped on exit if the run fails before it is
     # Sampling once perf has written its file's header.
     python3 - "$TMP/perf.$profile" <<'PY' || die "perf did not start"
 import os, sys, time
@@ -148,7 +149,7 @@ sys.exit(1)
 PY
     load "$RG_PORT" "$REQUESTS"
     # perf record stopped by SIGINT exits with 130: its file tells.
-    kill -INT "$ppid"; wait "$ppid" || true
+    kill -INT "$perf_pid"; wait "$perf_pid" || true
     perf script -i "$TMP/perf.$profile" -F ip,sym --no-demangle 2>"$TMP/perf.$profile.log" \
       >"$TMP/perf.$profile.stacks" || die "perf record or script failed: $(cat "$TMP/perf.$profile.log")"
     python3 - "$profile" "$TMP/perf.$profile.stacks" "$TMP/cpu.$profile.json" <<'PY'

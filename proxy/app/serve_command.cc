@@ -72,10 +72,9 @@ int run_serve(const ServeOptions& options) {
   AuditChain chain;
   if (audit_settings.file != "off") chain.resume(audit_settings.file);
   AccessLog audit_log(AccessLog::kMaxQueuedBytes, "rg-log-audit");
+  auto seal = [&chain](std::string& batch, std::size_t lines) { chain.link(batch, lines); };
   if (audit_settings.file != "off" &&
-      !audit_log.open(
-          audit_settings.file, &error, [&chain](std::string& batch, std::size_t lines) { chain.link(batch, lines); },
-          reporter("audit log"))) {
+      !audit_log.open(audit_settings.file, &error, seal, reporter("audit log"))) {
     say(error);
     return 1;
   }

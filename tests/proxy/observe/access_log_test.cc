@@ -115,7 +115,7 @@ TEST_F(AccessLogTest, AFullQueueDropsAndCounts) {
   submit(log, batch);  // queued: 40 of 64 bytes
   EXPECT_EQ(log.dropped_batches(), 0u);
   std::string third = "a\nb\nc" + std::string(35, 'x') + "\n";
-  log.submit(third, 3);  // 80 > 64: dropped at once, the worker never waits
+  log.submit(third, 3);  // 40 + 41 > 64: dropped at once, the worker never waits
   EXPECT_EQ(log.dropped_batches(), 1u);
   EXPECT_EQ(log.dropped_lines(), 3u) << "the lines it was told the batch held";
   EXPECT_FALSE(log.writable());
