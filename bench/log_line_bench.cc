@@ -63,6 +63,27 @@ void BM_AuditRecord(benchmark::State& state) {
 }
 BENCHMARK(BM_AuditRecord);
 
+// Both, as a worker writes them with both logs on: the audit record copies
+// the line's decision fields.
+void BM_AccessLineAndAuditRecord(benchmark::State& state) {
+  const IpAddress client = *IpAddress::parse("203.0.113.42");
+  const RequestRecord r = typical(client);
+  const AccessLogSettings access;
+  const AuditLogSettings audit;
+  std::string lines, records;
+  lines.reserve(64 * 1024);
+  records.reserve(64 * 1024);
+  for (auto _ : state) {
+    if (lines.size() > 60 * 1024) lines.clear();
+    if (records.size() > 60 * 1024) records.clear();
+    const std::string_view decision = append_access_log_line(lines, "2015-01-15T00:00:00Z", r, access);
+    append_audit_record(records, "2015-01-15T00:00:00Z", r, audit, decision);
+    benchmark::DoNotOptimize(lines.data());
+    benchmark::DoNotOptimize(records.data());
+  }
+}
+BENCHMARK(BM_AccessLineAndAuditRecord);
+
 // Sealing the audit log's records into its hash chain, on the log's
 // writer thread: one SHA-256 over a batch of 100 records and the seal
 // before it, per record (with the copy of the batch each time).

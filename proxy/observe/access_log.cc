@@ -262,10 +262,8 @@ void AccessLog::run() {
       drops_seen = drops;
     }
     if (reopen) reopen_now();
-    for (Batch& batch : batches) {
-      if (prepare_) prepare_(batch.text, batch.lines);  // in submission order: the chain
-      pending_.push_back(std::move(batch.text));
-    }
+    if (prepare_ && !batches.empty()) prepare_(batches);
+    for (Batch& batch : batches) pending_.push_back(std::move(batch.text));
     if (pending_.empty()) continue;
     if (!write_pending() && stopping) {
       drop_everything_left();

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -32,10 +33,15 @@ namespace regiongate {
 
 class AccessLog {
  public:
-  // Runs on the writer thread, in submission order, just before a batch is
-  // written: the audit log seals its records into its hash chain here.
-  // `lines`: the batch's, as submit() was told.
-  using Prepare = std::function<void(std::string& batch, std::size_t lines)>;
+  // One worker's lines, as submit() took them, and how many.
+  struct Batch {
+    std::string text;
+    std::size_t lines = 0;
+  };
+  // Runs on the writer thread just before the batches of one write are
+  // written (in submission order; never none): the audit log seals their
+  // records into its hash chain here, with one seal after the last.
+  using Prepare = std::function<void(std::span<Batch> batches)>;
   // Runs on the writer thread when the log stops or starts being writable,
   // with one line saying so (for the error log).
   using Report = std::function<void(std::string_view line)>;
@@ -150,10 +156,6 @@ class AccessLog {
   std::atomic<std::uint64_t> dropped_lines_{0};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  struct Batch {
-    std::string text;
-    std::size_t lines = 0;
-  };
   std::vector<Batch> queue_;
   std::size_t queued_bytes_ = 0;
   // Written batches, emptied with their capacity kept, handed back to the

@@ -190,6 +190,11 @@ const std::string& AuditChain::seal_hash() {
 void AuditChain::link(std::string& batch) { link(batch, count_lines(batch)); }
 
 void AuditChain::link(std::string& batch, std::size_t lines) {
+  add(batch, lines);
+  seal(batch);
+}
+
+void AuditChain::add(std::string& batch, std::size_t lines) {
   if (batch.empty()) return;
   if (ending_ == Ending::kInRecord) {
     // The record the file ended inside ends here, sealed as it is.
@@ -199,13 +204,19 @@ void AuditChain::link(std::string& batch, std::size_t lines) {
   // The records in bulk: one update over the batch, however many records.
   running_.add(batch);
   unsealed_lines_ += lines;
-  seal_hash();
   if (ending_ != Ending::kLine) batch.insert(batch.begin(), '\n');
   ending_ = Ending::kLine;
+  added_ = true;
+}
+
+void AuditChain::seal(std::string& last) {
+  if (!added_) return;
+  added_ = false;
+  seal_hash();
   char records[24];
   const auto [end, ec] = std::to_chars(records, records + sizeof records, unsealed_lines_);
-  batch.append(kSealStart).append(seal_).append(R"(","prev":")").append(prev_);
-  batch.append(R"(","records":)").append(records, end).append("}\n");
+  last.append(kSealStart).append(seal_).append(R"(","prev":")").append(prev_);
+  last.append(R"(","records":)").append(records, end).append("}\n");
   follow(seal_);
 }
 

@@ -50,10 +50,15 @@ class AuditChain {
   static constexpr std::string_view kGenesis =
       "0000000000000000000000000000000000000000000000000000000000000000";
   AuditChain();
-  // Seals `batch` ("{...}\n" records): one seal line is appended over them.
-  // An empty batch is left as it is. `lines`: how many records it holds,
-  // when the caller knows (the worker that wrote them counted them as it
-  // did); otherwise they are counted here.
+  // Takes `batch` ("{...}\n" records, `lines` of them: the worker that
+  // wrote them counted them as it did) into what the next seal covers. An
+  // empty batch is left as it is.
+  void add(std::string& batch, std::size_t lines);
+  // Appends one seal line, over every batch added since the last seal, to
+  // `last` (the last of them: the seal follows its records in the file).
+  // Nothing when nothing was added.
+  void seal(std::string& last);
+  // add() and seal() for one batch; without `lines`, they are counted here.
   void link(std::string& batch, std::size_t lines);
   void link(std::string& batch);
   // The last seal's hash (kGenesis before the first).
@@ -78,6 +83,7 @@ class AuditChain {
   // SHA-256 of prev_ and of the lines since, not yet sealed.
   Sha256 running_;
   std::size_t unsealed_lines_ = 0;
+  bool added_ = false;  // a batch was added since the last seal
   // How the file resume() read ends: inside a record, or inside a seal
   // (cut before its newline), the next batch starts on a line of its own.
   enum class Ending { kLine, kInRecord, kInSeal };

@@ -44,7 +44,7 @@ struct RequestRecord {
 // out, "hmac-sha256:" and 32 hex digits of HMAC-SHA256(key, id) (the same
 // id always gives the same text, and without the key it cannot be
 // reversed by trying ids), or the id itself; null when the request named none.
-// Returns the line's decision fields (`,"country":...,"datacenter":...`)
+// Returns the line's decision fields (`,"country":...,"reason":...`)
 // as written into `out`, valid until `out` changes: an audit record of the
 // same request copies them instead of formatting them again.
 std::string_view append_access_log_line(std::string& out, std::string_view time,

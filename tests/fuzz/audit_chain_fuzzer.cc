@@ -5,8 +5,8 @@
 // Properties, each a trap when broken:
 // - any bytes, read as a log (and as two files split anywhere), are verified
 //   or refused without a crash, and a gateway can resume on them;
-// - records sealed in batches (each line made to start as a record does)
-//   verify, with their count;
+// - records sealed in batches (each line made to start as a record does),
+//   one seal over one batch or over several, verify, with their count;
 // - changing any one byte of such a log breaks it.
 
 #include <unistd.h>
@@ -65,26 +65,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   put(1, input.substr(cut));
   (void)verify_chain({path(0), path(1)});
 
-  // The input's lines as records, in batches ended by a line "--".
+  // The input's lines as records, in batches ended by a line "--" (the
+  // batch and those added before it sealed) or "-+" (added, its seal
+  // shared with the batches after it, as in one write of the gateway's).
   AuditChain chain;
   std::string log, batch;
-  std::size_t records = 0, start = 0;
+  std::size_t records = 0, in_batch = 0, start = 0;
+  auto add = [&] {
+    chain.add(batch, in_batch);
+    log += batch;
+    batch.clear();
+    in_batch = 0;
+  };
   while (start < input.size()) {
     std::size_t end = input.find('\n', start);
     if (end == std::string_view::npos) end = input.size();
     const std::string_view line = input.substr(start, end - start);
     start = end + 1;
-    if (line == "--") {
-      chain.link(batch);
-      log += batch;
-      batch.clear();
+    if (line == "--" || line == "-+") {
+      add();
+      if (line == "--") chain.seal(log);
       continue;
     }
     batch.append("{\"time\":").append(line).push_back('\n');
     ++records;
+    ++in_batch;
   }
-  chain.link(batch);
-  log += batch;
+  add();
+  chain.seal(log);
   put(0, log);
   const ChainCheck sealed = verify_chain({path(0)});
   check(sealed.ok);

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -200,6 +201,54 @@ TEST_F(AccessLogTest, AFilesBlocksAreReservedAheadAndAgainAfterATruncate) {
   EXPECT_GE(reserved_bytes(), 4 << 20);
   std::ifstream in(file);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "two\n");
+  EXPECT_EQ(reports_.all(), "");
+}
+
+// What is queued while the writer writes goes in its next write, and the
+// prepare step (the audit log's seal) sees that write's batches together,
+// in submission order, with the counts submit() was given. The writer is
+// held inside the first write's prepare step until the next batches are in.
+TEST_F(AccessLogTest, PrepareSeesEachWritesBatchesTogetherInOrder) {
+  const std::filesystem::path file = dir_ / "prepared.log";
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool release = false;
+  std::vector<std::vector<std::pair<std::string, std::size_t>>> writes;
+  auto prepare = [&](std::span<AccessLog::Batch> batches) {
+    std::unique_lock<std::mutex> lock(mutex);
+    writes.emplace_back();
+    for (const AccessLog::Batch& b : batches) writes.back().emplace_back(b.text, b.lines);
+    batches.back().text += "sealed " + std::to_string(writes.size()) + "\n";
+    changed.notify_all();
+    if (writes.size() == 1) changed.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+  };
+  AccessLog log;
+  std::string error;
+  ASSERT_TRUE(log.open(file.string(), &error, prepare, reports_.callback())) << error;
+  std::string a = "a\n", b = "b1\nb2\n", c = "c\n";
+  log.submit(a, 1);
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return !writes.empty(); }));
+  }
+  log.submit(b, 2);
+  log.submit(c, 1);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    release = true;
+  }
+  changed.notify_all();
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::error_code ec;
+    return std::filesystem::file_size(file, ec) == 28;
+  }));
+  std::lock_guard<std::mutex> lock(mutex);
+  using Write = std::vector<std::pair<std::string, std::size_t>>;
+  ASSERT_EQ(writes.size(), 2u);
+  EXPECT_EQ(writes[0], (Write{{"a\n", 1}}));
+  EXPECT_EQ(writes[1], (Write{{"b1\nb2\n", 2}, {"c\n", 1}}));
+  std::ifstream in(file);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "a\nsealed 1\nb1\nb2\nc\nsealed 2\n");
   EXPECT_EQ(reports_.all(), "");
 }
 

@@ -88,6 +88,34 @@ TEST_F(AuditChainTest, EachBatchIsSealedOverItsRecordsAndTheSealBefore) {
   EXPECT_EQ(empty, "");
 }
 
+// One write of the gateway's (several workers' batches) gets one seal, after
+// its last batch, over all their records; a seal with nothing added since
+// the last one writes nothing.
+TEST_F(AuditChainTest, BatchesAddedTogetherShareOneSealAfterTheLast) {
+  AuditChain chain;
+  std::string one = "{\"n\":1}\n{\"n\":2}\n", two = "{\"n\":3}\n", empty;
+  chain.add(one, 2);
+  chain.add(empty, 0);
+  chain.add(two, 1);
+  chain.seal(two);
+  EXPECT_EQ(one, "{\"n\":1}\n{\"n\":2}\n") << "only the last batch carries the seal";
+  ASSERT_TRUE(two.starts_with("{\"n\":3}\n{\"seal\":")) << two;
+  const SealFields seal = seal_of(two.substr(two.find('\n') + 1));
+  EXPECT_EQ(seal.records, 3u);
+  EXPECT_EQ(seal.hash, sha256_hex(std::string(AuditChain::kGenesis) + one + "{\"n\":3}\n"));
+  EXPECT_EQ(chain.last(), seal.hash);
+  std::string after = "{\"n\":4}\n";
+  chain.seal(after);
+  EXPECT_EQ(after, "{\"n\":4}\n") << "nothing added since the seal";
+
+  const std::string path = (dir_ / "shared.log").string();
+  std::ofstream(path) << one << two;
+  ChainCheck ok = verify_chain({path});
+  EXPECT_TRUE(ok.ok) << ok.message;
+  EXPECT_EQ(ok.records, 3u);
+  EXPECT_EQ(ok.seals, 1u);
+}
+
 TEST_F(AuditChainTest, AnEditADeletionAndAReorderingAreNamedWithTheLinesTheyAreIn) {
   AuditChain chain;
   std::string f = write(chain, "a.log", {R"({"n":1})", R"({"n":2})"});
