@@ -20,7 +20,9 @@
 #     percentage of that.
 #
 #   bash bench/log_cost.sh [--requests N] [--profiles nolog,plain,audit-all] [--strace]
-#                          [--perf] [--writer-cpu CPU]
+#                          [--perf] [--writer-cpu CPU] [--tls]
+# --tls: the load comes over TLS (h2 by ALPN), as phones' requests do: the
+# same logs against a request that costs more.
 # --writer-cpu moves the log writer threads (rg-log-*) to CPU (0: the load's)
 # off the worker's, to tell what sharing a core costs from what writing does.
 # Prints one JSON line per profile and thread, and one for all threads with
@@ -37,6 +39,7 @@ REQUESTS=300000
 PROFILES=nolog,plain,audit-all
 STRACE=0
 PERF=0
+TLS=0
 WRITER_CPU=""
 while (($#)); do
   case $1 in
@@ -44,6 +47,7 @@ while (($#)); do
     --profiles) PROFILES=$2; shift ;;
     --strace) STRACE=1 ;;
     --perf) PERF=1 ;;
+    --tls) TLS=1 ;;
     --regiongate) REGIONGATE=$2; shift ;;
     --writer-cpu) WRITER_CPU=$2; shift ;;
     *) echo "log_cost: unknown argument: $1" >&2; exit 2 ;;
@@ -77,8 +81,10 @@ threads() {
 }
 
 load() {  # PORT N
+  local scheme=http
+  ((TLS)) && scheme=https
   taskset -c "$CPU_LOAD" h2load -n "$2" -c 32 -m 10 -t 1 -H ':authority: api.example.com' \
-    -H 'x-account-id: bench-sg' "http://127.0.0.1:$1/b" >"$TMP/h2load.out" 2>&1 ||
+    -H 'x-account-id: bench-sg' "$scheme://127.0.0.1:$1/b" >"$TMP/h2load.out" 2>&1 ||
     { cat "$TMP/h2load.out" >&2; die "h2load failed"; }
   grep -q "status codes: $2 2xx" "$TMP/h2load.out" || { cat "$TMP/h2load.out" >&2; die "not all 2xx"; }
 }
@@ -87,16 +93,21 @@ IFS=, read -r -a profile_list <<<"$PROFILES"
 for profile in "${profile_list[@]}"; do
   rg_start "$profile" "$REGIONGATE" "$ORIGIN_PORT" "$TMP/cert.pem" "$TMP/key.pem" "$profile"
   [[ $profile == observed || $profile == audit-all ]] && stop_pid "$RG_SCRAPER_PID"  # no scrapes here
+  port=$RG_PORT
+  if ((TLS)); then
+    [[ -n $RG_TLS_PORT ]] || die "$profile: the gateway has no TLS listener"
+    port=$RG_TLS_PORT
+  fi
   if [[ -n $WRITER_CPU ]]; then
     for t in /proc/"$RG_PID"/task/*; do
       [[ $(cat "$t/comm") == rg-log-* ]] && taskset -p -c "$WRITER_CPU" "$(basename "$t")" >/dev/null
     done
   fi
-  load "$RG_PORT" 20000  # warm-up
+  load "$port" 20000  # warm-up
   log_bytes() { cat "$TMP/$profile"/*.log 2>/dev/null | wc -c; }
   bytes_before=$(log_bytes)
   threads "$RG_PID" >"$TMP/before"
-  load "$RG_PORT" "$REQUESTS"
+  load "$port" "$REQUESTS"
   threads "$RG_PID" >"$TMP/after"
   bytes_after=$(log_bytes)
   python3 - "$profile" "$REQUESTS" "$TMP/before" "$TMP/after" "$((bytes_after - bytes_before))" \
@@ -147,7 +158,7 @@ while time.time() < deadline:
     time.sleep(0.01)
 sys.exit(1)
 PY
-    load "$RG_PORT" "$REQUESTS"
+    load "$port" "$REQUESTS"
     # perf record stopped by SIGINT exits with 130: its file tells.
     kill -INT "$perf_pid"; wait "$perf_pid" || true
     perf script -i "$TMP/perf.$profile" -F ip,sym --no-demangle 2>"$TMP/perf.$profile.log" \
@@ -207,7 +218,7 @@ while time.time() < deadline:
     time.sleep(0.01)
 sys.exit(1)
 PY
-    load "$RG_PORT" 50000
+    load "$port" 50000
     kill -INT "$spid"; wait "$spid" 2>/dev/null || true
     # strace -c: "% time  seconds  usecs/call  calls  [errors]  syscall".
     awk -v p="$profile" -v n=50000 '$4 ~ /^[0-9]+$/ && $NF ~ /^[a-z_0-9]+$/ && $NF != "total" {
